@@ -1,0 +1,88 @@
+// swift-tools-version: 6.0
+// The target layout follows ../shared/DESIGN.md §2: a pure core, I/O at the edges, one thin executable.
+import PackageDescription
+
+let package = Package(
+    name: "swift-kube-proxy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kube-proxy", targets: ["kube-proxy"]),
+        .executable(name: "example-backend", targets: ["example-backend"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "KubeAPI"),
+        .target(name: "KubeProxyCore", dependencies: ["KubeAPI"]),
+        .target(
+            name: "KubeClient",
+            dependencies: [
+                "KubeAPI",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "KubeProxyDataPlane",
+            dependencies: [
+                "KubeProxyCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "KubeProxyRuntime",
+            dependencies: [
+                "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "kube-proxy",
+            dependencies: [
+                "KubeProxyRuntime", "KubeProxyCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "example-backend",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "KubeProxyTesting",
+            dependencies: [
+                "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "KubeProxyTesting"]),
+        .testTarget(name: "KubeProxyCoreTests", dependencies: ["KubeProxyCore", "KubeProxyTesting"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeProxyTesting"]),
+        .testTarget(
+            name: "KubeProxyDataPlaneTests",
+            dependencies: [
+                "KubeProxyDataPlane", "KubeProxyTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "KubeProxyRuntimeTests", dependencies: ["KubeProxyRuntime", "KubeProxyTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KubeProxyTesting"]),
+    ]
+)

@@ -1,0 +1,117 @@
+// A tiny HTTP/1.1 backend for the bundled example, the end-to-end tests and the benchmarks.
+//
+// Every response names the backend (`--name`), so a person or a test can see which endpoint
+// the proxy chose. It keeps connections alive unless the client asks to close, so tests can
+// hold one connection open across endpoint changes.
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Options {
+    var host = "127.0.0.1"
+    var port = 8080
+    var name = "backend"
+    var bodySize: Int? = nil
+
+    static func parse(_ args: [String]) -> Options {
+        var options = Options()
+        var it = args.dropFirst().makeIterator()
+        while let arg = it.next() {
+            switch arg {
+            case "--listen":
+                guard let value = it.next(), let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...])
+                else { fail("--listen takes HOST:PORT") }
+                options.host = String(value[..<colon]).trimmingCharacters(in: "[]")
+                options.port = port
+            case "--name":
+                guard let value = it.next() else { fail("--name takes a value") }
+                options.name = value
+            case "--body-size":
+                guard let value = it.next(), let n = Int(value), n >= 0 else { fail("--body-size takes a byte count") }
+                options.bodySize = n
+            case "-h", "--help":
+                print("usage: example-backend --listen HOST:PORT [--name NAME] [--body-size BYTES]")
+                exit(0)
+            default:
+                fail("unknown argument \(arg)")
+            }
+        }
+        return options
+    }
+
+    static func fail(_ message: String) -> Never {
+        var stderr = StandardError()
+        print("example-backend: \(message)", to: &stderr)
+        exit(2)
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) { fputs(string, Glibc.stderr) }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Answers every request with a fixed body; the default body names the backend.
+final class ResponderHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let body: ByteBuffer
+
+    init(body: ByteBuffer) { self.body = body }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        headers.add(name: "Content-Type", value: "text/plain")
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+let options = Options.parse(CommandLine.arguments)
+var body = ByteBuffer()
+if let size = options.bodySize {
+    body.writeRepeatingByte(UInt8(ascii: "x"), count: size)
+} else {
+    body.writeString("hello from \(options.name)\n")
+}
+let responseBody = body
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let bootstrap = ServerBootstrap(group: group)
+    .serverChannelOption(.backlog, value: 1024)
+    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+    .childChannelInitializer { channel in
+        channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+            channel.pipeline.addHandler(ResponderHandler(body: responseBody))
+        }
+    }
+do {
+    let channel = try bootstrap.bind(host: options.host, port: options.port).wait()
+    let port = channel.localAddress?.port ?? options.port
+    print("example-backend \(options.name) listening on \(options.host):\(port)")
+    fflush(stdout)
+    try channel.closeFuture.wait()
+} catch {
+    Options.fail("cannot listen on \(options.host):\(options.port): \(error)")
+}
