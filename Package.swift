@@ -4,10 +4,11 @@ import PackageDescription
 
 let package = Package(
     name: "swift-kube-proxy",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kube-proxy", targets: ["kube-proxy"]),
         .executable(name: "example-backend", targets: ["example-backend"]),
+        .executable(name: "kube-proxy-bench", targets: ["kube-proxy-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -17,15 +18,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        .target(name: "KubeAPI"),
-        .target(name: "KubeProxyCore", dependencies: ["KubeAPI"]),
+        .target(name: "KubeAPI", exclude: ["README.md"]),
+        .target(name: "KubeProxyCore", dependencies: ["KubeAPI"], exclude: ["README.md"]),
         .target(
             name: "KubeClient",
             dependencies: [
                 "KubeAPI",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "KubeProxyDataPlane",
@@ -34,7 +36,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "KubeProxyRuntime",
@@ -44,7 +47,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "kube-proxy",
@@ -62,13 +66,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "kube-proxy-bench",
+            dependencies: [
+                "KubeAPI", "KubeProxyCore", "KubeProxyDataPlane", "KubeProxyRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "bench/Sources/kube-proxy-bench"
+        ),
         .target(
             name: "KubeProxyTesting",
             dependencies: [
                 "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "KubeProxyTesting"]),
         .testTarget(name: "KubeProxyCoreTests", dependencies: ["KubeProxyCore", "KubeProxyTesting"]),

@@ -66,13 +66,13 @@ public final class HTTPProbe {
         }
         if rc != 0 {
             let err = errno
-            close(fd)
+            Glibc.close(fd)
             fd = -1
             throw err == ECONNREFUSED ? .refused : .system("connect: errno \(err)")
         }
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// Closes the connection.
     public func close() {

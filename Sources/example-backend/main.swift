@@ -51,7 +51,10 @@ struct Options {
 }
 
 struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) { fputs(string, Glibc.stderr) }
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
 }
 
 extension String {
@@ -109,8 +112,9 @@ let bootstrap = ServerBootstrap(group: group)
 do {
     let channel = try bootstrap.bind(host: options.host, port: options.port).wait()
     let port = channel.localAddress?.port ?? options.port
-    print("example-backend \(options.name) listening on \(options.host):\(port)")
-    fflush(stdout)
+    // Written with write(2), unbuffered, so a parent reading the pipe sees it at once.
+    var line = Array("example-backend \(options.name) listening on \(options.host):\(port)\n".utf8)
+    _ = line.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
     try channel.closeFuture.wait()
 } catch {
     Options.fail("cannot listen on \(options.host):\(options.port): \(error)")

@@ -1,0 +1,109 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A swift-log handler that prints klog-style lines to stderr, so operators' log pipelines that
+/// parse upstream kube-proxy (`I1127 18:00:00.123456  4242 source] message key="value"`) keep working.
+public struct KlogHandler: LogHandler {
+    private static let output = Mutex(())
+
+    /// Maps klog's `-v` to a swift-log level: 0–3 info, 4–5 debug, 6+ trace.
+    public static func level(forVerbosity v: Int) -> Logger.Level {
+        v >= 6 ? .trace : (v >= 4 ? .debug : .info)
+    }
+
+    private let label: String
+    /// Minimum level printed.
+    public var logLevel: Logger.Level
+    /// Metadata attached to every line of this logger.
+    public var metadata: Logger.Metadata = [:]
+
+    /// Creates a handler for `label` at `level`.
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let line = Self.format(
+            level: event.level, label: label, message: "\(event.message)", metadata: merged, now: Self.timestamp())
+        var bytes = Array(line.utf8)
+        Self.output.withLock { _ in
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        bytes.removeAll()
+    }
+
+    /// One formatted line (with the trailing newline); metadata keys are sorted for stable output.
+    static func format(level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, now: String) -> String {
+        let letter: String
+        switch level {
+        case .trace, .debug, .info, .notice: letter = "I"
+        case .warning: letter = "W"
+        case .error, .critical: letter = "E"
+        }
+        var line = "\(letter)\(now) \(getpid()) \(label)] \(message)"
+        for key in metadata.keys.sorted() {
+            line += " \(key)=\(render(metadata[key]!))"
+        }
+        return line + "\n"
+    }
+
+    static func render(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let s): return isNumber(s) ? s : quote(s)
+        case .stringConvertible(let c): return isNumber(c.description) ? c.description : quote(c.description)
+        case .array(let values): return "[" + values.map(render).joined(separator: ",") + "]"
+        case .dictionary(let dict):
+            return "{" + dict.keys.sorted().map { "\($0)=\(render(dict[$0]!))" }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// Numbers print bare (`endpoints=2`), like klog's structured values.
+    static func isNumber(_ s: String) -> Bool {
+        !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-") } && s.first != "."
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for c in s {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = tm()
+        var seconds = ts.tv_sec
+        gmtime_r(&seconds, &t)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let micros = Int32(ts.tv_nsec / 1000)
+        return pad(t.tm_mon + 1, 2) + pad(t.tm_mday, 2) + " " + pad(t.tm_hour, 2) + ":" + pad(t.tm_min, 2) + ":"
+            + pad(t.tm_sec, 2) + "." + pad(micros, 6)
+    }
+}

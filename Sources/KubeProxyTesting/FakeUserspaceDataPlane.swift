@@ -1,0 +1,71 @@
+import KubeProxyCore
+import KubeProxyDataPlane
+import KubeProxyRuntime
+import Synchronization
+
+/// A data plane that keeps what it was asked to serve, so controller tests assert the resulting
+/// state (which ports, which endpoints) rather than a call log.
+public final class FakeUserspaceDataPlane: UserspaceDataPlane {
+    private struct State {
+        var ports: [ServicePortName: ProxiedPort] = [:]
+        var applyCount = 0
+        var shutDown = false
+        var failing: Set<ServicePortName> = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty fake.
+    public init() {}
+
+    /// The ports currently served, as last applied.
+    public var ports: [ServicePortName: ProxiedPort] { state.withLock { $0.ports } }
+    /// How many times `apply` ran.
+    public var applyCount: Int { state.withLock { $0.applyCount } }
+    /// Whether `shutdown` ran.
+    public var isShutDown: Bool { state.withLock { $0.shutDown } }
+
+    /// Makes the listener of `name` fail to open until cleared.
+    public func setFailing(_ names: Set<ServicePortName>) { state.withLock { $0.failing = names } }
+
+    public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
+        state.withLock { state in
+            state.applyCount += 1
+            var changes: [DataPlaneChange] = []
+            for (name, port) in desired.sorted(by: { $0.key < $1.key }) {
+                if state.failing.contains(name) {
+                    state.ports[name] = nil
+                    changes.append(
+                        DataPlaneChange(
+                            kind: .failed, name: name, listenAddress: .v4(0x7f00_0001), port: nil,
+                            endpointCount: port.endpoints.count, reason: "injected failure"))
+                    continue
+                }
+                let kind: DataPlaneChange.Kind? =
+                    state.ports[name] == nil ? .started : (state.ports[name] != port ? .updated : nil)
+                state.ports[name] = port
+                if let kind {
+                    changes.append(
+                        DataPlaneChange(
+                            kind: kind, name: name, listenAddress: .v4(0x7f00_0001), port: 40000,
+                            endpointCount: port.endpoints.count, reason: ""))
+                }
+            }
+            for name in state.ports.keys where desired[name] == nil {
+                state.ports[name] = nil
+                changes.append(
+                    DataPlaneChange(
+                        kind: .stopped, name: name, listenAddress: .v4(0x7f00_0001), port: 40000, endpointCount: 0,
+                        reason: ""))
+            }
+            return changes
+        }
+    }
+
+    public func shutdown() async {
+        state.withLock {
+            $0.ports = [:]
+            $0.shutDown = true
+        }
+    }
+}
