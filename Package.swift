@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,12 +1,10 @@
-// kube-proxy: flags → configuration → builder. Nothing else lives here (DESIGN.md rule 12).
+// kube-proxy: flags and config file → configuration → builder. Nothing else lives here
+// (DESIGN.md rule 12).
 import ArgumentParser
+import Foundation
 import KubeProxyCore
 import KubeProxyRuntime
 import Logging
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @main
 struct KubeProxyCommand: AsyncParsableCommand {
@@ -14,68 +12,147 @@ struct KubeProxyCommand: AsyncParsableCommand {
         commandName: "kube-proxy",
         abstract: "A Kubernetes service proxy: makes Service virtual addresses reach their backends.",
         discussion: """
-            Upstream kube-proxy's flag names and defaults. --manifests runs the proxy with no cluster, \
-            reading Services and EndpointSlices from YAML/JSON files that are watched for changes.
+            Upstream kube-proxy's flag names and defaults. Flags given explicitly override the \
+            --config file. --manifests runs the proxy with no cluster, reading Services and \
+            EndpointSlices from YAML/JSON files that are watched for changes.
             """,
         version: KubeProxyVersion.string
     )
 
-    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace (iptables and nftables are not implemented yet).")
-    var proxyMode: String = KubeProxyConfiguration().mode.rawValue
+    @Option(name: .customLong("config"), help: "The path to a KubeProxyConfiguration file (kubeproxy.config.k8s.io/v1alpha1).")
+    var configFile: String?
 
-    @Option(name: .customLong("bind-address"), help: "The IP address the per-service proxy sockets listen on (0.0.0.0 for all IPv4 interfaces).")
-    var bindAddress: String = "0.0.0.0"
+    @Option(name: .customLong("write-config-to"), help: "If set, write the effective configuration to this file and exit.")
+    var writeConfigTo: String?
+
+    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace (iptables and nftables are not implemented yet).")
+    var proxyMode: String?
+
+    @Option(name: .customLong("bind-address"), help: "The IP address the per-service proxy sockets listen on (default 0.0.0.0).")
+    var bindAddress: String?
+
+    @Option(name: .customLong("healthz-bind-address"), help: "IP:port for the health check server (default 0.0.0.0:10256).")
+    var healthzBindAddress: String?
+
+    @Option(name: .customLong("metrics-bind-address"), help: "IP:port for the metrics server (default 127.0.0.1:10249).")
+    var metricsBindAddress: String?
 
     @Option(name: .customLong("proxy-port-range"), help: "Range of host ports (beginPort-endPort, single port or beginPort+offset, inclusive) for proxy sockets. Empty or 0 lets the kernel choose.")
-    var proxyPortRange: String = ""
+    var proxyPortRange: String?
 
     @Option(name: .customLong("hostname-override"), help: "If non-empty, used as the node name instead of the actual hostname.")
-    var hostnameOverride: String = ""
+    var hostnameOverride: String?
 
-    @Option(name: .customLong("iptables-min-sync-period"), help: "The minimum period between syncs when Services or endpoints change (e.g. '1s', '500ms'). 0 syncs on every change.")
-    var minSyncPeriod: String = "1s"
+    @Option(name: .customLong("iptables-min-sync-period"), help: "The minimum period between syncs when Services or endpoints change (e.g. '1s', '500ms'; default 1s). 0 syncs on every change.")
+    var minSyncPeriod: String?
 
-    @Option(name: .customLong("iptables-sync-period"), help: "The maximum period between full syncs (e.g. '30s', '1m'). Must be greater than 0.")
-    var syncPeriod: String = "30s"
+    @Option(name: .customLong("iptables-sync-period"), help: "The maximum period between full syncs (e.g. '30s', '1m'; default 30s). Must be greater than 0.")
+    var syncPeriod: String?
 
-    @Option(name: .customLong("udp-timeout"), help: "How long an idle UDP connection is kept open (e.g. '250ms', '2s'). Must be greater than 0.")
-    var udpTimeout: String = "250ms"
+    @Option(name: .customLong("udp-timeout"), help: "How long an idle UDP connection is kept open (e.g. '250ms', '2s'; default 250ms). Must be greater than 0.")
+    var udpTimeout: String?
+
+    @Option(name: .customLong("config-sync-period"), help: "How often configuration from the apiserver is refreshed (default 15m). Must be greater than 0.")
+    var configSyncPeriod: String?
 
     @Option(name: .customLong("manifests"), help: "Read Services, EndpointSlices and Endpoints from this YAML/JSON file or directory and watch it for changes (no cluster needed).")
-    var manifests: String = ""
+    var manifests: String?
 
     @Option(name: .customLong("kubeconfig"), help: "Path to a kubeconfig file (the API client is not implemented yet).")
-    var kubeconfig: String = ""
+    var kubeconfig: String?
 
     @Option(name: .customLong("master"), help: "The address of the Kubernetes API server (the API client is not implemented yet).")
-    var master: String = ""
+    var master: String?
+
+    @Option(name: .customLong("cluster-cidr"), help: "The CIDR range of the pods in the cluster (accepted; used by kernel modes).")
+    var clusterCIDR: String?
+
+    @Option(name: .customLong("nodeport-addresses"), help: "Comma-separated CIDRs or primary/localhost/all for NodePorts (accepted; used by kernel modes).")
+    var nodePortAddresses: String?
+
+    @Option(name: .customLong("oom-score-adj"), help: "The oom-score-adj value for the kube-proxy process, in [-1000, 1000] (default -999).")
+    var oomScoreAdj: Int?
+
+    @Flag(name: .customLong("masquerade-all"), help: "SNAT all traffic sent via Service cluster IPs (kernel modes).")
+    var masqueradeAll = false
+
+    @Option(name: .customLong("iptables-masquerade-bit"), help: "The bit of the fwmark space to mark packets requiring SNAT, in [0, 31] (default 14).")
+    var masqueradeBit: Int?
+
+    @Option(name: .customLong("feature-gates"), help: "Comma-separated key=true|false pairs (accepted and recorded).")
+    var featureGates: String?
 
     @Option(name: [.customShort("v"), .customLong("v")], help: "Log verbosity: 0 info, 4 debug, 6 trace.")
-    var verbosity: Int = 0
+    var verbosity: Int?
+
+    @Flag(name: .customLong("cleanup"), help: "Remove every rule and chain kube-proxy could have created, then exit.")
+    var cleanup = false
 
     func validate() throws {
         _ = try makeConfiguration()
     }
 
+    /// File (if any) first, then every flag given explicitly on top, as upstream's component config does.
     func makeConfiguration() throws -> KubeProxyConfiguration {
         var config = KubeProxyConfiguration()
-        guard let mode = KubeProxyConfiguration.Mode(rawValue: proxyMode.lowercased()) else {
-            throw ValidationError("--proxy-mode: unknown mode \"\(proxyMode)\" (valid: userspace, iptables, nftables)")
+        if let configFile {
+            let text: String
+            do {
+                text = try String(contentsOfFile: configFile, encoding: .utf8)
+            } catch {
+                throw ValidationError("--config: cannot read \(configFile): \(error.localizedDescription)")
+            }
+            do {
+                config = try ConfigurationFile.parse(text, file: configFile)
+            } catch {
+                throw ValidationError("--config: \(error)")
+            }
         }
-        config.mode = mode
-        guard let bind = IPAddress(bindAddress) else {
-            throw ValidationError("--bind-address: \"\(bindAddress)\" is not an IP address")
+        if let proxyMode {
+            if proxyMode.isEmpty {
+                config.mode = KubeProxyConfiguration().mode
+            } else {
+                guard let mode = KubeProxyConfiguration.Mode(rawValue: proxyMode.lowercased()) else {
+                    throw ValidationError("--proxy-mode: unknown mode \"\(proxyMode)\" (valid: userspace, iptables, nftables)")
+                }
+                config.mode = mode
+            }
         }
-        config.bindAddress = bind
-        config.portRange = proxyPortRange
-        config.hostnameOverride = hostnameOverride
-        config.minSyncPeriod = try duration(minSyncPeriod, flag: "--iptables-min-sync-period")
-        config.syncPeriod = try duration(syncPeriod, flag: "--iptables-sync-period")
-        config.udpIdleTimeout = try duration(udpTimeout, flag: "--udp-timeout")
-        config.manifests = manifests
-        config.kubeconfig = kubeconfig
-        config.master = master
-        config.verbosity = verbosity
+        if let bindAddress {
+            guard let bind = IPAddress(bindAddress) else {
+                throw ValidationError("--bind-address: \"\(bindAddress)\" is not an IP address")
+            }
+            config.bindAddress = bind
+        }
+        if let healthzBindAddress { config.healthzBindAddress = healthzBindAddress }
+        if let metricsBindAddress { config.metricsBindAddress = metricsBindAddress }
+        if let proxyPortRange { config.portRange = proxyPortRange }
+        if let hostnameOverride { config.hostnameOverride = hostnameOverride }
+        if let minSyncPeriod { config.minSyncPeriod = try duration(minSyncPeriod, flag: "--iptables-min-sync-period") }
+        if let syncPeriod { config.syncPeriod = try duration(syncPeriod, flag: "--iptables-sync-period") }
+        if let udpTimeout { config.udpIdleTimeout = try duration(udpTimeout, flag: "--udp-timeout") }
+        if let configSyncPeriod { config.configSyncPeriod = try duration(configSyncPeriod, flag: "--config-sync-period") }
+        if let manifests { config.manifests = manifests }
+        if let kubeconfig { config.kubeconfig = kubeconfig }
+        if let master { config.master = master }
+        if let clusterCIDR { config.clusterCIDR = clusterCIDR }
+        if let nodePortAddresses {
+            config.nodePortAddresses = nodePortAddresses.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        }
+        if let oomScoreAdj { config.oomScoreAdj = oomScoreAdj }
+        if masqueradeAll { config.iptables.masqueradeAll = true }
+        if let masqueradeBit { config.iptables.masqueradeBit = masqueradeBit }
+        if let featureGates {
+            for pair in featureGates.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let value = Bool(parts[1].lowercased()) else {
+                    throw ValidationError("--feature-gates: \"\(pair)\" is not Name=true|false")
+                }
+                config.featureGates[parts[0]] = value
+            }
+        }
+        if let verbosity { config.verbosity = verbosity }
+        if cleanup || writeConfigTo != nil { return config }  // neither needs a runnable configuration
         let problems = config.validate() + ProxyBuilder.validate(config)
         if !problems.isEmpty {
             throw ValidationError(problems.map(\.description).joined(separator: "\n"))
@@ -93,9 +170,23 @@ struct KubeProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try makeConfiguration()
+        if let writeConfigTo {
+            do {
+                try ConfigurationFile.render(config).write(toFile: writeConfigTo, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("--write-config-to: cannot write \(writeConfigTo): \(error.localizedDescription)")
+            }
+            print("wrote the effective configuration to \(writeConfigTo)")
+            return
+        }
         let level = KlogHandler.level(forVerbosity: config.verbosity)
         LoggingSystem.bootstrap { label in KlogHandler(label: label, level: level) }
         let logger = Logger(label: "kube-proxy")
+        if cleanup {
+            // No mode of ours installs kernel state yet, so there is nothing to remove.
+            logger.info("cleanup: nothing to remove (no portal or kernel rules are installed by this version)")
+            return
+        }
         do {
             try await ProxyBuilder(configuration: config, logger: logger).run()
         } catch {

@@ -1,8 +1,10 @@
-/// The proxy's effective configuration: what flags (and, later, the config file) resolve to.
+/// The proxy's effective configuration: what the config file and flags resolve to.
 ///
-/// Field names follow upstream's `KubeProxyConfiguration` (`kubeproxy.config.k8s.io/v1alpha1`)
-/// where one exists, so the file format can map onto it one to one. The value is plain data;
-/// `validate()` is the single place that decides whether it can run.
+/// Field names follow upstream's `KubeProxyConfiguration` (`kubeproxy.config.k8s.io/v1alpha1`),
+/// nested the same way, so the file maps onto it one to one and `--write-config-to` writes a
+/// file upstream would accept. The value is plain data; `validate()` is the single place that
+/// decides whether it can run. Fields we accept but do not act on yet (conntrack sizing,
+/// masquerade settings, `nodePortAddresses`, ...) are kept so they round-trip.
 public struct KubeProxyConfiguration: Sendable, Equatable {
     /// Which backend programs the node.
     public enum Mode: String, Sendable, CaseIterable {
@@ -14,33 +16,136 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         case nftables
     }
 
-    /// `mode` / `--proxy-mode`. Only userspace is implemented today, so it is the default.
+    /// `clientConnection`.
+    public struct ClientConnection: Sendable, Equatable {
+        /// `kubeconfig` / `--kubeconfig`.
+        public var kubeconfig = ""
+        /// `qps` / `--kube-api-qps`.
+        public var qps = 5.0
+        /// `burst` / `--kube-api-burst`.
+        public var burst = 10
+        /// `contentType` / `--kube-api-content-type`.
+        public var contentType = "application/vnd.kubernetes.protobuf"
+        /// `acceptContentTypes`.
+        public var acceptContentTypes = ""
+    }
+
+    /// `iptables` (periods also drive the userspace sync, as upstream).
+    public struct IPTables: Sendable, Equatable {
+        /// `masqueradeAll` / `--masquerade-all`.
+        public var masqueradeAll = false
+        /// `masqueradeBit` / `--iptables-masquerade-bit` (0...31).
+        public var masqueradeBit = 14
+        /// `localhostNodePorts` / `--iptables-localhost-nodeports`.
+        public var localhostNodePorts = true
+        /// `minSyncPeriod` / `--iptables-min-sync-period`.
+        public var minSyncPeriod: Duration = .seconds(1)
+        /// `syncPeriod` / `--iptables-sync-period`.
+        public var syncPeriod: Duration = .seconds(30)
+    }
+
+    /// `nftables`.
+    public struct NFTables: Sendable, Equatable {
+        /// `masqueradeAll`.
+        public var masqueradeAll = false
+        /// `masqueradeBit` (0...31).
+        public var masqueradeBit = 14
+        /// `minSyncPeriod`.
+        public var minSyncPeriod: Duration = .seconds(1)
+        /// `syncPeriod`.
+        public var syncPeriod: Duration = .seconds(30)
+    }
+
+    /// `conntrack`.
+    public struct Conntrack: Sendable, Equatable {
+        /// `maxPerCore` / `--conntrack-max-per-core`.
+        public var maxPerCore = 32768
+        /// `min` / `--conntrack-min`.
+        public var min = 131072
+        /// `tcpEstablishedTimeout` / `--conntrack-tcp-timeout-established`.
+        public var tcpEstablishedTimeout: Duration = .seconds(86400)
+        /// `tcpCloseWaitTimeout` / `--conntrack-tcp-timeout-close-wait`.
+        public var tcpCloseWaitTimeout: Duration = .seconds(3600)
+        /// `tcpBeLiberal`.
+        public var tcpBeLiberal = false
+        /// `udpTimeout`.
+        public var udpTimeout: Duration = .zero
+        /// `udpStreamTimeout`.
+        public var udpStreamTimeout: Duration = .zero
+    }
+
+    /// `mode` / `--proxy-mode`. Only userspace is implemented today, so it is our default
+    /// (upstream's empty mode means iptables).
     public var mode: Mode = .userspace
     /// `bindAddress` / `--bind-address`: where per-service proxy sockets listen.
     public var bindAddress: IPAddress = .v4(0)
+    /// `healthzBindAddress` / `--healthz-bind-address` (`host:port`).
+    public var healthzBindAddress = "0.0.0.0:10256"
+    /// `metricsBindAddress` / `--metrics-bind-address` (`host:port`).
+    public var metricsBindAddress = "127.0.0.1:10249"
+    /// `bindAddressHardFail` / `--bind-address-hard-fail`.
+    public var bindAddressHardFail = false
     /// `portRange` / `--proxy-port-range`, unparsed (empty: the kernel picks).
     public var portRange: String = ""
     /// `hostnameOverride` / `--hostname-override`.
     public var hostnameOverride: String = ""
-    /// `iptables.minSyncPeriod` / `--iptables-min-sync-period`.
-    public var minSyncPeriod: Duration = .seconds(1)
-    /// `iptables.syncPeriod` / `--iptables-sync-period`.
-    public var syncPeriod: Duration = .seconds(30)
-    /// `udpIdleTimeout` / `--udp-timeout`.
+    /// `iptables`.
+    public var iptables = IPTables()
+    /// `nftables`.
+    public var nftables = NFTables()
+    /// `conntrack`.
+    public var conntrack = Conntrack()
+    /// `clientConnection`.
+    public var clientConnection = ClientConnection()
+    /// `udpIdleTimeout` / `--udp-timeout` (upstream dropped it with the userspace mode; we keep it).
     public var udpIdleTimeout: Duration = .milliseconds(250)
-    /// `--manifests`: our own no-cluster source (file or directory).
+    /// `configSyncPeriod` / `--config-sync-period`.
+    public var configSyncPeriod: Duration = .seconds(900)
+    /// `clusterCIDR` / `--cluster-cidr`.
+    public var clusterCIDR = ""
+    /// `detectLocalMode` / `--detect-local-mode`.
+    public var detectLocalMode = ""
+    /// `nodePortAddresses` / `--nodeport-addresses`.
+    public var nodePortAddresses: [String] = []
+    /// `oomScoreAdj` / `--oom-score-adj` (-1000...1000).
+    public var oomScoreAdj = -999
+    /// `enableProfiling` / `--profiling`.
+    public var enableProfiling = false
+    /// `showHiddenMetricsForVersion`.
+    public var showHiddenMetricsForVersion = ""
+    /// `featureGates` / `--feature-gates`.
+    public var featureGates: [String: Bool] = [:]
+    /// `logging.verbosity` / `-v`: klog verbosity.
+    public var verbosity: Int = 0
+    /// `logging.format`.
+    public var loggingFormat = "text"
+    /// `manifests` / `--manifests`: our own no-cluster source (file or directory).
     public var manifests: String = ""
-    /// `clientConnection.kubeconfig` / `--kubeconfig`.
-    public var kubeconfig: String = ""
     /// `--master`.
     public var master: String = ""
-    /// `-v`: klog verbosity.
-    public var verbosity: Int = 0
 
     /// A configuration with upstream's defaults.
     public init() {}
 
-    /// One problem with a configuration value, naming the flag/field.
+    /// `iptables.minSyncPeriod`: the least time between syncs.
+    public var minSyncPeriod: Duration {
+        get { iptables.minSyncPeriod }
+        set { iptables.minSyncPeriod = newValue }
+    }
+
+    /// `iptables.syncPeriod`: the most time between syncs.
+    public var syncPeriod: Duration {
+        get { iptables.syncPeriod }
+        set { iptables.syncPeriod = newValue }
+    }
+
+    /// `clientConnection.kubeconfig`.
+    public var kubeconfig: String {
+        get { clientConnection.kubeconfig }
+        set { clientConnection.kubeconfig = newValue }
+    }
+
+    /// One problem with a configuration value, naming the flag and/or field.
     public struct Problem: Error, Equatable, CustomStringConvertible {
         /// The flag (or field) at fault, e.g. `--iptables-sync-period`.
         public var field: String
@@ -59,46 +164,70 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     /// Everything wrong with this configuration; empty means it can run.
     public func validate() -> [Problem] {
         var problems: [Problem] = []
-        if syncPeriod <= .zero {
-            problems.append(Problem(field: "--iptables-sync-period", message: "must be greater than 0"))
+        func check(_ ok: Bool, _ field: String, _ message: String) {
+            if !ok { problems.append(Problem(field: field, message: message)) }
         }
-        if minSyncPeriod < .zero {
-            problems.append(Problem(field: "--iptables-min-sync-period", message: "must not be negative"))
+        check(syncPeriod > .zero, "--iptables-sync-period (iptables.syncPeriod)", "must be greater than 0")
+        check(minSyncPeriod >= .zero, "--iptables-min-sync-period (iptables.minSyncPeriod)", "must not be negative")
+        check(
+            !(minSyncPeriod > syncPeriod && syncPeriod > .zero), "--iptables-min-sync-period (iptables.minSyncPeriod)",
+            "must not be greater than iptables.syncPeriod")
+        check(udpIdleTimeout > .zero, "--udp-timeout (udpIdleTimeout)", "must be greater than 0")
+        check(configSyncPeriod > .zero, "--config-sync-period (configSyncPeriod)", "must be greater than 0")
+        check(verbosity >= 0, "-v (logging.verbosity)", "must not be negative")
+        check((0...31).contains(iptables.masqueradeBit), "iptables.masqueradeBit", "must be within 0...31")
+        check((0...31).contains(nftables.masqueradeBit), "nftables.masqueradeBit", "must be within 0...31")
+        check((-1000...1000).contains(oomScoreAdj), "--oom-score-adj (oomScoreAdj)", "must be within -1000...1000")
+        check(clientConnection.qps >= 0, "clientConnection.qps", "must not be negative")
+        check(clientConnection.burst >= 0, "clientConnection.burst", "must not be negative")
+        check(conntrack.maxPerCore >= 0, "conntrack.maxPerCore", "must not be negative")
+        check(conntrack.min >= 0, "conntrack.min", "must not be negative")
+        for (field, value) in [("--healthz-bind-address (healthzBindAddress)", healthzBindAddress),
+                               ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress)] where !value.isEmpty {
+            check(HostPort(value) != nil, field, "\"\(value)\" is not IP:port (e.g. 0.0.0.0:10256 or [::]:10256)")
         }
-        if minSyncPeriod > syncPeriod && syncPeriod > .zero {
-            problems.append(
-                Problem(field: "--iptables-min-sync-period", message: "must not be greater than --iptables-sync-period"))
+        for (i, entry) in nodePortAddresses.enumerated() {
+            check(
+                ["primary", "localhost", "all"].contains(entry) || CIDR(entry) != nil,
+                "--nodeport-addresses (nodePortAddresses[\(i)])", "\"\(entry)\" is neither a CIDR nor primary/localhost/all")
         }
-        if udpIdleTimeout <= .zero {
-            problems.append(Problem(field: "--udp-timeout", message: "must be greater than 0"))
+        if !clusterCIDR.isEmpty {
+            for part in clusterCIDR.split(separator: ",") {
+                check(CIDR(part) != nil, "--cluster-cidr (clusterCIDR)", "\"\(part)\" is not a CIDR")
+            }
         }
-        if verbosity < 0 {
-            problems.append(Problem(field: "-v", message: "must not be negative"))
-        }
-        if mode != .userspace {
-            problems.append(
-                Problem(
-                    field: "--proxy-mode",
-                    message: "\"\(mode.rawValue)\" is not implemented yet; only \"userspace\" is available"))
-        }
-        if !kubeconfig.isEmpty {
-            problems.append(
-                Problem(
-                    field: "--kubeconfig",
-                    message: "the Kubernetes API client is not implemented yet; use --manifests PATH to run without a cluster"))
-        }
-        if !master.isEmpty {
-            problems.append(
-                Problem(
-                    field: "--master",
-                    message: "the Kubernetes API client is not implemented yet; use --manifests PATH to run without a cluster"))
-        }
-        if manifests.isEmpty && kubeconfig.isEmpty && master.isEmpty {
-            problems.append(
-                Problem(
-                    field: "--manifests",
-                    message: "no source of Services: give --manifests PATH (a YAML/JSON file or a directory of them)"))
-        }
+        check(
+            mode == .userspace, "--proxy-mode (mode)",
+            "\"\(mode.rawValue)\" is not implemented yet; only \"userspace\" is available")
+        let apiClientMissing = "the Kubernetes API client is not implemented yet; use --manifests PATH to run without a cluster"
+        check(kubeconfig.isEmpty, "--kubeconfig (clientConnection.kubeconfig)", apiClientMissing)
+        check(master.isEmpty, "--master", apiClientMissing)
+        check(
+            !(manifests.isEmpty && kubeconfig.isEmpty && master.isEmpty), "--manifests",
+            "no source of Services: give --manifests PATH (a YAML/JSON file or a directory of them)")
         return problems
     }
+}
+
+/// `ip:port` or `[ipv6]:port`, as the bind-address fields take them.
+public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+    /// The address.
+    public var ip: IPAddress
+    /// The port (0...65535).
+    public var port: Int
+
+    /// Parses `ip:port` / `[v6]:port`; nil when malformed.
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard let ip = IPAddress(host) else { return nil }
+        self.ip = ip
+        self.port = port
+    }
+
+    /// `ip:port` with brackets for IPv6.
+    public var description: String { "\(ip.bracketedDescription):\(port)" }
 }
