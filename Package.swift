@@ -16,10 +16,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "KubeAPI", exclude: ["README.md"]),
         .target(name: "KubeProxyCore", dependencies: ["KubeAPI"], exclude: ["README.md"]),
+        .target(name: "KubeProxyIPTables", dependencies: ["KubeProxyCore"], exclude: ["README.md"]),
+        .target(name: "KubeProxyHost", dependencies: ["KubeProxyCore", "KubeProxyIPTables", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(
             name: "KubeClient",
             dependencies: [
@@ -42,12 +46,15 @@ let package = Package(
         .target(
             name: "KubeProxyRuntime",
             dependencies: [
-                "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane",
+                "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyIPTables", "KubeProxyHost",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["README.md"]
         ),
@@ -80,6 +87,7 @@ let package = Package(
             name: "KubeProxyTesting",
             dependencies: [
                 "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyRuntime",
+                "KubeProxyIPTables", "KubeProxyHost",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -88,6 +96,8 @@ let package = Package(
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "KubeProxyTesting"]),
         .testTarget(name: "KubeProxyCoreTests", dependencies: ["KubeProxyCore", "KubeProxyTesting"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeProxyTesting"]),
+        .testTarget(name: "KubeProxyIPTablesTests", dependencies: ["KubeProxyIPTables", "KubeProxyTesting"]),
+        .testTarget(name: "KubeProxyHostTests", dependencies: ["KubeProxyHost", "KubeProxyTesting"]),
         .testTarget(
             name: "KubeProxyDataPlaneTests",
             dependencies: [
@@ -95,9 +105,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "KubeProxyRuntimeTests", dependencies: ["KubeProxyRuntime", "KubeProxyTesting"]),
+        .testTarget(
+            name: "KubeProxyRuntimeTests",
+            dependencies: [
+                "KubeProxyRuntime", "KubeProxyTesting",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeProxyTesting"]),
     ]
 )

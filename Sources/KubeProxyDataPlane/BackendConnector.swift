@@ -1,0 +1,97 @@
+import KubeProxyCore
+import Logging
+import NIOCore
+
+/// Connects one accepted client to an endpoint and glues the two channels together.
+///
+/// The dial ladder of upstream (TCP-04): up to one attempt per entry of `dialTimeouts`
+/// (250 ms, 500 ms, 1 s, 2 s by default), each asking the balancer for an endpoint — with
+/// affinity on the first attempt and `resetAffinity` on the later ones (LB-15). No endpoints or
+/// every attempt failed: the client is closed (it saw a completed handshake, then EOF; TCP-05).
+///
+/// Unlike upstream (TCP-03, kubernetes/kubernetes#12242) nothing here blocks the listener: the
+/// client channel waits with `autoRead` off while the dial runs as futures on its loop.
+struct BackendConnector: Sendable {
+    /// The service port, for logs.
+    let name: ServicePortName
+    /// The listener's bind address, for error context.
+    let listenAddress: IPAddress
+    /// The listener's endpoint choice.
+    let balancer: ServiceBalancer
+    /// How to reach endpoints.
+    let dialer: any BackendDialer
+    /// One entry per attempt; never empty (the proxy substitutes the default ladder).
+    let dialTimeouts: [TimeAmount]
+    /// Where relayed channels are tracked for shutdown.
+    let tracker: ConnectionTracker
+    /// Debug-level per-connection logging.
+    let logger: Logger
+
+    /// Starts serving `client`, a freshly accepted, active channel with `autoRead` off; call on
+    /// its loop.
+    func serve(_ client: any Channel) {
+        tracker.register(client)
+        attempt(0, client: client, clientIP: IPAddress(socketAddress: client.remoteAddress))
+    }
+
+    private func attempt(_ number: Int, client: any Channel, clientIP: IPAddress?) {
+        balancer.next(clientIP: clientIP, resetAffinity: number > 0)
+            .hop(to: client.eventLoop)
+            .whenComplete { choice in
+                guard case .success(let endpoint?) = choice else {
+                    fail(client, .noEndpoints)
+                    return
+                }
+                dialer.connect(to: endpoint, on: client.eventLoop, timeout: dialTimeouts[number])
+                    .whenComplete { result in
+                        switch result {
+                        case .success(let backend):
+                            glue(client, backend)
+                        case .failure(let error):
+                            logger.debug(
+                                "dial failed",
+                                metadata: ["service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
+                                           "error": "\(error)"]
+                            )
+                            if number + 1 < dialTimeouts.count {
+                                attempt(number + 1, client: client, clientIP: clientIP)
+                            } else {
+                                fail(client, .dialsExhausted(attempts: number + 1, lastError: "\(error)"))
+                            }
+                        }
+                    }
+            }
+    }
+
+    /// Adds the relay pair and starts reading on both sides; runs on the client's loop.
+    private func glue(_ client: any Channel, _ backend: any Channel) {
+        tracker.register(backend)
+        guard client.isActive, backend.eventLoop === client.eventLoop else {
+            // The client left while we dialled (or a dialer broke its contract): nothing to relay.
+            client.close(promise: nil)
+            backend.close(promise: nil)
+            return
+        }
+        let (clientSide, backendSide) = GlueHandler.matchedPair()
+        do {
+            try client.pipeline.syncOperations.addHandler(clientSide)
+            try backend.pipeline.syncOperations.addHandler(backendSide)
+        } catch {
+            logger.debug("relay setup failed", metadata: ["service": "\(name)", "error": "\(error)"])
+            client.close(promise: nil)
+            backend.close(promise: nil)
+            return
+        }
+        client.read()
+        backend.read()
+    }
+
+    private func fail(_ client: any Channel, _ kind: DataPlaneError.Kind) {
+        let error = DataPlaneError(name: name, address: listenAddress, kind: kind)
+        logger.debug(
+            "closing client connection",
+            metadata: ["client": "\(client.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)"]
+        )
+        client.close(promise: nil)
+    }
+}

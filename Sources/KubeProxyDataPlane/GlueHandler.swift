@@ -1,0 +1,113 @@
+import NIOCore
+
+/// Relays bytes between two channels on the same event loop, one handler in each pipeline.
+///
+/// The shape of swift-nio-examples' connect-proxy `GlueHandler`, with these choices:
+/// - Back-pressure: both channels run with `autoRead` off. A handler asks its channel for more
+///   bytes only while the *partner* is writable, and otherwise remembers the wish until the
+///   partner's writability returns. So at most one read burst plus the partner's write-buffer
+///   high-water mark is held in memory per direction; a slow reader stalls the fast writer.
+/// - Close: when either channel closes (EOF, error or reset), the partner first flushes what it
+///   was already handed and then closes fully, like upstream's copy loop (TCP-06). Half-close is
+///   deliberately not propagated, as upstream (PR #18524): half-open pairs leaked sockets.
+/// - No locks: both channels share one loop (the dialer connects on the client's loop), so the
+///   partner reference is only touched on that loop.
+final class GlueHandler {
+    private var partner: GlueHandler?
+    private var context: ChannelHandlerContext?
+    /// A read was requested while the partner could not take more bytes.
+    private var pendingRead = false
+
+    private init() {}
+
+    /// Two handlers that relay to each other; add one to each channel's pipeline.
+    static func matchedPair() -> (GlueHandler, GlueHandler) {
+        let first = GlueHandler()
+        let second = GlueHandler()
+        first.partner = second
+        second.partner = first
+        return (first, second)
+    }
+
+    /// The partner wrote these bytes for our channel.
+    private func partnerWrite(_ data: NIOAny) {
+        context?.write(data, promise: nil)
+    }
+
+    /// The partner finished a read burst.
+    private func partnerFlush() {
+        context?.flush()
+    }
+
+    /// The partner's channel closed: deliver what we already hold, then close ours.
+    private func partnerClosed() {
+        guard let context else { return }
+        let channel = context.channel
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        // An empty write completes only after every earlier write, so this closes after them.
+        context.writeAndFlush(NIOAny(ByteBuffer()), promise: flushed)
+        flushed.futureResult.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// The partner can take bytes again: serve a read we held back.
+    private func partnerBecameWritable() {
+        guard pendingRead, let context else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    /// Whether the partner's channel can take more bytes now.
+    private var partnerIsWritable: Bool {
+        partner?.context?.channel.isWritable ?? false
+    }
+}
+
+extension GlueHandler: ChannelDuplexHandler {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+    typealias OutboundOut = NIOAny
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        partner?.partnerWrite(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner?.partnerFlush()
+        // autoRead is off: ask for the next burst ourselves, under the same writability rule.
+        read(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        partner?.partnerClosed()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Closing our side makes channelInactive close the partner: one path for every ending.
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            partner?.partnerBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if partnerIsWritable {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+}

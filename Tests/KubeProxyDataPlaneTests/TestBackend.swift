@@ -1,0 +1,175 @@
+import KubeProxyCore
+import NIOCore
+import NIOPosix
+
+/// Tiny NIO servers on loopback that play the endpoints of the data-plane tests.
+struct TestBackend: Sendable {
+    let channel: any Channel
+    let host: IPAddress
+    let port: Int
+
+    /// What the proxy should dial.
+    var endpoint: EndpointAddress { EndpointAddress(ip: host, port: port) }
+
+    /// Greets each connection with `"<name>\n"`, then echoes whatever it receives.
+    static func greeter(_ name: String, host: String = "127.0.0.1") async throws -> TestBackend {
+        try await start(host: host, bootstrap: ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)) { child in
+            try child.pipeline.syncOperations.addHandler(GreetEchoHandler(greeting: name + "\n"))
+        }
+    }
+
+    /// Sends `total` bytes of `FloodPattern` as fast as each connection takes them, then closes.
+    static func flood(total: Int, progress: FloodProgress) async throws -> TestBackend {
+        let loop = progress.eventLoop
+        // A small, fixed send buffer keeps the kernel's share of "in flight" out of the measurement.
+        let bootstrap = ServerBootstrap(group: loop, childGroup: loop)
+            .childChannelOption(.socketOption(.so_sndbuf), value: 64 << 10)
+        return try await start(host: "127.0.0.1", bootstrap: bootstrap) { child in
+            try child.pipeline.syncOperations.addHandler(FloodHandler(total: total, progress: progress))
+        }
+    }
+
+    /// A listener that never accepts, with a backlog of 0 already filled by `filler`: the kernel
+    /// drops further SYNs, so dials to it hang until their timeout (a black hole on loopback).
+    static func blackHole() async throws -> (backend: TestBackend, filler: any Channel) {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 0)
+            .serverChannelOption(.autoRead, value: false)
+        let backend = try await start(host: "127.0.0.1", bootstrap: bootstrap) { _ in }
+        let filler = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: backend.port))
+            .get()
+        return (backend, filler)
+    }
+
+    /// A port on `host` where nothing listens (bound, then closed): dials are refused.
+    static func closedPort(host: String = "127.0.0.1") async throws -> EndpointAddress {
+        let backend = try await greeter("closed", host: host)
+        await backend.close()
+        return backend.endpoint
+    }
+
+    private static func start(
+        host: String,
+        bootstrap: ServerBootstrap,
+        handlers: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> TestBackend {
+        let channel = try await bootstrap
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture { try handlers(child) }
+            }
+            .bind(to: try SocketAddress(ipAddress: host, port: 0))
+            .get()
+        return TestBackend(channel: channel, host: IPAddress(host)!, port: channel.localAddress!.port!)
+    }
+
+    /// Stops listening (accepted connections are left alone).
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Greets once, then echoes.
+final class GreetEchoHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let greeting: String
+
+    init(greeting: String) {
+        self.greeting = greeting
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: greeting)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.write(data, promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+}
+
+/// Writes a large stream only while the channel is writable, counting what the kernel took.
+final class FloodHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let total: Int
+    let progress: FloodProgress
+    private var queued = 0
+
+    init(total: Int, progress: FloodProgress) {
+        self.total = total
+        self.progress = progress
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        pump(context)
+        context.fireChannelActive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        pump(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func pump(_ context: ChannelHandlerContext) {
+        while context.channel.isWritable && queued < total {
+            let size = min(FloodPattern.chunk.readableBytes, total - queued)
+            queued += size
+            let isLast = queued == total
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.write(wrapOutboundOut(FloodPattern.chunk.getSlice(at: 0, length: size)!), promise: written)
+            let (progress, channel) = (self.progress, context.channel)
+            written.futureResult.whenSuccess {
+                progress.add(size)
+                if isLast { channel.close(promise: nil) }
+            }
+        }
+        context.flush()
+    }
+}
+
+/// Bytes a flood backend has handed to the kernel; lives on the backend's loop.
+final class FloodProgress: Sendable {
+    let eventLoop: any EventLoop
+    private let box: NIOLoopBoundBox<Int>
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.box = .makeBoxSendingValue(0, eventLoop: eventLoop)
+    }
+
+    /// Called on the loop by the handler.
+    func add(_ count: Int) {
+        box.value += count
+    }
+
+    func bytes() async throws -> Int {
+        try await eventLoop.submit { [box] in box.value }.get()
+    }
+}
+
+/// The flood stream: byte `i` is `i % 251`, sent in chunks of a multiple of 251 bytes.
+enum FloodPattern {
+    static let chunk = ByteBuffer(bytes: (0..<(251 * 261)).map { UInt8($0 % 251) })
+    private static let lookup = ByteBuffer(bytes: (0..<(251 * 261 + 251)).map { UInt8($0 % 251) })
+
+    /// Whether `buffer` is the stretch of the stream starting at `offset` (compared with memcmp).
+    static func matches(_ buffer: ByteBuffer, at offset: Int) -> Bool {
+        var rest = buffer
+        var position = offset
+        while rest.readableBytes > 0 {
+            let size = min(rest.readableBytes, chunk.readableBytes)
+            guard let piece = rest.readSlice(length: size),
+                piece == lookup.getSlice(at: position % 251, length: size)
+            else { return false }
+            position += size
+        }
+        return true
+    }
+}

@@ -1,0 +1,163 @@
+@testable import KubeProxyDataPlane
+import KubeProxyCore
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Listener lifecycle of `UserspaceProxy`: ports from a range, retries, updates in place,
+/// unsupported protocols, shutdown.
+@Suite("UserspaceProxy listeners", .timeLimit(.minutes(1)))
+struct UserspaceProxyListenerTests {
+    typealias T = UserspaceProxyTests
+
+    struct NoFreeRange: Error {}
+
+    /// Three consecutive free ports on 127.0.0.1 below the kernel's ephemeral range, so parallel
+    /// tests that let the kernel pick cannot take them.
+    static func freeRange() async throws -> PortRange {
+        for _ in 0..<20 {
+            let first = Int.random(in: 20000..<30000)
+            var probes: [any Channel] = []
+            for port in first...(first + 2) {
+                if let probe = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: port)).get()
+                {
+                    probes.append(probe)
+                }
+            }
+            for probe in probes { try? await probe.close() }
+            if probes.count == 3 { return try PortRange(first: first, last: first + 2) }
+        }
+        throw NoFreeRange()
+    }
+
+    static func ports(_ names: [String]) -> [ServicePortName: ProxiedPort] {
+        Dictionary(uniqueKeysWithValues: names.map { (T.service($0), ProxiedPort(name: T.service($0), endpoints: [])) })
+    }
+
+    /// AT-PA-range: three listeners get exactly the three ports; a fourth fails with a clear
+    /// reason; once a port is freed the failed one gets it on the next apply.
+    @Test func portRangeIsUsedExactlyAndFreedPortsAreReused() async throws {
+        let range = try await Self.freeRange()
+        let proxy = T.proxy(range: range)
+        _ = await proxy.apply(Self.ports(["a", "b", "c"]))
+        let ports = await proxy.status().values.compactMap(\.port)
+        #expect(Set(ports) == Set(range.first...range.last))
+
+        let fourth = await proxy.apply(Self.ports(["a", "b", "c", "d"]))
+        #expect(fourth.map(\.kind) == [.failed])
+        let expected = "test/d:p: no free port left in proxy port range \(range) on 127.0.0.1"
+        #expect(await proxy.status()[T.service("d")] == .failed(reason: expected))
+
+        let freed = try await T.listeningPort(proxy, T.service("a"))
+        let retried = await proxy.apply(Self.ports(["b", "c", "d"]))
+        #expect(retried.map(\.kind) == [.stopped, .started])
+        #expect(retried.last?.port == freed)
+        #expect(await proxy.status()[T.service("d")] == .listening(port: freed))
+        #expect(await proxy.status()[T.service("a")] == nil)
+        await proxy.shutdown()
+    }
+
+    /// A range port taken by another program is skipped and not leaked (upstream PA-07).
+    @Test func busyRangePortIsSkippedAndNotLeaked() async throws {
+        let range = try await Self.freeRange()
+        let busyPort = range.first + 1
+        let squatter = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: busyPort)).get()
+        let proxy = T.proxy(range: range)
+        let changes = await proxy.apply(Self.ports(["a", "b", "c"]))
+        #expect(changes.map(\.kind) == [.started, .started, .failed])
+        #expect(changes.last?.reason.contains("port \(busyPort)") == true)
+        let listening = await proxy.status().values.compactMap(\.port)
+        #expect(Set(listening) == [range.first, range.last])
+
+        try await squatter.close()
+        let retried = await proxy.apply(Self.ports(["a", "b", "c"]))
+        #expect(retried.map(\.kind) == [.started])
+        #expect(retried.first?.port == busyPort)
+        await proxy.shutdown()
+    }
+
+    /// The listener belongs to the service port: endpoint and affinity changes keep it.
+    @Test func updatesKeepTheListener() async throws {
+        let a = try await TestBackend.greeter("a")
+        let b = try await TestBackend.greeter("b")
+        let proxy = T.proxy()
+        let svc = T.service("keep")
+        _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        let port = try await T.listeningPort(proxy, svc)
+
+        let grown = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint, b.endpoint])))
+        let expected = DataPlaneChange(
+            kind: .updated, name: svc, listenAddress: IPAddress("127.0.0.1")!, port: port, endpointCount: 2
+        )
+        #expect(grown == [expected])
+        let reordered = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [b.endpoint, a.endpoint])))
+        #expect(reordered.isEmpty)
+        let sticky = ProxiedPort(
+            name: svc, sessionAffinity: .clientIP(timeoutSeconds: 5), endpoints: [b.endpoint, a.endpoint]
+        )
+        #expect(await proxy.apply(T.desired(sticky)).map(\.kind) == [.updated])
+        #expect(try await T.listeningPort(proxy, svc) == port)
+        #expect(try await TestClient.firstLine(port: port) != nil)
+        await proxy.shutdown()
+        await a.close()
+        await b.close()
+    }
+
+    @Test func udpAndSCTPAreReportedUnsupportedOnce() async throws {
+        let proxy = T.proxy()
+        let tcp = T.service("dns", .tcp)
+        let udp = T.service("dns", .udp)
+        let sctp = T.service("dns", .sctp)
+        let all = T.desired(
+            ProxiedPort(name: tcp, endpoints: []), ProxiedPort(name: udp, endpoints: []),
+            ProxiedPort(name: sctp, endpoints: [])
+        )
+        let first = await proxy.apply(all)
+        let kinds = Set(first.map { "\($0.name.protocol) \($0.kind)" })
+        #expect(kinds == ["TCP started", "UDP unsupported", "SCTP unsupported"])
+        let status = await proxy.status()
+        #expect(status[udp] == .unsupported(reason: "UDP is not implemented yet"))
+        #expect(status[sctp] == .unsupported(reason: "SCTP is not supported for user space proxy"))
+        #expect(status[tcp]?.port != nil)
+        #expect(await proxy.apply(all).isEmpty)
+
+        let withoutUDP = await proxy.apply(T.desired(ProxiedPort(name: tcp, endpoints: [])))
+        #expect(withoutUDP.isEmpty)
+        #expect(await proxy.status().keys.sorted() == [tcp])
+        await proxy.shutdown()
+    }
+
+    @Test func shutdownClosesListenersAndConnections() async throws {
+        let a = try await TestBackend.greeter("a")
+        let proxy = T.proxy()
+        let svc = T.service("bye")
+        _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        let port = try await T.listeningPort(proxy, svc)
+        let (greeting, afterShutdown) = try await TestClient.withSession(port: port) { session in
+            let greeting = try await session.line()
+            await proxy.shutdown()
+            return (greeting, try await session.rest())
+        }
+        #expect(greeting == "a")
+        #expect(afterShutdown == "")
+        #expect(await TestClient.isRefused(port: port))
+        #expect(try await eventually { await proxy.openChannelCount() == 0 })
+        #expect(await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: []))).isEmpty)
+        #expect(await proxy.status().isEmpty)
+        await a.close()
+    }
+
+    @Test func changeDescriptionsAreLogLines() throws {
+        let svc = T.service("web")
+        let v6 = IPAddress("::")!
+        let started = DataPlaneChange(kind: .started, name: svc, listenAddress: v6, port: 34567, endpointCount: 1)
+        #expect(started.description == "started proxy for test/web:p (TCP) on [::]:34567 with 1 endpoint")
+        let failed = DataPlaneChange(
+            kind: .failed, name: svc, listenAddress: IPAddress("0.0.0.0")!, port: nil, endpointCount: 0, reason: "boom"
+        )
+        #expect(failed.description == "failed to start proxy for test/web:p (TCP) on 0.0.0.0: boom")
+    }
+}

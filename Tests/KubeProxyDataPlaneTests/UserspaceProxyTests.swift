@@ -1,0 +1,198 @@
+@testable import KubeProxyDataPlane
+import KubeProxyCore
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+/// The relay through real loopback sockets: balancing, updates, dial failures, back-pressure.
+@Suite("UserspaceProxy relay", .timeLimit(.minutes(1)))
+struct UserspaceProxyTests {
+    static func proxy(
+        bind host: String = "127.0.0.1",
+        range: PortRange? = nil,
+        dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts
+    ) -> UserspaceProxy {
+        UserspaceProxy(
+            group: MultiThreadedEventLoopGroup.singleton, bindAddress: IPAddress(host)!, portRange: range,
+            dialTimeouts: dialTimeouts, logger: Logger(label: "test.dataplane")
+        )
+    }
+
+    static func service(_ name: String, _ transport: TransportProtocol = .tcp) -> ServicePortName {
+        ServicePortName(namespace: "test", name: name, port: "p", protocol: transport)
+    }
+
+    static func desired(_ ports: ProxiedPort...) -> [ServicePortName: ProxiedPort] {
+        Dictionary(uniqueKeysWithValues: ports.map { ($0.name, $0) })
+    }
+
+    static func listeningPort(_ proxy: UserspaceProxy, _ name: ServicePortName) async throws -> Int {
+        try #require(await proxy.status()[name]?.port)
+    }
+
+    @Test("round robin over two backends", arguments: ["127.0.0.1", "::1"])
+    func roundRobin(host: String) async throws {
+        let a = try await TestBackend.greeter("a", host: host)
+        let b = try await TestBackend.greeter("b", host: host)
+        let proxy = Self.proxy(bind: host)
+        let svc = Self.service("rr")
+        let changes = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [a.endpoint, b.endpoint])))
+        #expect(changes.map(\.kind) == [.started])
+        #expect(changes.first?.endpointCount == 2)
+        let port = try await Self.listeningPort(proxy, svc)
+        var counts: [String: Int] = [:]
+        for _ in 0..<10 {
+            let greeting = try await TestClient.firstLine(host: host, port: port)
+            counts[greeting ?? "EOF", default: 0] += 1
+        }
+        #expect(counts == ["a": 5, "b": 5])
+        await proxy.shutdown()
+        await a.close()
+        await b.close()
+    }
+
+    @Test func clientIPAffinityKeepsTheClientOnOneBackend() async throws {
+        let a = try await TestBackend.greeter("a")
+        let b = try await TestBackend.greeter("b")
+        let proxy = Self.proxy()
+        let svc = Self.service("sticky")
+        let port = ProxiedPort(
+            name: svc, sessionAffinity: .clientIP(timeoutSeconds: 60), endpoints: [a.endpoint, b.endpoint]
+        )
+        _ = await proxy.apply(Self.desired(port))
+        let listening = try await Self.listeningPort(proxy, svc)
+        var greetings: Set<String?> = []
+        for _ in 0..<6 {
+            greetings.insert(try await TestClient.firstLine(port: listening))
+        }
+        #expect(greetings.count == 1)
+        #expect(greetings.isSubset(of: ["a", "b"]))
+        await proxy.shutdown()
+        await a.close()
+        await b.close()
+    }
+
+    /// TCP-08/09: endpoint changes and deletion leave an established connection alone; deletion
+    /// closes the listener; the relay pair goes away once the client leaves.
+    @Test func establishedConnectionsOutliveUpdatesAndDeletion() async throws {
+        let a = try await TestBackend.greeter("a")
+        let b = try await TestBackend.greeter("b")
+        let proxy = Self.proxy()
+        let svc = Self.service("update")
+        _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        let port = try await Self.listeningPort(proxy, svc)
+        try await TestClient.withSession(port: port) { session in
+            #expect(try await session.line() == "a")
+            let updated = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [b.endpoint])))
+            #expect(updated.map(\.kind) == [.updated])
+            #expect(try await TestClient.firstLine(port: port) == "b")
+            try await session.send("after update\n")
+            #expect(try await session.line() == "after update")
+
+            let stopped = await proxy.apply([:])
+            #expect(stopped.map(\.kind) == [.stopped])
+            #expect(stopped.first?.port == port)
+            #expect(await TestClient.isRefused(port: port))
+            try await session.send("after delete\n")
+            #expect(try await session.line() == "after delete")
+        }
+        #expect(try await eventually { await proxy.openChannelCount() == 0 })
+        await proxy.shutdown()
+        await a.close()
+        await b.close()
+    }
+
+    /// TCP-05: accepted, then closed: the client sees EOF, never "connection refused".
+    @Test func noEndpointsAcceptsThenCloses() async throws {
+        let proxy = Self.proxy()
+        let svc = Self.service("empty")
+        let changes = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [])))
+        #expect(changes.map(\.kind) == [.started])
+        #expect(changes.first?.endpointCount == 0)
+        let port = try await Self.listeningPort(proxy, svc)
+        #expect(try await TestClient.readToEnd(port: port) == "")
+        await proxy.shutdown()
+    }
+
+    /// TCP-04: a refused dial is retried on the next endpoint, so every client is served.
+    @Test func refusedDialIsRetriedOnAnotherEndpoint() async throws {
+        let closed = try await TestBackend.closedPort()
+        let live = try await TestBackend.greeter("live")
+        let proxy = Self.proxy()
+        let svc = Self.service("retry")
+        _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [closed, live.endpoint])))
+        let port = try await Self.listeningPort(proxy, svc)
+        for _ in 0..<4 {
+            #expect(try await TestClient.firstLine(port: port) == "live")
+        }
+        await proxy.shutdown()
+        await live.close()
+    }
+
+    @Test func allDialsFailingClosesTheClient() async throws {
+        let closed = try await TestBackend.closedPort()
+        let proxy = Self.proxy(dialTimeouts: [.milliseconds(100), .milliseconds(100)])
+        let svc = Self.service("dead")
+        _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [closed])))
+        let port = try await Self.listeningPort(proxy, svc)
+        #expect(try await TestClient.readToEnd(port: port) == "")
+        #expect(try await eventually { await proxy.openChannelCount() == 0 })
+        await proxy.shutdown()
+    }
+
+    /// Unlike upstream (TCP-03), a dial that hangs does not hold up the next client.
+    @Test func blackHoledDialDoesNotBlockOtherClients() async throws {
+        let (hole, filler) = try await TestBackend.blackHole()
+        let live = try await TestBackend.greeter("live")
+        let proxy = Self.proxy(dialTimeouts: [.seconds(20)])
+        let svc = Self.service("hole")
+        _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [hole.endpoint])))
+        let port = try await Self.listeningPort(proxy, svc)
+        try await TestClient.withSession(port: port) { stuck in
+            // The first client is accepted and its dial hangs.
+            #expect(try await eventually { await proxy.openChannelCount() == 1 })
+            _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [live.endpoint])))
+            let (greeting, channels) = try await TestClient.withSession(port: port) { served in
+                (try await served.line(), await proxy.openChannelCount())
+            }
+            #expect(greeting == "live")
+            // The first client is still dialling: its channel plus the served pair.
+            #expect(channels == 3)
+            await proxy.shutdown()
+            #expect(try await stuck.rest() == "")
+        }
+        try await filler.close()
+        await hole.close()
+        await live.close()
+    }
+
+    /// A client that reads nothing stalls a backend that writes as fast as it can; nothing is
+    /// lost, and the backend's close arrives after the last byte.
+    @Test func slowReaderStallsFastWriter() async throws {
+        let total = 64 << 20
+        let progress = FloodProgress(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        let flood = try await TestBackend.flood(total: total, progress: progress)
+        let proxy = Self.proxy()
+        let svc = Self.service("flood")
+        _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [flood.endpoint])))
+        let port = try await Self.listeningPort(proxy, svc)
+        let connection = try await TestClient.connect(port: port, receiveBuffer: 64 << 10)
+        try await connection.executeThenClose { inbound, _ in
+            try await Task.sleep(for: .seconds(1))
+            let stalledAt = try await progress.bytes()
+            #expect(stalledAt > 0)
+            #expect(stalledAt < 16 << 20, "backend wrote \(stalledAt) bytes to a client that read nothing")
+            var received = 0
+            var intact = true
+            for try await buffer in inbound {
+                intact = intact && FloodPattern.matches(buffer, at: received)
+                received += buffer.readableBytes
+            }
+            #expect(received == total)
+            #expect(intact)
+        }
+        await proxy.shutdown()
+        await flood.close()
+    }
+}
