@@ -16,6 +16,7 @@ struct Options {
     var port = 8080
     var name = "backend"
     var bodySize: Int? = nil
+    var udp: (host: String, port: Int)? = nil
 
     static func parse(_ args: [String]) -> Options {
         var options = Options()
@@ -27,6 +28,10 @@ struct Options {
                 else { fail("--listen takes HOST:PORT") }
                 options.host = String(value[..<colon]).trimmingCharacters(in: "[]")
                 options.port = port
+            case "--udp-listen":
+                guard let value = it.next(), let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...])
+                else { fail("--udp-listen takes HOST:PORT") }
+                options.udp = (String(value[..<colon]).trimmingCharacters(in: "[]"), port)
             case "--name":
                 guard let value = it.next() else { fail("--name takes a value") }
                 options.name = value
@@ -34,7 +39,7 @@ struct Options {
                 guard let value = it.next(), let n = Int(value), n >= 0 else { fail("--body-size takes a byte count") }
                 options.bodySize = n
             case "-h", "--help":
-                print("usage: example-backend --listen HOST:PORT [--name NAME] [--body-size BYTES]")
+                print("usage: example-backend --listen HOST:PORT [--udp-listen HOST:PORT] [--name NAME] [--body-size BYTES]")
                 exit(0)
             default:
                 fail("unknown argument \(arg)")
@@ -91,6 +96,25 @@ final class ResponderHandler: ChannelInboundHandler, Sendable {
     }
 }
 
+/// Answers every datagram with `NAME PAYLOAD`, so UDP tests see which backend replied.
+final class UDPEchoHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let name: String
+
+    init(name: String) { self.name = name }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        var reply = context.channel.allocator.buffer(capacity: envelope.data.readableBytes + name.utf8.count + 1)
+        reply.writeString(name + " ")
+        var payload = envelope.data
+        reply.writeBuffer(&payload)
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
+    }
+}
+
 let options = Options.parse(CommandLine.arguments)
 var body = ByteBuffer()
 if let size = options.bodySize {
@@ -110,6 +134,16 @@ let bootstrap = ServerBootstrap(group: group)
         }
     }
 do {
+    if let udp = options.udp {
+        let name = options.name
+        let udpChannel = try DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in channel.pipeline.addHandler(UDPEchoHandler(name: name)) }
+            .bind(host: udp.host, port: udp.port).wait()
+        let port = udpChannel.localAddress?.port ?? udp.port
+        var line = Array("example-backend \(options.name) udp listening on \(udp.host):\(port)\n".utf8)
+        _ = line.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+    }
     let channel = try bootstrap.bind(host: options.host, port: options.port).wait()
     let port = channel.localAddress?.port ?? options.port
     // Written with write(2), unbuffered, so a parent reading the pipe sees it at once.
