@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            exclude: ["README.md"]
+            exclude: ["README.md", "Observability/README.md"]
         ),
         .executableTarget(
             name: "kube-proxy",
@@ -95,7 +95,10 @@ let package = Package(
         ),
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "KubeProxyTesting"]),
         .testTarget(name: "KubeProxyCoreTests", dependencies: ["KubeProxyCore", "KubeProxyTesting"]),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeProxyTesting"]),
+        .testTarget(
+            name: "KubeClientTests",
+            dependencies: ["KubeClient", "KubeProxyTesting", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "KubeProxyIPTablesTests", dependencies: ["KubeProxyIPTables", "KubeProxyTesting"]),
         .testTarget(name: "KubeProxyHostTests", dependencies: ["KubeProxyHost", "KubeProxyTesting"]),
         .testTarget(

@@ -1,0 +1,236 @@
+import Foundation
+import KubeAPI
+
+/// An injected check run on every decoded manifest object; any cause rejects the whole file.
+/// Core provides the real one (the same rules the API server would enforce).
+public typealias ManifestValidator = @Sendable (ManifestObject) -> [StatusCause]
+
+/// An object and the 1-based number of the document that defined it (for error messages).
+struct LoadedObject: Sendable, Hashable {
+    var document: Int
+    var object: ManifestObject
+}
+
+/// What one file contributes, all or nothing.
+struct ManifestFileContents: Sendable, Hashable {
+    /// The objects, in document order (only meaningful when `errors` is empty).
+    var objects: [LoadedObject] = []
+    /// Problems that reject the whole file.
+    var errors: [ManifestError] = []
+    /// Skipped documents (unsupported kinds): warnings only.
+    var warnings: [ManifestError] = []
+}
+
+/// Decodes one manifest file into objects: documents, `List` wrappers, kind dispatch, defaulting
+/// (`metadata.namespace` → `default`), required names, validation and in-file duplicates.
+///
+/// Field paths in errors are relative to the document (`items[2].spec.ports[0].port` inside a
+/// list), so a user can find the field without knowing how the file was split.
+enum ManifestDecoder {
+    /// Decodes `data` read from `file`.
+    static func decode(_ data: Data, file: String, validator: @escaping ManifestValidator) -> ManifestFileContents {
+        var contents = ManifestFileContents()
+        let documents: [JSONValue]
+        switch ManifestParser.documents(in: data, file: file) {
+        case .success(let parsed): documents = parsed
+        case .failure(let error):
+            contents.errors = [error]
+            return contents
+        }
+        var firstDocument: [ManifestObject.Key: Int] = [:]
+        for (index, document) in documents.enumerated() {
+            let number = index + 1
+            var decoded: [ManifestObject] = []
+            DocumentDecoder(file: file, number: number, validator: validator)
+                .decode(document, objects: &decoded, contents: &contents)
+            for object in decoded {
+                if let earlier = firstDocument[object.key] {
+                    contents.errors.append(
+                        ManifestError(
+                            reason: .duplicate, file: file, document: number, kind: "\(object.kind)",
+                            object: "\(object.key.namespace)/\(object.key.name)",
+                            message: "already defined in document \(earlier) of this file"))
+                } else {
+                    firstDocument[object.key] = number
+                    contents.objects.append(LoadedObject(document: number, object: object))
+                }
+            }
+        }
+        return contents
+    }
+}
+
+/// Decodes the objects of one document.
+private struct DocumentDecoder {
+    let file: String
+    let number: Int
+    let validator: ManifestValidator
+
+    func decode(_ document: JSONValue, objects: inout [ManifestObject], contents: inout ManifestFileContents) {
+        switch document {
+        case .null:
+            return  // an empty document, e.g. after a trailing `---`
+        case .object(let members):
+            if let kind = members["kind"]?.stringValue, kind.hasSuffix("List"), let items = members["items"] {
+                decodeList(kind: kind, items: items, objects: &objects, contents: &contents)
+            } else {
+                decodeObject(document, prefix: "", defaultKind: nil, objects: &objects, contents: &contents)
+            }
+        default:
+            contents.errors.append(error(.invalidObject, message: "document must be an object"))
+        }
+    }
+
+    /// `List`, `ServiceList`, …: items of a typed list may leave out `kind`, as API responses do.
+    private func decodeList(
+        kind: String, items: JSONValue, objects: inout [ManifestObject], contents: inout ManifestFileContents
+    ) {
+        guard case .array(let elements) = items else {
+            contents.errors.append(error(.invalidObject, field: "items", message: "must be a list"))
+            return
+        }
+        let itemKind = kind == "List" ? nil : String(kind.dropLast("List".count))
+        for (index, item) in elements.enumerated() {
+            decodeObject(
+                item, prefix: "items[\(index)].", defaultKind: itemKind, objects: &objects, contents: &contents)
+        }
+    }
+
+    private func decodeObject(
+        _ value: JSONValue, prefix: String, defaultKind: String?,
+        objects: inout [ManifestObject], contents: inout ManifestFileContents
+    ) {
+        guard case .object(let members) = value else {
+            contents.errors.append(
+                error(.invalidObject, field: String(prefix.dropLast()), message: "must be an object"))
+            return
+        }
+        let rawName = value["metadata"]?["name"]?.stringValue
+        let label = rawName.map { "\(value["metadata"]?["namespace"]?.stringValue ?? "default")/\($0)" }
+        guard
+            let (kind, apiKind) = readableKind(
+                members, prefix: prefix, defaultKind: defaultKind, label: label, contents: &contents)
+        else { return }
+        var object: ManifestObject
+        do {
+            object = try Self.decode(kind, from: value)
+        } catch {
+            let (field, message) = Self.describe(error)
+            contents.errors.append(
+                self.error(.invalidObject, kind: apiKind, object: label, field: prefix + field, message: message))
+            return
+        }
+        guard let name = rawName, !name.isEmpty else {
+            contents.errors.append(
+                error(.invalidObject, kind: apiKind, field: prefix + "metadata.name", message: "is required"))
+            return
+        }
+        object = Self.defaultingNamespace(object)
+        let causes = validator(object)
+        for cause in causes {
+            contents.errors.append(
+                error(
+                    .validation, kind: apiKind, object: label, field: cause.field.map { prefix + $0 },
+                    message: cause.message ?? cause.reason ?? "invalid"))
+        }
+        if causes.isEmpty { objects.append(object) }
+    }
+
+    /// The kind to decode as, or `nil` after recording why not: a missing `kind` is an error;
+    /// a kind or `apiVersion` we do not read is a warning.
+    private func readableKind(
+        _ members: [String: JSONValue], prefix: String, defaultKind: String?, label: String?,
+        contents: inout ManifestFileContents
+    ) -> (ManifestObject.Kind, String)? {
+        guard let apiKind = members["kind"]?.stringValue ?? defaultKind else {
+            contents.errors.append(error(.invalidObject, field: prefix + "kind", message: "is required"))
+            return nil
+        }
+        guard let kind = ManifestObject.Kind(apiKind: apiKind) else {
+            contents.warnings.append(
+                error(
+                    .unsupportedKind, kind: apiKind, object: label, message: "kind is not read by kube-proxy; ignored"))
+            return nil
+        }
+        if let apiVersion = members["apiVersion"]?.stringValue, apiVersion != kind.apiVersion {
+            let message = "apiVersion \(apiVersion) is not read by kube-proxy (expected \(kind.apiVersion)); ignored"
+            contents.warnings.append(error(.unsupportedKind, kind: apiKind, object: label, message: message))
+            return nil
+        }
+        return (kind, apiKind)
+    }
+
+    private func error(
+        _ reason: ManifestError.Reason, kind: String? = nil, object: String? = nil, field: String? = nil,
+        message: String
+    ) -> ManifestError {
+        ManifestError(
+            reason: reason, file: file, document: number, kind: kind, object: object, field: field, message: message)
+    }
+
+    private static func decode(_ kind: ManifestObject.Kind, from value: JSONValue) throws -> ManifestObject {
+        let data = try JSONEncoder().encode(value)
+        let decoder = JSONDecoder()
+        switch kind {
+        case .service: return .service(try decoder.decode(Service.self, from: data))
+        case .endpointSlice: return .endpointSlice(try decoder.decode(EndpointSlice.self, from: data))
+        case .endpoints: return .endpoints(try decoder.decode(Endpoints.self, from: data))
+        }
+    }
+
+    /// A missing or empty namespace means `default`, as for `kubectl apply` without `-n`.
+    private static func defaultingNamespace(_ object: ManifestObject) -> ManifestObject {
+        guard (object.metadata.namespace ?? "").isEmpty else { return object }
+        switch object {
+        case .service(var value):
+            value.metadata.namespace = "default"
+            return .service(value)
+        case .endpointSlice(var value):
+            value.metadata.namespace = "default"
+            return .endpointSlice(value)
+        case .endpoints(var value):
+            value.metadata.namespace = "default"
+            return .endpoints(value)
+        }
+    }
+
+    /// The field path (`spec.ports[0].port`) and a short message for a decoding error.
+    static func describe(_ error: any Error) -> (field: String, message: String) {
+        guard let error = error as? DecodingError else { return ("", String(describing: error)) }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return (fieldPath(context.codingPath), "must be \(typeName(type))")
+        case .valueNotFound(let type, let context):
+            return (fieldPath(context.codingPath), "must be \(typeName(type)), not null")
+        case .keyNotFound(let key, let context):
+            return (fieldPath(context.codingPath + [key]), "is required")
+        case .dataCorrupted(let context):
+            return (fieldPath(context.codingPath), context.debugDescription)
+        @unknown default:
+            return ("", String(describing: error))
+        }
+    }
+
+    /// `spec.ports[0].port` from a coding path.
+    static func fieldPath(_ path: [any CodingKey]) -> String {
+        var text = ""
+        for key in path {
+            if let index = key.intValue, key.stringValue == "Index \(index)" {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : "." + key.stringValue
+            }
+        }
+        return text
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        if type == Int.self { return "an integer" }
+        if type == String.self { return "a string" }
+        if type == Bool.self { return "true or false" }
+        if type == IntOrString.self { return "an integer or a string" }
+        let name = String(describing: type)
+        if name.hasPrefix("Array<") { return "a list" }
+        return "an object"
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What `stat` says about a file; any change means the content may have changed.
+///
+/// The inode catches editors that write a temporary file and rename it over the original (and
+/// ConfigMap volumes that swap a symlink); size and the two timestamps catch in-place writes.
+struct FileSignature: Sendable, Hashable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modifiedNanoseconds: Int64
+    var changedNanoseconds: Int64
+}
+
+/// The file-system edge of the manifest source: lists the manifest files under a path and reads
+/// them. Symlinks are followed. Nothing here interprets content.
+struct ManifestFiles: Sendable {
+    /// The path as the user gave it.
+    let path: String
+    /// Whether `path` was a directory at start; otherwise it is a single manifest file.
+    let isDirectory: Bool
+
+    /// File name suffixes read from a directory.
+    static let suffixes = [".yaml", ".yml", ".json"]
+
+    /// Opens `path`.
+    ///
+    /// - Throws: ``ManifestError`` with reason `.missingPath` if nothing exists there.
+    init(path: String) throws {
+        guard let status = Self.status(of: path) else {
+            throw ManifestError(reason: .missingPath, file: path, message: "no such file or directory")
+        }
+        self.path = path
+        self.isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The manifest files now present, by display path (`PATH/name` in a directory, `PATH` for a
+    /// single file), with their signatures. A vanished path lists as empty, so its objects go.
+    /// Hidden files (editor swap and lock files) and non-regular files are skipped.
+    func list() throws -> [String: FileSignature] {
+        guard isDirectory else {
+            return Self.signature(of: path).map { [path: $0] } ?? [:]
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            if Self.status(of: path) == nil { return [:] }
+            throw error
+        }
+        var files: [String: FileSignature] = [:]
+        for name in names where Self.isManifestName(name) {
+            let file = path.hasSuffix("/") ? path + name : path + "/" + name
+            if let signature = Self.signature(of: file) { files[file] = signature }
+        }
+        return files
+    }
+
+    /// The bytes of `file`.
+    func read(_ file: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: file))
+    }
+
+    /// Whether a directory entry is read: `*.yaml`, `*.yml`, `*.json`, not hidden.
+    static func isManifestName(_ name: String) -> Bool {
+        guard !name.hasPrefix(".") else { return false }
+        let lower = name.lowercased()
+        return suffixes.contains { lower.hasSuffix($0) }
+    }
+
+    /// FNV-1a, 64 bit: a cheap content fingerprint to skip re-parsing files whose bytes did not
+    /// change (a `touch`, a save without edits).
+    static func contentHash(_ data: Data) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    private static func signature(of file: String) -> FileSignature? {
+        guard let status = status(of: file), (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        #if canImport(Darwin)
+            let modified = status.st_mtimespec
+            let changed = status.st_ctimespec
+        #else
+            let modified = status.st_mtim
+            let changed = status.st_ctim
+        #endif
+        return FileSignature(
+            device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
+            modifiedNanoseconds: Int64(modified.tv_sec) * 1_000_000_000 + Int64(modified.tv_nsec),
+            changedNanoseconds: Int64(changed.tv_sec) * 1_000_000_000 + Int64(changed.tv_nsec))
+    }
+
+    private static func status(of file: String) -> stat? {
+        var status = stat()
+        return stat(file, &status) == 0 ? status : nil
+    }
+}

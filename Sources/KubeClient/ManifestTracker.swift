@@ -1,0 +1,181 @@
+/// The pure heart of the manifest source: which files to (re)read, what each file last
+/// contributed, the merged object set, and the events that turn the old set into the new one.
+///
+/// Guarantees:
+/// - **Atomic files.** A file whose new contents have any error keeps contributing exactly what
+///   it contributed before (nothing, if it never loaded); its errors stand until it is fixed.
+/// - **Settled reads.** Outside the initial load a changed file is read only once its `stat`
+///   signature has been the same for two polls, and a file is deleted only once it has been
+///   missing for two polls, so an editor's truncate-then-write or write-temp-then-rename never
+///   shows as a broken file or a delete-then-add.
+/// - **First file wins.** An object defined in several files comes from the first file in sorted
+///   order; the others get a `duplicate` error naming that file. Their other objects still apply.
+/// - **Minimal, ordered diffs.** Unchanged objects emit nothing; additions and updates go
+///   Services, EndpointSlices, Endpoints; deletions go the other way.
+struct ManifestTracker: Sendable {
+    /// What reading one due file produced.
+    enum FileLoad: Sendable {
+        /// The bytes hash the same as the last decode: only the signature is refreshed.
+        case unchanged(FileSignature)
+        /// New bytes, decoded.
+        case decoded(FileSignature, hash: UInt64, ManifestFileContents)
+        /// The file could not be read.
+        case unreadable(message: String)
+    }
+
+    /// Which files to read and which are gone, from one listing.
+    struct Plan: Sendable, Hashable {
+        /// Files to read now, sorted.
+        var read: [String]
+        /// Files confirmed gone, sorted.
+        var removed: [String]
+    }
+
+    /// The result of applying one poll.
+    struct Update: Sendable {
+        /// Events to emit, in order.
+        var events: [SourceEvent] = []
+        /// Errors that were not reported before (log them).
+        var newErrors: [ManifestError] = []
+        /// Files that had errors and now have none (log that they recovered).
+        var recovered: [String] = []
+        /// Warnings from files decoded in this poll (unsupported kinds).
+        var warnings: [ManifestError] = []
+    }
+
+    private struct FileState: Sendable {
+        var applied: FileSignature?
+        var hash: UInt64?
+        var objects: [LoadedObject] = []
+        var errors: [ManifestError] = []
+    }
+
+    private var files: [String: FileState] = [:]
+    private var lastSeen: [String: FileSignature] = [:]
+    private var missing: Set<String> = []
+    private var effective: [ManifestObject.Key: ManifestObject] = [:]
+    private var duplicates: [ManifestError] = []
+
+    /// Every current problem, by file and document.
+    var errors: [ManifestError] {
+        files.keys.sorted().flatMap { files[$0]?.errors ?? [] } + duplicates
+    }
+
+    /// The merged objects currently delivered.
+    var objects: [ManifestObject.Key: ManifestObject] { effective }
+
+    /// The content hash of the last bytes decoded from `file` (`nil` if never, or if the file
+    /// was unreadable since, so the next successful read is always decoded).
+    func hash(of file: String) -> UInt64? {
+        files[file]?.hash
+    }
+
+    /// Decides what to read from a fresh listing. `initial` reads everything at once; `rehash`
+    /// re-reads every settled file (a safety net for file systems with coarse timestamps).
+    mutating func plan(listing: [String: FileSignature], initial: Bool = false, rehash: Bool = false) -> Plan {
+        var read: [String] = []
+        for (file, signature) in listing {
+            missing.remove(file)
+            let settled = initial || lastSeen[file] == signature
+            let changed = files[file]?.applied != signature
+            if settled && (changed || rehash) { read.append(file) }
+        }
+        var removed: [String] = []
+        for file in Set(files.keys).union(lastSeen.keys) where listing[file] == nil {
+            if missing.contains(file) || files[file] == nil {
+                missing.remove(file)
+                if files[file] != nil { removed.append(file) }
+            } else {
+                missing.insert(file)
+            }
+        }
+        lastSeen = listing
+        return Plan(read: read.sorted(), removed: removed.sorted())
+    }
+
+    /// Applies what was read (and what is gone) and returns the events and report.
+    mutating func apply(loads: [String: FileLoad], removed: [String] = []) -> Update {
+        let errorsBefore = errorsByFile()
+        var update = Update()
+        for file in removed { files[file] = nil }
+        for (file, load) in loads.sorted(by: { $0.key < $1.key }) {
+            var state = files[file] ?? FileState()
+            switch load {
+            case .unchanged(let signature):
+                state.applied = signature
+            case .decoded(let signature, let hash, let contents):
+                state.applied = signature
+                state.hash = hash
+                update.warnings += contents.warnings
+                if contents.errors.isEmpty {
+                    state.objects = contents.objects
+                    state.errors = []
+                } else {
+                    state.errors = contents.errors
+                }
+            case .unreadable(let message):
+                state.hash = nil
+                state.errors = [ManifestError(reason: .unreadable, file: file, message: "cannot read: \(message)")]
+            }
+            files[file] = state
+        }
+        let merged = merge()
+        update.events = Self.diff(from: effective, to: merged)
+        effective = merged
+
+        let errorsAfter = errorsByFile()
+        let reported = Set(errorsBefore.values.joined())
+        update.newErrors = errors.filter { !reported.contains($0) }
+        update.recovered = errorsBefore.keys.sorted().filter { errorsAfter[$0] == nil && files[$0] != nil }
+        return update
+    }
+
+    /// Merges the files' objects in sorted file order, recording duplicates.
+    private mutating func merge() -> [ManifestObject.Key: ManifestObject] {
+        var merged: [ManifestObject.Key: ManifestObject] = [:]
+        var origin: [ManifestObject.Key: String] = [:]
+        duplicates = []
+        for file in files.keys.sorted() {
+            for loaded in files[file]?.objects ?? [] {
+                let key = loaded.object.key
+                if let first = origin[key] {
+                    duplicates.append(
+                        ManifestError(
+                            reason: .duplicate, file: file, document: loaded.document, kind: "\(key.kind)",
+                            object: "\(key.namespace)/\(key.name)",
+                            message: "already defined in \(first); this definition is ignored"))
+                } else {
+                    origin[key] = file
+                    merged[key] = loaded.object
+                }
+            }
+        }
+        return merged
+    }
+
+    private func errorsByFile() -> [String: [ManifestError]] {
+        Dictionary(grouping: errors, by: \.file)
+    }
+
+    /// Additions and updates (Services first), then deletions (Services last).
+    static func diff(
+        from old: [ManifestObject.Key: ManifestObject], to new: [ManifestObject.Key: ManifestObject]
+    ) -> [SourceEvent] {
+        var events: [SourceEvent] = []
+        for key in new.keys.sorted() {
+            guard let object = new[key] else { continue }
+            if let previous = old[key] {
+                if previous != object { events += SourceEvent.updated(old: previous, new: object) }
+            } else {
+                events.append(.added(object))
+            }
+        }
+        let deleted = old.keys.filter { new[$0] == nil }.sorted {
+            (-$0.kind.rawValue, $0.namespace, $0.name) < (-$1.kind.rawValue, $1.namespace, $1.name)
+        }
+        for key in deleted {
+            if let object = old[key] { events.append(.deleted(object)) }
+        }
+        return events
+    }
+}

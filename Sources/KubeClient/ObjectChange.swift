@@ -1,0 +1,30 @@
+/// A change to one object, as a change tracker consumes it: the previous and current state.
+///
+/// Shared by every source (manifest files now, the API-server watch later) so the trackers in
+/// Core see the same shape whatever the origin.
+public enum ObjectChange<Object: Sendable & Hashable>: Sendable, Hashable {
+    /// The object appeared.
+    case added(Object)
+    /// The object changed; `old` is what was last delivered for it.
+    case updated(old: Object, new: Object)
+    /// The object disappeared; carries its last delivered state.
+    case deleted(Object)
+
+    /// The state before the change (`nil` for an addition).
+    public var old: Object? {
+        switch self {
+        case .added: nil
+        case .updated(let old, _): old
+        case .deleted(let object): object
+        }
+    }
+
+    /// The state after the change (`nil` for a deletion).
+    public var new: Object? {
+        switch self {
+        case .added(let object): object
+        case .updated(_, let new): new
+        case .deleted: nil
+        }
+    }
+}

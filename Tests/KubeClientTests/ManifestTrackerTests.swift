@@ -1,0 +1,197 @@
+import KubeAPI
+import Testing
+
+@testable import KubeClient
+
+@Suite struct ManifestTrackerTests {
+    static func signature(_ version: Int64) -> FileSignature {
+        FileSignature(device: 1, inode: 7, size: 100, modifiedNanoseconds: version, changedNanoseconds: version)
+    }
+
+    static func service(_ name: String, port: Int = 80) -> ManifestObject {
+        .service(
+            Service(
+                metadata: ObjectMeta(name: name, namespace: "default"),
+                spec: ServiceSpec(ports: [ServicePortSpec(port: port)])))
+    }
+
+    static func slice(_ name: String) -> ManifestObject {
+        .endpointSlice(EndpointSlice(metadata: ObjectMeta(name: name, namespace: "default"), addressType: "IPv4"))
+    }
+
+    static func endpoints(_ name: String) -> ManifestObject {
+        .endpoints(Endpoints(metadata: ObjectMeta(name: name, namespace: "default")))
+    }
+
+    static func load(_ version: Int64, _ objects: [ManifestObject], errors: [ManifestError] = [])
+        -> ManifestTracker.FileLoad
+    {
+        .decoded(
+            signature(version), hash: UInt64(version),
+            ManifestFileContents(
+                objects: objects.enumerated().map { LoadedObject(document: $0.offset + 1, object: $0.element) },
+                errors: errors))
+    }
+
+    static func brokenError(_ file: String) -> ManifestError {
+        ManifestError(reason: .syntax, file: file, document: 1, message: "line 1, column 1: bad")
+    }
+
+    @Test func initialLoadReadsEverythingAndAddsServicesFirst() {
+        var tracker = ManifestTracker()
+        let plan = tracker.plan(listing: ["m/b.yaml": Self.signature(1), "m/a.yaml": Self.signature(1)], initial: true)
+        #expect(plan == .init(read: ["m/a.yaml", "m/b.yaml"], removed: []))
+        let update = tracker.apply(loads: [
+            "m/a.yaml": Self.load(1, [Self.endpoints("web"), Self.slice("web-1")]),
+            "m/b.yaml": Self.load(1, [Self.service("web"), Self.service("api")]),
+        ])
+        #expect(
+            update.events.map(\.summary) == [
+                "added Service default/api", "added Service default/web", "added EndpointSlice default/web-1",
+                "added Endpoints default/web",
+            ])
+        #expect(update.newErrors.isEmpty)
+    }
+
+    @Test func aChangedFileIsReadOnceItsSignatureIsStable() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+        #expect(tracker.plan(listing: ["f": Self.signature(1)]).read == [])
+        #expect(tracker.plan(listing: ["f": Self.signature(2)]).read == [])
+        #expect(tracker.plan(listing: ["f": Self.signature(3)]).read == [])
+        #expect(tracker.plan(listing: ["f": Self.signature(3)]).read == ["f"])
+    }
+
+    @Test func aNewFileIsReadOnTheSecondPoll() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: [:], initial: true)
+        #expect(tracker.plan(listing: ["f": Self.signature(1)]).read == [])
+        #expect(tracker.plan(listing: ["f": Self.signature(1)]).read == ["f"])
+    }
+
+    @Test func aFileIsRemovedOnlyWhenMissingTwice() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web"), Self.slice("web-1")])])
+        #expect(tracker.plan(listing: [:]).removed == [])
+        // Back again (an editor's rename window): nothing happens.
+        #expect(tracker.plan(listing: ["f": Self.signature(1)]) == .init(read: [], removed: []))
+        #expect(tracker.plan(listing: [:]).removed == [])
+        let plan = tracker.plan(listing: [:])
+        #expect(plan.removed == ["f"])
+        let update = tracker.apply(loads: [:], removed: plan.removed)
+        #expect(update.events.map(\.summary) == ["deleted EndpointSlice default/web-1", "deleted Service default/web"])
+        #expect(tracker.objects.isEmpty)
+    }
+
+    @Test func unchangedObjectsEmitNothingAndChangedOnesAnUpdate() {
+        var tracker = ManifestTracker()
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("a"), Self.service("b")])])
+        let update = tracker.apply(loads: ["f": Self.load(2, [Self.service("a"), Self.service("b", port: 81)])])
+        #expect(
+            update.events == [
+                .service(
+                    .updated(
+                        old: Service(
+                            metadata: ObjectMeta(name: "b", namespace: "default"),
+                            spec: ServiceSpec(ports: [ServicePortSpec(port: 80)])),
+                        new: Service(
+                            metadata: ObjectMeta(name: "b", namespace: "default"),
+                            spec: ServiceSpec(ports: [ServicePortSpec(port: 81)]))))
+            ])
+    }
+
+    @Test func aBrokenFileKeepsItsLastGoodObjectsUntilFixed() {
+        var tracker = ManifestTracker()
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+
+        let broken = tracker.apply(loads: ["f": Self.load(2, [], errors: [Self.brokenError("f")])])
+        #expect(broken.events.isEmpty)
+        #expect(broken.newErrors == [Self.brokenError("f")])
+        #expect(tracker.objects.keys.map(\.description) == ["Service default/web"])
+        #expect(tracker.errors == [Self.brokenError("f")])
+
+        let stillBroken = tracker.apply(loads: ["f": Self.load(3, [], errors: [Self.brokenError("f")])])
+        #expect(stillBroken.newErrors.isEmpty)
+
+        let fixed = tracker.apply(loads: ["f": Self.load(4, [Self.service("web"), Self.service("api")])])
+        #expect(fixed.events.map(\.summary) == ["added Service default/api"])
+        #expect(fixed.recovered == ["f"])
+        #expect(tracker.errors.isEmpty)
+    }
+
+    @Test func aFileBrokenFromTheStartContributesNothing() {
+        var tracker = ManifestTracker()
+        let update = tracker.apply(loads: [
+            "a": Self.load(1, [], errors: [Self.brokenError("a")]), "b": Self.load(1, [Self.service("web")]),
+        ])
+        #expect(update.events.map(\.summary) == ["added Service default/web"])
+        #expect(update.newErrors == [Self.brokenError("a")])
+    }
+
+    @Test func theFirstFileWinsAndTheOtherTakesOverWhenItLetsGo() {
+        var tracker = ManifestTracker()
+        let first = tracker.apply(loads: [
+            "m/b.yaml": Self.load(1, [Self.slice("x"), Self.service("web", port: 81)]),
+            "m/a.yaml": Self.load(1, [Self.service("web", port: 80)]),
+        ])
+        #expect(first.events.map(\.summary) == ["added Service default/web", "added EndpointSlice default/x"])
+        #expect(tracker.objects[Self.service("web").key] == Self.service("web", port: 80))
+        #expect(
+            first.newErrors.map(\.description) == [
+                "m/b.yaml: document 2 (Service default/web): already defined in m/a.yaml; this definition is ignored"
+            ])
+
+        let takeover = tracker.apply(loads: ["m/a.yaml": Self.load(2, [])])
+        #expect(takeover.events.map(\.summary) == ["updated Service default/web"])
+        #expect(tracker.objects[Self.service("web").key] == Self.service("web", port: 81))
+        #expect(takeover.recovered == ["m/b.yaml"])
+        #expect(tracker.errors.isEmpty)
+    }
+
+    @Test func anUnreadableFileKeepsItsObjectsAndIsDecodedAgainOnceReadable() {
+        var tracker = ManifestTracker()
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+        #expect(tracker.hash(of: "f") == 1)
+        let unreadable = tracker.apply(loads: ["f": .unreadable(message: "Permission denied")])
+        #expect(unreadable.events.isEmpty)
+        #expect(unreadable.newErrors.map(\.description) == ["f: cannot read: Permission denied"])
+        #expect(tracker.hash(of: "f") == nil)
+        #expect(tracker.objects.count == 1)
+        let readable = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+        #expect(readable.recovered == ["f"])
+        #expect(readable.events.isEmpty)
+    }
+
+    @Test func unchangedContentOnlyRefreshesTheSignature() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+        _ = tracker.plan(listing: ["f": Self.signature(2)])
+        #expect(tracker.plan(listing: ["f": Self.signature(2)]).read == ["f"])
+        #expect(tracker.apply(loads: ["f": .unchanged(Self.signature(2))]).events.isEmpty)
+        #expect(tracker.plan(listing: ["f": Self.signature(2)]).read == [])
+    }
+
+    @Test func rehashReadsSettledFilesRegardless() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["f": Self.signature(1), "g": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: ["f": Self.load(1, []), "g": Self.load(1, [])])
+        #expect(tracker.plan(listing: ["f": Self.signature(1), "g": Self.signature(2)], rehash: true).read == ["f"])
+    }
+
+    @Test func diffEmitsAdditionsServicesFirstThenDeletionsServicesLast() {
+        let old = Dictionary(
+            uniqueKeysWithValues: [Self.service("old"), Self.slice("old-1"), Self.endpoints("old")].map { ($0.key, $0) }
+        )
+        let new = Dictionary(
+            uniqueKeysWithValues: [Self.endpoints("new"), Self.slice("new-1"), Self.service("new")].map { ($0.key, $0) }
+        )
+        #expect(
+            ManifestTracker.diff(from: old, to: new).map(\.summary) == [
+                "added Service default/new", "added EndpointSlice default/new-1", "added Endpoints default/new",
+                "deleted Endpoints default/old", "deleted EndpointSlice default/old-1", "deleted Service default/old",
+            ])
+    }
+}
