@@ -76,7 +76,9 @@ public struct KlogHandler: LogHandler {
 
     /// Numbers print bare (`endpoints=2`), like klog's structured values.
     static func isNumber(_ s: String) -> Bool {
-        !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-") } && s.first != "."
+        let digits = s.hasPrefix("-") ? s.dropFirst() : Substring(s)
+        return !digits.isEmpty && digits.first != "." && digits.filter({ $0 == "." }).count <= 1
+            && digits.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
     }
 
     static func quote(_ s: String) -> String {

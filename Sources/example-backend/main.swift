@@ -72,23 +72,40 @@ extension String {
 }
 
 /// Answers every request with a fixed body; the default body names the backend.
-final class ResponderHandler: ChannelInboundHandler, Sendable {
+///
+/// Honours keep-alive: after a request that asks to close (`Connection: close`, or HTTP/1.0
+/// without keep-alive) the response says so and the connection is closed once it is written.
+/// Not Sendable: one instance per connection, confined to its event loop.
+final class ResponderHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     let body: ByteBuffer
+    private var keepAlive = true
 
     init(body: ByteBuffer) { self.body = body }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .end = unwrapInboundIn(data) else { return }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-        headers.add(name: "Content-Type", value: "text/plain")
-        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            keepAlive = head.isKeepAlive
+        case .body:
+            break
+        case .end:
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+            headers.add(name: "Content-Type", value: "text/plain")
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            if keepAlive {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            } else {
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -123,14 +140,15 @@ if let size = options.bodySize {
     body.writeString("hello from \(options.name)\n")
 }
 let responseBody = body
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 let bootstrap = ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 1024)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { channel in
-        channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-            channel.pipeline.addHandler(ResponderHandler(body: responseBody))
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+            try channel.pipeline.syncOperations.addHandler(ResponderHandler(body: responseBody))
         }
     }
 do {
