@@ -12,7 +12,7 @@ import Logging
 /// half-loaded state is never programmed (upstream's "services and endpoints synced" rule).
 public actor ProxyController {
     private let family: IPFamily
-    private let topology: NodeTopology
+    private var planner: UserspacePlanner
     private let dataPlane: any UserspaceDataPlane
     private let logger: Logger
     private var services = ServiceChangeTracker<ContinuousClock.Instant>()
@@ -24,7 +24,7 @@ public actor ProxyController {
     /// Creates a controller for `family` on node `nodeName`.
     public init(nodeName: String, family: IPFamily, dataPlane: any UserspaceDataPlane, logger: Logger) {
         self.family = family
-        self.topology = NodeTopology(nodeName: nodeName)
+        self.planner = UserspacePlanner(topology: NodeTopology(nodeName: nodeName))
         self.dataPlane = dataPlane
         self.logger = logger
         self.endpoints = EndpointsChangeTracker(family: family)
@@ -62,7 +62,7 @@ public actor ProxyController {
         guard initialized else { return true }
         let delta = state.apply(services: &services, endpoints: &endpoints)
         report(delta)
-        let plan = Self.userspacePlan(state.snapshot, topology: topology)
+        let plan = planner.update(snapshot: state.snapshot, delta: delta)
         let changes = await dataPlane.apply(plan)
         var ok = true
         for change in changes {
@@ -70,19 +70,6 @@ public actor ProxyController {
             if change.kind == .failed { ok = false }
         }
         return ok
-    }
-
-    /// The userspace data plane's desired state: every service port with its cluster-policy
-    /// endpoints (ready, else serving-and-terminating), as upstream's userspace proxier used.
-    static func userspacePlan(_ snapshot: ProxySnapshot, topology: NodeTopology) -> [ServicePortName: ProxiedPort] {
-        var plan: [ServicePortName: ProxiedPort] = [:]
-        plan.reserveCapacity(snapshot.servicePorts.count)
-        for (name, port) in snapshot.servicePorts {
-            let selected = EndpointSelection.clusterEndpoints(snapshot.endpoints(for: name), topology: topology)
-            plan[name] = ProxiedPort(
-                name: name, sessionAffinity: port.sessionAffinity, endpoints: selected.map(\.address))
-        }
-        return plan
     }
 
     private func report(_ delta: SyncDelta) {

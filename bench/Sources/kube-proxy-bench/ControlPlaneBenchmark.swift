@@ -1,6 +1,7 @@
 import KubeAPI
 import KubeProxyCore
 import KubeProxyDataPlane
+import KubeProxyRuntime
 
 /// Times the control plane as a sync does it: record every Service and EndpointSlice event in
 /// the Core change trackers, `ProxyState.apply`, take the snapshot, and compute the userspace
@@ -36,7 +37,8 @@ struct ControlPlaneBenchmark {
         let delta = state.apply(services: &services, endpoints: &endpoints)
         let snapshot = state.snapshot
         let applied = clock.now
-        let plan = UserspacePlan.make(snapshot, topology: topology)
+        var planner = UserspacePlanner(topology: topology)
+        let plan = planner.update(snapshot: snapshot, delta: delta)
         let planned = clock.now
         try checkInitial(delta: delta, plan: plan)
         result.recordServicesMilliseconds = (servicesRecorded - start).milliseconds
@@ -56,7 +58,7 @@ struct ControlPlaneBenchmark {
             let changeDelta = state.apply(services: &services, endpoints: &endpoints)
             let changeSnapshot = state.snapshot
             let changeApplied = clock.now
-            let changePlan = UserspacePlan.make(changeSnapshot, topology: topology)
+            let changePlan = planner.update(snapshot: changeSnapshot, delta: changeDelta)
             let changePlanned = clock.now
             guard changeDelta.endpointsChanged.count == 1, changePlan.count == options.services else {
                 throw BenchError("change \(change): expected 1 changed service port, got \(changeDelta.endpointsChanged.count)")
