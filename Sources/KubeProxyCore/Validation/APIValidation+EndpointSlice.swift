@@ -23,12 +23,14 @@ extension APIValidation {
             family = IPFamily(rawValue: type)
         }
         for (index, endpoint) in (slice.endpoints ?? []).enumerated() {
-            let path = FieldPath("endpoints").index(index).child("addresses")
+            // Paths are built only for a failure: this loop runs for every endpoint of every slice.
+            func path() -> FieldPath { FieldPath("endpoints").index(index).child("addresses") }
             let addresses = endpoint.addresses ?? []
-            if addresses.isEmpty { causes.append(.required(path, "must contain at least 1 address")) }
+            if addresses.isEmpty { causes.append(.required(path(), "must contain at least 1 address")) }
             guard let family else { continue }
             for (addressIndex, address) in addresses.enumerated() {
-                causes += validateIP(address, family: family, at: path.index(addressIndex))
+                let problems = validateIP(address, family: family, at: path().index(addressIndex))
+                if !problems.isEmpty { causes += problems }
             }
         }
         var names: Set<String> = []

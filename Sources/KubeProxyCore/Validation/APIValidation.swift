@@ -58,12 +58,13 @@ public enum APIValidation {
     }
 
     /// An IP address, optionally of one family.
-    static func validateIP(_ text: String, family: IPFamily? = nil, at path: FieldPath) -> [StatusCause] {
+    /// The path is built only on failure: this runs for every endpoint address of every slice.
+    static func validateIP(_ text: String, family: IPFamily? = nil, at path: @autoclosure () -> FieldPath) -> [StatusCause] {
         guard let ip = IPAddress(text) else {
-            return [.invalid(path, value: text, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]
+            return [.invalid(path(), value: text, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]
         }
         if let family, ip.family != family {
-            return [.invalid(path, value: text, "must be a valid \(family) address")]
+            return [.invalid(path(), value: text, "must be a valid \(family) address")]
         }
         return []
     }
