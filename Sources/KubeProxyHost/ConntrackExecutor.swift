@@ -1,0 +1,48 @@
+import KubeProxyCore
+
+/// Removes conntrack entries that would keep steering UDP to a proxy that no longer exists.
+///
+/// When a UDP service port goes away, existing conntrack entries for its ClusterIP still
+/// carry the old REDIRECT/DNAT translation, so clients' datagrams would keep vanishing until
+/// the entries expire (UDP-09). Implementations throw `HostError`.
+public protocol ConntrackExecutor: Sendable {
+    /// Deletes all UDP flows whose original destination is `destination`; "nothing to
+    /// delete" is success.
+    func deleteUDPFlows(destination: IPAddress) async throws
+}
+
+/// The real `ConntrackExecutor`: `conntrack -D --orig-dst IP -p udp` (`-f ipv6` for IPv6).
+public struct SystemConntrack: ConntrackExecutor {
+    /// How commands are run (and in which namespace).
+    public var runner: CommandRunner
+
+    /// Creates an executor; `netns` runs it via `ip netns exec NAME`.
+    public init(netns: String? = nil) {
+        self.runner = CommandRunner(netns: netns)
+    }
+
+    /// The arguments for `destination`, as upstream builds them.
+    public static func arguments(destination: IPAddress) -> [String] {
+        var arguments = ["-D", "--orig-dst", destination.description, "-p", "udp"]
+        if destination.family == .ipv6 { arguments += ["-f", "ipv6"] }
+        return arguments
+    }
+
+    public func deleteUDPFlows(destination: IPAddress) async throws {
+        let output = try await runner.run("conntrack", Self.arguments(destination: destination))
+        if Self.isNothingDeleted(output) { return }
+        _ = try output.checked()
+    }
+
+    /// Whether the output is conntrack's "0 flow entries have been deleted" exit 1.
+    public static func isNothingDeleted(_ output: CommandOutput) -> Bool {
+        guard output.signal == nil && output.exitStatus == 1 else { return false }
+        let message = "0 flow entries have been deleted"
+        return (output.stderr + "\n" + output.stdout).split(separator: "\n").contains { line in
+            line.hasPrefix(message) || line.contains(": " + message)
+        }
+    }
+
+    /// Whether the `conntrack` tool is installed.
+    public var isAvailable: Bool { runner.locate("conntrack") != nil }
+}

@@ -1,0 +1,66 @@
+import KubeProxyCore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real `IPTablesExecutor`: runs `iptables-save` / `iptables-restore --noflush -w N` (or
+/// the `ip6tables-*` pair), optionally inside a network namespace.
+public struct SystemIPTables: IPTablesExecutor {
+    /// How commands are run (and in which namespace).
+    public var runner: CommandRunner
+    /// Seconds `iptables-restore` waits for the xtables lock (`-w`), so two writers (us and,
+    /// say, a CNI plugin) queue instead of failing.
+    public var lockWaitSeconds: Int
+    /// Where commands and failures are logged (debug / error level).
+    public var logger: Logger
+
+    /// Creates an executor; `netns` runs every command via `ip netns exec NAME`.
+    public init(
+        netns: String? = nil, lockWaitSeconds: Int = 5,
+        logger: Logger = Logger(label: "kube-proxy.iptables", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.runner = CommandRunner(netns: netns)
+        self.lockWaitSeconds = lockWaitSeconds
+        self.logger = logger
+    }
+
+    /// `iptables-save` or `ip6tables-save`.
+    public static func saveTool(_ family: IPFamily) -> String { family == .ipv4 ? "iptables-save" : "ip6tables-save" }
+    /// `iptables-restore` or `ip6tables-restore`.
+    public static func restoreTool(_ family: IPFamily) -> String { family == .ipv4 ? "iptables-restore" : "ip6tables-restore" }
+
+    public func save(family: IPFamily) async throws -> String {
+        let output = try await runner.run(Self.saveTool(family), [])
+        do {
+            return try output.checked().stdout
+        } catch {
+            logger.error("iptables-save failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
+    public func restore(_ input: String, family: IPFamily) async throws {
+        let arguments = ["--noflush", "-w", String(lockWaitSeconds)]
+        logger.debug(
+            "running iptables-restore",
+            metadata: ["family": "\(family)", "lines": "\(input.split(separator: "\n").count)"])
+        let output = try await runner.run(Self.restoreTool(family), arguments, input: input)
+        do {
+            _ = try output.checked()
+        } catch {
+            logger.error("iptables-restore failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// True when both tools exist, we run as root, and (with a namespace) `ip` exists.
+    public func isAvailable(family: IPFamily) -> Bool {
+        guard geteuid() == 0 else { return false }
+        guard runner.locate(Self.saveTool(family)) != nil, runner.locate(Self.restoreTool(family)) != nil else { return false }
+        return runner.netns == nil || runner.locate("ip") != nil
+    }
+}

@@ -1,0 +1,48 @@
+import KubeProxyHost
+import Testing
+
+struct CommandRunnerTests {
+    @Test func feedsStdinAndCapturesLargeStdoutWithoutDeadlock() async throws {
+        // 2 MiB through `cat`: far more than a pipe buffer in both directions.
+        let line = String(repeating: "x", count: 1023) + "\n"
+        let input = String(repeating: line, count: 2048)
+        let output = try await CommandRunner().run("cat", [], input: input).checked()
+        #expect(output.stdout.count == input.count)
+        #expect(output.stdout == input)
+    }
+
+    @Test func capturesStderrAndNonZeroExitWithoutThrowing() async throws {
+        let output = try await CommandRunner().run("ls", ["/definitely/not/here"])
+        #expect(output.exitStatus != 0)
+        #expect(!output.succeeded)
+        #expect(output.stderr.contains("/definitely/not/here"))
+        #expect(throws: HostError.self) { try output.checked() }
+    }
+
+    @Test func missingToolIsExecutableNotFound() async {
+        do {
+            _ = try await CommandRunner().run("kube-proxy-no-such-tool", ["a"])
+            Issue.record("ran a missing tool")
+        } catch {
+            #expect(error.kind == .executableNotFound)
+            #expect(error.command == ["kube-proxy-no-such-tool", "a"])
+        }
+    }
+
+    @Test func argumentsArePassedVerbatimNotThroughAShell() async throws {
+        let output = try await CommandRunner().run("echo", ["a b", "$HOME", "*", ";", "x"]).checked()
+        #expect(output.stdout == "a b $HOME * ; x\n")
+    }
+
+    @Test func namespacePrefixesTheCommandLine() {
+        let runner = CommandRunner(netns: "kp-test-x")
+        #expect(runner.commandLine("iptables-save", []) == ["ip", "netns", "exec", "kp-test-x", "iptables-save"])
+        #expect(CommandRunner().commandLine("iptables-save", ["-t", "nat"]) == ["iptables-save", "-t", "nat"])
+    }
+
+    @Test func locateFindsExecutablesOnTheSearchPathOnly() {
+        #expect(CommandRunner().locate("cat") != nil)
+        #expect(CommandRunner(searchPath: ["/nonexistent"]).locate("cat") == nil)
+        #expect(CommandRunner(searchPath: []).locate("/bin/sh") == "/bin/sh")
+    }
+}
