@@ -75,6 +75,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "kp-probe",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "kube-proxy-bench",
             dependencies: [
                 "KubeAPI", "KubeProxyCore", "KubeProxyDataPlane", "KubeProxyRuntime",

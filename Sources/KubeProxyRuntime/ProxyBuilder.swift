@@ -2,9 +2,12 @@ import KubeAPI
 import KubeClient
 import KubeProxyCore
 import KubeProxyDataPlane
+import KubeProxyHost
+import KubeProxyIPTables
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -56,9 +59,26 @@ public struct ProxyBuilder: Sendable {
         let dataPlane = UserspaceProxy(
             group: group, bindAddress: configuration.bindAddress, portRange: portRange,
             logger: logger.child("dataplane"))
+        let registry = PrometheusCollectorRegistry()
+        let metrics = ProxyMetrics(registry: registry)
+        let health = HealthHolder(syncPeriod: configuration.syncPeriod)
+        let serviceHealth = ServiceHealthServers(
+            addresses: configuration.nodePortAddresses.compactMap { CIDR($0).flatMap { $0.prefixLength == ($0.address.family == .ipv4 ? 32 : 128) ? $0.address : nil } },
+            family: configuration.bindAddress.family, health: health, group: group, logger: logger.child("healthcheck"))
+        let portals = try await Self.portalManager(configuration, logger: logger.child("portals"))
+        var previousPorts: [String: Int] = [:]
+        if let portals {
+            do {
+                previousPorts = try await portals.start()
+            } catch {
+                logger.warning("could not read the existing portal rules; starting with fresh proxy ports", metadata: ["error": "\(error)"])
+            }
+        }
+        let conntrack: (any ConntrackExecutor)? = portals != nil && SystemConntrack().isAvailable ? SystemConntrack() : nil
         let controller = ProxyController(
             nodeName: nodeName, family: configuration.bindAddress.family, dataPlane: dataPlane,
-            logger: logger.child("proxier"))
+            observers: ProxyObservers(health: health, metrics: metrics, serviceHealth: serviceHealth),
+            portals: portals, conntrack: conntrack, preferredPorts: previousPorts, logger: logger.child("proxier"))
         let runner = SyncRunner(
             clock: ContinuousClock(),
             configuration: .init(minSyncPeriod: configuration.minSyncPeriod, syncPeriod: configuration.syncPeriod),
@@ -75,10 +95,23 @@ public struct ProxyBuilder: Sendable {
                 "portRange": "\(portRange?.description ?? "kernel")",
                 "manifests": "\(configuration.manifests)",
             ])
-        let services: [any ServiceLifecycle.Service] = [
+        var services: [any ServiceLifecycle.Service] = [
             SourceService(source: source, controller: controller, runner: runner),
             SyncService(runner: runner),
         ]
+        let retry: Duration? = configuration.bindAddressHardFail ? nil : .seconds(5)
+        if let address = HostPort(configuration.healthzBindAddress) {
+            services.append(
+                HealthServer(
+                    address: address, health: health, metrics: metrics, group: group, logger: logger.child("healthz"),
+                    bindRetryInterval: retry))
+        }
+        if let address = HostPort(configuration.metricsBindAddress) {
+            services.append(
+                MetricsServer(
+                    address: address, registry: registry, group: group, logger: logger.child("metrics"),
+                    bindRetryInterval: retry))
+        }
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.map {
@@ -94,8 +127,80 @@ public struct ProxyBuilder: Sendable {
         }
         logger.info("shutting down: closing proxy listeners")
         await dataPlane.shutdown()
+        await serviceHealth.shutdown()
         try? await group.shutdownGracefully()
         if let failure { throw failure }
+    }
+}
+
+extension ProxyBuilder {
+    /// Why portals cannot be installed here, or nil when they can (root, iptables, a
+    /// non-loopback bind address).
+    static func portalsUnavailableReason(_ configuration: KubeProxyConfiguration, executor: SystemIPTables) -> String? {
+        if !configuration.userspacePortals { return "disabled by --userspace-portals=false" }
+        if configuration.bindAddress.isLoopback {
+            return "--bind-address \(configuration.bindAddress) is a loopback address, which REDIRECT/DNAT cannot reach"
+        }
+        if geteuid() != 0 { return "not running as root" }
+        let tool = SystemIPTables.restoreTool(configuration.bindAddress.family)
+        if executor.runner.locate(tool) == nil { return "\(tool) is not installed (package iptables)" }
+        return nil
+    }
+
+    /// The portal manager when portals can be installed; otherwise logs once why not and
+    /// returns nil, and the proxy serves its sockets only (reachable on the bind address and
+    /// the proxy ports, not on cluster IPs).
+    static func portalManager(_ configuration: KubeProxyConfiguration, logger: Logger) async throws -> PortalManager? {
+        let family = configuration.bindAddress.family
+        let executor = SystemIPTables(logger: logger)
+        if let reason = portalsUnavailableReason(configuration, executor: executor) {
+            logger.warning(
+                "userspace portals are off: \(reason); serving the proxy sockets only, so cluster, node and external IPs are not intercepted")
+            return nil
+        }
+        let hostIP: IPAddress
+        if configuration.bindAddress.isUnspecified {
+            do {
+                hostIP = try LocalAddresses.primaryAddress(family: family)
+            } catch {
+                throw KubeProxyConfiguration.Problem(
+                    field: "--bind-address", message: "failed to select a host interface for portal DNAT: \(error)")
+            }
+        } else {
+            hostIP = configuration.bindAddress
+        }
+        logger.info("userspace portals are on", metadata: ["hostIP": "\(hostIP)", "family": "\(family)"])
+        return PortalManager(
+            executor: executor,
+            renderer: UserspacePortalRenderer(listenIP: configuration.bindAddress, hostIP: hostIP, family: family),
+            fullResyncPeriod: configuration.syncPeriod, logger: logger)
+    }
+
+    /// `--cleanup`: removes the portal chains and jumps of both families. Throws when a
+    /// family's tools exist but the removal failed (so the exit status says so).
+    public static func cleanup(logger: Logger) async throws {
+        var failures: [String] = []
+        for family in IPFamily.allCases {
+            let executor = SystemIPTables(logger: logger)
+            guard executor.runner.locate(SystemIPTables.saveTool(family)) != nil else {
+                logger.info("cleanup: \(SystemIPTables.saveTool(family)) not installed; nothing to remove for \(family)")
+                continue
+            }
+            let manager = PortalManager(
+                executor: executor,
+                renderer: UserspacePortalRenderer(listenIP: family == .ipv4 ? .v4(0) : .v6(0, 0), hostIP: family == .ipv4 ? .v4(0) : .v6(0, 0), family: family),
+                fullResyncPeriod: .seconds(30), logger: logger)
+            do {
+                try await manager.cleanup()
+                logger.info("cleanup: removed userspace portal chains and jumps", metadata: ["family": "\(family)"])
+            } catch {
+                logger.error("cleanup failed", metadata: ["family": "\(family)", "error": "\(error)"])
+                failures.append("\(family): \(error)")
+            }
+        }
+        if !failures.isEmpty {
+            throw KubeProxyConfiguration.Problem(field: "--cleanup", message: failures.joined(separator: "; "))
+        }
     }
 }
 

@@ -2,6 +2,8 @@ import KubeAPI
 import KubeClient
 import KubeProxyCore
 import KubeProxyDataPlane
+import KubeProxyHost
+import KubeProxyIPTables
 import Logging
 
 /// The proxier of one IP family: records source events, and at sync time turns the recorded
@@ -13,6 +15,10 @@ import Logging
 public actor ProxyController {
     private let family: IPFamily
     private var planner: UserspacePlanner
+    private let nodeName: String
+    private let observers: ProxyObservers
+    private let portals: PortalManager?
+    private let conntrack: (any ConntrackExecutor)?
     private let dataPlane: any UserspaceDataPlane
     private let logger: Logger
     private var services = ServiceChangeTracker<ContinuousClock.Instant>()
@@ -22,9 +28,18 @@ public actor ProxyController {
     private var lastProblems: [String: String] = [:]
 
     /// Creates a controller for `family` on node `nodeName`.
-    public init(nodeName: String, family: IPFamily, dataPlane: any UserspaceDataPlane, logger: Logger) {
+    public init(
+        nodeName: String, family: IPFamily, dataPlane: any UserspaceDataPlane, observers: ProxyObservers = ProxyObservers(),
+        portals: PortalManager? = nil, conntrack: (any ConntrackExecutor)? = nil, preferredPorts: [String: Int] = [:],
+        logger: Logger
+    ) {
+        self.portals = portals
+        self.conntrack = conntrack
         self.family = family
+        self.nodeName = nodeName
+        self.observers = observers
         self.planner = UserspacePlanner(topology: NodeTopology(nodeName: nodeName))
+        self.planner.preferredPorts = preferredPorts
         self.dataPlane = dataPlane
         self.logger = logger
         self.endpoints = EndpointsChangeTracker(family: family)
@@ -33,6 +48,16 @@ public actor ProxyController {
 
     /// Records one event; returns whether a sync should be requested.
     public func handle(_ event: SourceEvent) -> Bool {
+        let wantsSync = record(event)
+        if wantsSync {
+            observers.health?.queued(family)
+            observers.metrics?.syncQueued(family: family, at: .now)
+        }
+        observers.metrics?.pendingChanges(services: services.pendingCount, endpoints: endpoints.pendingCount)
+        return wantsSync
+    }
+
+    private func record(_ event: SourceEvent) -> Bool {
         let now = ContinuousClock.now
         let changed: Bool
         switch event {
@@ -60,16 +85,77 @@ public actor ProxyController {
     /// must be retried (a listener that could not be opened).
     public func sync() async -> Bool {
         guard initialized else { return true }
+        let started = ContinuousClock.now
+        observers.metrics?.changesTaken(services: services.pendingCount, endpoints: endpoints.pendingCount)
         let delta = state.apply(services: &services, endpoints: &endpoints)
+        observers.metrics?.pendingChanges(services: 0, endpoints: 0)
         report(delta)
-        let plan = planner.update(snapshot: state.snapshot, delta: delta)
+        let snapshot = state.snapshot
+        let plan = planner.update(snapshot: snapshot, delta: delta)
         let changes = await dataPlane.apply(plan)
         var ok = true
         for change in changes {
             log(change)
             if change.kind == .failed { ok = false }
         }
+        if !(await programPortals(snapshot)) { ok = false }
+        await flushConntrack(removed: delta.removedServicePorts)
+        await observe(snapshot: snapshot, delta: delta, succeeded: ok, started: started)
         return ok
+    }
+
+    /// Points the kernel's portal rules at the listeners' current ports; false on failure.
+    private func programPortals(_ snapshot: ProxySnapshot) async -> Bool {
+        guard let portals else { return true }
+        let listening = await dataPlane.listenerPorts()
+        let ports = snapshot.sortedServicePorts.compactMap { port in
+            listening[port.name].map { PortalServicePort(servicePort: port, proxyPort: $0) }
+        }
+        do {
+            try await portals.sync(ports)
+            return true
+        } catch {
+            logger.error("failed to program the portal rules; will retry", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Upstream UDP-09: a removed UDP service port's cluster IP loses its conntrack entries, so
+    /// long-lived flows do not keep steering at a closed proxy port.
+    private func flushConntrack(removed: [ServicePortName: ServicePort]) async {
+        guard let conntrack else { return }
+        let clusterIPs = Set(removed.values.filter { $0.protocol == .udp }.map(\.clusterIP))
+        for ip in clusterIPs.sorted() {
+            do {
+                try await conntrack.deleteUDPFlows(destination: ip)
+            } catch {
+                logger.warning("could not flush UDP conntrack entries", metadata: ["clusterIP": "\(ip)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Health, metrics and per-service health checks after a sync.
+    private func observe(snapshot: ProxySnapshot, delta: SyncDelta, succeeded: Bool, started: ContinuousClock.Instant) async {
+        guard observers.health != nil || observers.metrics != nil || observers.serviceHealth != nil else { return }
+        let facts = LocalEndpointFacts(snapshot: snapshot, nodeName: nodeName)
+        if succeeded {
+            observers.health?.updated(family)
+            if let metrics = observers.metrics {
+                metrics.syncCompleted(duration: ContinuousClock.now - started, family: family, at: .now)
+                let unparsable = metrics.networkProgrammingLatency(
+                    triggerTimes: delta.lastChangeTriggerTimes, family: family, now: .now)
+                for value in unparsable {
+                    logger.debug("ignoring an unparsable last-change-trigger-time", metadata: ["value": "\(value)"])
+                }
+                metrics.noLocalEndpoints(
+                    internal: facts.internalWithoutLocal, external: facts.externalWithoutLocal, family: family)
+            }
+        }
+        if let serviceHealth = observers.serviceHealth {
+            for failure in await serviceHealth.update(facts.healthChecks) {
+                logger.error("health check server failed to open; will retry", metadata: ["problem": "\(failure)"])
+            }
+        }
     }
 
     private func report(_ delta: SyncDelta) {

@@ -10,6 +10,12 @@ public protocol UserspaceDataPlane: Sendable {
     func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange]
     /// Closes every listener.
     func shutdown() async
+    /// The proxy port each service port listens on now (what portal rules point at).
+    func listenerPorts() async -> [ServicePortName: Int]
 }
 
-extension UserspaceProxy: UserspaceDataPlane {}
+extension UserspaceProxy: UserspaceDataPlane {
+    public func listenerPorts() async -> [ServicePortName: Int] {
+        status().compactMapValues(\.port)
+    }
+}

@@ -62,6 +62,14 @@ public final class FakeUserspaceDataPlane: UserspaceDataPlane {
         }
     }
 
+    public func listenerPorts() async -> [ServicePortName: Int] {
+        state.withLock { state in
+            var ports: [ServicePortName: Int] = [:]
+            for (index, name) in state.ports.keys.sorted().enumerated() { ports[name] = 40000 + index }
+            return ports
+        }
+    }
+
     public func shutdown() async {
         state.withLock {
             $0.ports = [:]

@@ -85,6 +85,9 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: [.customShort("v"), .customLong("v")], help: "Log verbosity: 0 info, 4 debug, 6 trace.")
     var verbosity: Int?
 
+    @Option(name: .customLong("userspace-portals"), help: "Install the userspace portal rules (iptables) when running as root (default true). false serves the proxy sockets only.")
+    var userspacePortals: Bool?
+
     @Flag(name: .customLong("cleanup"), help: "Remove every rule and chain kube-proxy could have created, then exit.")
     var cleanup = false
 
@@ -152,6 +155,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
             }
         }
         if let verbosity { config.verbosity = verbosity }
+        if let userspacePortals { config.userspacePortals = userspacePortals }
         if cleanup || writeConfigTo != nil { return config }  // neither needs a runnable configuration
         let problems = config.validate() + ProxyBuilder.validate(config)
         if !problems.isEmpty {
@@ -183,8 +187,12 @@ struct KubeProxyCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in KlogHandler(label: label, level: level) }
         let logger = Logger(label: "kube-proxy")
         if cleanup {
-            // No mode of ours installs kernel state yet, so there is nothing to remove.
-            logger.info("cleanup: nothing to remove (no portal or kernel rules are installed by this version)")
+            do {
+                try await ProxyBuilder.cleanup(logger: logger)
+            } catch {
+                logger.error("\(error)")
+                throw ExitCode(1)
+            }
             return
         }
         do {

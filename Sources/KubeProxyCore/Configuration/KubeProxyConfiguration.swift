@@ -123,6 +123,10 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     public var manifests: String = ""
     /// `--master`.
     public var master: String = ""
+    /// `userspacePortals` / `--userspace-portals` (our extension): install the userspace portal
+    /// rules when root and iptables allow it (upstream always does). `false` serves the proxy
+    /// sockets only, e.g. for a proxy on loopback next to other software.
+    public var userspacePortals = true
 
     /// A configuration with upstream's defaults.
     public init() {}

@@ -1,0 +1,61 @@
+import KubeProxyCore
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// The `--metrics-bind-address` server: `/metrics` in the Prometheus text exposition format,
+/// rendered from the registry on every scrape; 404 elsewhere.
+public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
+    /// The content type Go's `promhttp` sends for the text format, which upstream serves.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    private let server: HTTPRouteServer
+    private let bindRetryInterval: Duration?
+
+    /// Creates the server (nothing is bound until `start()`/`run()`).
+    ///
+    /// - Parameters:
+    ///   - address: `metricsBindAddress`, e.g. `127.0.0.1:10249`.
+    ///   - bindRetryInterval: how often `run()` retries a failed bind (upstream: every 5 s);
+    ///     `nil` makes a bind failure end `run()` with the error (`--bind-address-hard-fail`).
+    public init(
+        address: HostPort, registry: PrometheusCollectorRegistry,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        bindRetryInterval: Duration? = .seconds(5)
+    ) {
+        self.server = HTTPRouteServer(
+            name: "metrics", ip: address.ip, port: address.port, group: group, logger: logger,
+            route: Self.route(registry: registry))
+        self.bindRetryInterval = bindRetryInterval
+    }
+
+    /// `metrics(<address>)`, for service-group logs.
+    public var description: String { "metrics(\(server.address))" }
+
+    /// Binds and serves; returns the bound port (the real one when the address had port 0).
+    @discardableResult
+    public func start() async throws(ServerBindError) -> Int {
+        try await server.start()
+    }
+
+    /// Stops listening and closes open connections.
+    public func shutdown() async {
+        await server.shutdown()
+    }
+
+    /// Serves until graceful shutdown or cancellation (swift-service-lifecycle).
+    public func run() async throws {
+        try await server.run(retryInterval: bindRetryInterval)
+    }
+
+    /// The answers: the registry rendered per scrape on `/metrics`, 404 elsewhere.
+    static func route(registry: PrometheusCollectorRegistry) -> HTTPRoute {
+        { request in
+            guard request.path == "/metrics" else { return .notFound }
+            return HTTPRouteResponse(
+                status: .ok, headers: [("Content-Type", contentType)], body: registry.emitToBuffer())
+        }
+    }
+}
