@@ -28,6 +28,10 @@ public final class HTTPProbe {
 
     private var fd: Int32
     private var buffer: [UInt8] = []
+    /// The status code of the last response read by `get`.
+    public private(set) var lastStatus = 0
+    /// The header lines of the last response (`Name: value`), lower-cased names.
+    public private(set) var lastHeaders: [String: String] = [:]
 
     /// Connects to `host:port` (IPv4 or IPv6 literal), with a receive timeout.
     public init(host: String, port: Int, timeout: Duration = .seconds(5)) throws(Failure) {
@@ -93,11 +97,15 @@ public final class HTTPProbe {
         let head = try readUntilHeaderEnd()
         guard head.hasPrefix("HTTP/1.1 ") || head.hasPrefix("HTTP/1.0 ") else { throw .malformed(head) }
         var contentLength = 0
-        for line in head.split(separator: "\r\n") {
+        let lines = head.split(separator: "\r\n")
+        lastStatus = lines.first.flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } } ?? 0
+        lastHeaders = [:]
+        for line in lines.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "content-length" {
-                contentLength = Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
-            }
+            guard parts.count == 2 else { continue }
+            let value = parts[1].trimmingCharacters(in: .whitespaces)
+            lastHeaders[parts[0].lowercased()] = value
+            if parts[0].lowercased() == "content-length" { contentLength = Int(value) ?? 0 }
         }
         try fill(contentLength)
         let body = String(decoding: buffer.prefix(contentLength), as: UTF8.self)

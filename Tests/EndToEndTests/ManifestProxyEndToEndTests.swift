@@ -70,6 +70,8 @@ struct ManifestProxyEndToEndTests {
 
         let proxy = try ProxyHarness.startProxy([
             "--manifests", dir.path, "--bind-address", "127.0.0.1", "--iptables-min-sync-period", "100ms",
+            // In the host's namespace: never portals, and no fixed ports that parallel runs would share.
+            "--userspace-portals=false", "--healthz-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0",
         ])
         defer { proxy.send(SIGKILL) }
         let port = try #require(
