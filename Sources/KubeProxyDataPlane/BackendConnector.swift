@@ -24,6 +24,8 @@ struct BackendConnector: Sendable {
     let dialTimeouts: [TimeAmount]
     /// Where relayed channels are tracked for shutdown.
     let tracker: ConnectionTracker
+    /// The listener's statistics.
+    let counters: ListenerCounters
     /// Debug-level per-connection logging.
     let logger: Logger
 
@@ -31,10 +33,13 @@ struct BackendConnector: Sendable {
     /// its loop.
     func serve(_ client: any Channel) {
         tracker.register(client)
+        counters.connectionAccepted()
+        client.closeFuture.whenComplete { [counters] _ in counters.connectionClosed() }
         attempt(0, client: client, clientIP: IPAddress(socketAddress: client.remoteAddress))
     }
 
     private func attempt(_ number: Int, client: any Channel, clientIP: IPAddress?) {
+        if number > 0 { counters.connectRetried() }
         balancer.next(clientIP: clientIP, resetAffinity: number > 0)
             .hop(to: client.eventLoop)
             .whenComplete { choice in
@@ -72,7 +77,7 @@ struct BackendConnector: Sendable {
             backend.close(promise: nil)
             return
         }
-        let (clientSide, backendSide) = GlueHandler.matchedPair()
+        let (clientSide, backendSide) = GlueHandler.matchedPair(counters: counters)
         do {
             try client.pipeline.syncOperations.addHandler(clientSide)
             try backend.pipeline.syncOperations.addHandler(backendSide)
@@ -87,6 +92,7 @@ struct BackendConnector: Sendable {
     }
 
     private func fail(_ client: any Channel, _ kind: DataPlaneError.Kind) {
+        counters.connectFailed()
         let error = DataPlaneError(name: name, address: listenAddress, kind: kind)
         logger.debug(
             "closing client connection",

@@ -1,6 +1,7 @@
 import NIOCore
 
-/// Remembers every open relayed channel so `UserspaceProxy.shutdown` can close them.
+/// Remembers every open relayed channel so `UserspaceProxy.shutdown` can wait for them to finish
+/// (drain) and then close the rest.
 ///
 /// Connections outlive their listener (TCP-08), so no listener can own them. The set is confined
 /// to one event loop; channels register themselves and drop out when their close future fires.
@@ -8,6 +9,17 @@ final class ConnectionTracker: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var isClosed = false
+        /// A drain in progress: completed with `true` when the set empties, `false` at its timeout.
+        var drainWaiter: EventLoopPromise<Bool>?
+        var drainTimer: Scheduled<Void>?
+
+        /// Ends a drain in progress with `drained`.
+        mutating func finishDrain(_ drained: Bool) {
+            drainTimer?.cancel()
+            drainTimer = nil
+            drainWaiter?.succeed(drained)
+            drainWaiter = nil
+        }
     }
 
     private let eventLoop: any EventLoop
@@ -30,7 +42,26 @@ final class ConnectionTracker: Sendable {
             state.value.channels[id] = channel
             channel.closeFuture.hop(to: eventLoop).whenComplete { _ in
                 state.value.channels[id] = nil
+                if state.value.channels.isEmpty {
+                    state.value.finishDrain(true)
+                }
             }
+        }
+    }
+
+    /// Completes with `true` once no tracked channel is open, or with `false` when `timeout`
+    /// passes first. Channels keep flowing meanwhile; new ones may still register.
+    func drained(within timeout: TimeAmount) -> EventLoopFuture<Bool> {
+        eventLoop.flatSubmit { [state, eventLoop] in
+            if state.value.channels.isEmpty { return eventLoop.makeSucceededFuture(true) }
+            if let waiter = state.value.drainWaiter { return waiter.futureResult }
+            let waiter = eventLoop.makePromise(of: Bool.self)
+            state.value.drainWaiter = waiter
+            state.value.drainTimer = eventLoop.scheduleTask(in: timeout) {
+                state.value.drainTimer = nil
+                state.value.finishDrain(false)
+            }
+            return waiter.futureResult
         }
     }
 

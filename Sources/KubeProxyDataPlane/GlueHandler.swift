@@ -12,21 +12,39 @@ import NIOCore
 ///   deliberately not propagated, as upstream (PR #18524): half-open pairs leaked sockets.
 /// - No locks: both channels share one loop (the dialer connects on the client's loop), so the
 ///   partner reference is only touched on that loop.
+/// - Statistics: each handler counts the bytes its channel read in a plain integer and folds them
+///   into the listener's atomic counters once per read burst and when the channel closes, so the
+///   counters lag by at most one burst.
 final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     /// A read was requested while the partner could not take more bytes.
     private var pendingRead = false
+    /// Where this side's read bytes are reported, and as which direction.
+    private let counters: ListenerCounters?
+    private let direction: ListenerCounters.Direction
+    /// Bytes read since the last report.
+    private var unreportedBytes = 0
 
-    private init() {}
+    private init(counters: ListenerCounters?, direction: ListenerCounters.Direction) {
+        self.counters = counters
+        self.direction = direction
+    }
 
-    /// Two handlers that relay to each other; add one to each channel's pipeline.
-    static func matchedPair() -> (GlueHandler, GlueHandler) {
-        let first = GlueHandler()
-        let second = GlueHandler()
-        first.partner = second
-        second.partner = first
-        return (first, second)
+    /// Two handlers that relay to each other: the first for the client's channel, the second for
+    /// the backend's. Relayed bytes are added to `counters` when given.
+    static func matchedPair(counters: ListenerCounters? = nil) -> (client: GlueHandler, backend: GlueHandler) {
+        let client = GlueHandler(counters: counters, direction: .clientToBackend)
+        let backend = GlueHandler(counters: counters, direction: .backendToClient)
+        client.partner = backend
+        backend.partner = client
+        return (client, backend)
+    }
+
+    /// Folds the bytes read since the last report into the listener's counters.
+    private func reportBytes() {
+        counters?.relayed(direction, bytes: unreportedBytes)
+        unreportedBytes = 0
     }
 
     /// The partner wrote these bytes for our channel.
@@ -63,7 +81,7 @@ final class GlueHandler {
 }
 
 extension GlueHandler: ChannelDuplexHandler {
-    typealias InboundIn = NIOAny
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = NIOAny
     typealias OutboundOut = NIOAny
 
@@ -72,21 +90,25 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        reportBytes()
         self.context = nil
         self.partner = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        unreportedBytes += unwrapInboundIn(data).readableBytes
         partner?.partnerWrite(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        reportBytes()
         partner?.partnerFlush()
         // autoRead is off: ask for the next burst ourselves, under the same writability rule.
         read(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        reportBytes()
         partner?.partnerClosed()
         context.fireChannelInactive()
     }

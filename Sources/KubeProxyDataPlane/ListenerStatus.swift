@@ -5,7 +5,7 @@ public enum ListenerStatus: Hashable, Sendable {
     case listening(port: Int)
     /// No listener: binding failed or the port range is exhausted. Retried on every `apply`.
     case failed(reason: String)
-    /// The protocol has no userspace data plane (SCTP never, UDP not yet); not retried.
+    /// The protocol has no userspace data plane (SCTP); not retried.
     case unsupported(reason: String)
 
     /// The listening port, `nil` unless `.listening`.

@@ -55,6 +55,15 @@ public struct PortAllocator: Sendable {
         return nil
     }
 
+    /// Marks a specific port of the range allocated, for a listener that wants its previous port
+    /// back (`ProxiedPort.preferredPort`); `false` when the port is outside the range, already
+    /// allocated, or no range is configured (then there is nothing to reserve).
+    public mutating func reserve(_ port: Int) -> Bool {
+        guard let range, range.contains(port), !used[port - range.first] else { return false }
+        used[port - range.first] = true
+        return true
+    }
+
     /// Returns `port` to the pool; ports outside the range (and kernel-mode 0) are ignored.
     public mutating func release(_ port: Int) {
         guard let range, range.contains(port) else { return }

@@ -45,6 +45,19 @@ final class ServiceBalancer: Sendable {
         }
     }
 
+    /// Forgets expired ClientIP pins every `interval` until the returned task is cancelled, so
+    /// the pin table stays bounded between syncs too (LB-14).
+    func removeStaleAffinity(every interval: TimeAmount) -> RepeatedTask {
+        eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [state, now] _ in
+            state.value.removeStaleAffinity(now: now())
+        }
+    }
+
+    /// The number of clients with a pin, expired ones included; for tests and diagnostics.
+    func pinnedClientCount() -> EventLoopFuture<Int> {
+        eventLoop.submit { [state] in state.value.pinnedClientCount }
+    }
+
     /// The number of endpoints currently in rotation.
     func endpointCount() -> EventLoopFuture<Int> {
         eventLoop.submit { [state] in state.value.endpoints.count }

@@ -18,10 +18,14 @@ extension UserspaceProxy {
             return change(.unsupported, desired, port: nil, endpoints: 0, reason: reason)
         }
         let balancer = ServiceBalancer(eventLoop: group.next(), sessionAffinity: desired.sessionAffinity)
+        let counters = ListenerCounters()
         do {
             try await balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity).get()
-            let (listener, allocated) = try await openListener(name, balancer: balancer)
-            active[name] = Active(desired: desired, listener: listener, allocatedPort: allocated)
+            let (listener, allocated) = try await openListener(desired, balancer: balancer, counters: counters)
+            active[name] = Active(
+                desired: desired, listener: listener, allocatedPort: allocated, counters: counters,
+                affinityCleanup: balancer.removeStaleAffinity(every: affinityCleanupInterval)
+            )
             statuses[name] = .listening(port: listener.localPort)
             let count = (try? await balancer.endpointCount().get()) ?? 0
             return change(.started, desired, port: listener.localPort, endpoints: count)
@@ -52,24 +56,33 @@ extension UserspaceProxy {
             return DataPlaneChange(kind: .stopped, name: name, listenAddress: bindAddress, port: nil, endpointCount: 0)
         }
         statuses[name] = nil
+        entry.affinityCleanup.cancel()
         await entry.listener.close()
         allocator.release(entry.allocatedPort)
         return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: 0)
     }
 
-    /// Allocates a port and binds it, moving on to another port of the range while binds fail
-    /// with `EADDRINUSE`; every port that failed is released before returning.
+    /// Binds the preferred port when one is given and usable, else allocates a port and binds it,
+    /// moving on to another port of the range while binds fail with `EADDRINUSE`; every port
+    /// that failed is released before returning.
     func openListener(
-        _ name: ServicePortName,
-        balancer: ServiceBalancer
+        _ desired: ProxiedPort,
+        balancer: ServiceBalancer,
+        counters: ListenerCounters
     ) async throws(DataPlaneError) -> (any ServicePortListener, allocated: Int) {
+        let name = desired.name
+        if let preferred = desired.preferredPort,
+            let opened = await openPreferred(name, port: preferred, balancer: balancer, counters: counters)
+        {
+            return opened
+        }
         var busyPorts: [Int] = []
         defer { busyPorts.forEach { allocator.release($0) } }
         var lastBusy: DataPlaneError?
         for _ in 0..<UserspaceProxy.maximumBindAttempts {
             guard let port = allocator.allocate() else { break }
             do {
-                return (try await bind(name, port: port, balancer: balancer), port)
+                return (try await bind(name, port: port, balancer: balancer, counters: counters), port)
             } catch let error as IOError where error.errnoCode == EADDRINUSE && !allocator.isKernelPicked {
                 busyPorts.append(port)
                 lastBusy = bindError(name, port: port, error)
@@ -86,19 +99,68 @@ extension UserspaceProxy {
         throw DataPlaneError(name: name, address: bindAddress, kind: .portRangeExhausted(range))
     }
 
-    /// Opens the listener on `bindAddress:port`. Only TCP reaches here (`start` turns the other
-    /// protocols away); a UDP listener plugs in by switching on `name.protocol` at this point.
+    /// Tries the port a previous run listened on (restart without an outage): inside the range
+    /// when one is configured (and then reserved in the allocator), any valid port otherwise.
+    /// `nil` when it is unusable or its bind fails; the caller then allocates as usual.
+    private func openPreferred(
+        _ name: ServicePortName,
+        port: Int,
+        balancer: ServiceBalancer,
+        counters: ListenerCounters
+    ) async -> (any ServicePortListener, allocated: Int)? {
+        let usable: Bool
+        if allocator.isKernelPicked {
+            usable = (1...PortRange.maximumPort).contains(port)
+        } else {
+            usable = allocator.reserve(port)
+        }
+        guard usable else {
+            let reason = "outside the proxy port range or already in use by another listener"
+            logPreferredPortUnused(name, port: port, reason: reason)
+            return nil
+        }
+        let allocated = allocator.isKernelPicked ? 0 : port
+        do {
+            return (try await bind(name, port: port, balancer: balancer, counters: counters), allocated)
+        } catch {
+            allocator.release(allocated)
+            logPreferredPortUnused(name, port: port, reason: "\(error)")
+            return nil
+        }
+    }
+
+    private func logPreferredPortUnused(_ name: ServicePortName, port: Int, reason: String) {
+        logger.info(
+            "preferred proxy port not used; allocating another",
+            metadata: [
+                "servicePort": "\(name)", "protocol": "\(name.protocol)", "port": "\(port)", "reason": "\(reason)",
+            ]
+        )
+    }
+
+    /// Opens the listener of `name`'s protocol on `bindAddress:port` (`start` turns SCTP away).
     private func bind(
         _ name: ServicePortName,
         port: Int,
-        balancer: ServiceBalancer
+        balancer: ServiceBalancer,
+        counters: ListenerCounters
     ) async throws -> any ServicePortListener {
         let address = try bindAddress.socketAddress(port: port)
-        let connector = BackendConnector(
-            name: name, listenAddress: bindAddress, balancer: balancer, dialer: dialer,
-            dialTimeouts: dialTimeouts, tracker: tracker, logger: logger
-        )
-        return try await TCPListener.open(address: address, childGroup: group, connector: connector)
+        switch name.protocol {
+        case .tcp:
+            let connector = BackendConnector(
+                name: name, listenAddress: bindAddress, balancer: balancer, dialer: dialer,
+                dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, logger: logger
+            )
+            return try await TCPListener.open(address: address, childGroup: group, connector: connector)
+        case .udp:
+            return try await UDPListener.open(
+                address: address, name: name, listenAddress: bindAddress, balancer: balancer, counters: counters,
+                settings: udpSettings, logger: logger
+            )
+        case .sctp:
+            throw ChannelError.operationUnsupported
+        }
     }
 
     private func bindError(_ name: ServicePortName, port: Int, _ error: any Error) -> DataPlaneError {
@@ -110,8 +172,7 @@ extension UserspaceProxy {
     /// Why a protocol has no listener, `nil` when it is supported.
     static func unsupportedReason(_ transport: TransportProtocol) -> String? {
         switch transport {
-        case .tcp: return nil
-        case .udp: return "UDP is not implemented yet"
+        case .tcp, .udp: return nil
         case .sctp: return "SCTP is not supported for user space proxy"
         }
     }

@@ -3,21 +3,23 @@ import Logging
 import NIOCore
 
 /// The userspace data plane: one listener per desired service port on `bindAddress`, relaying
-/// each accepted connection to an endpoint chosen by that port's `RoundRobinBalancer`.
+/// each TCP connection or UDP session to an endpoint chosen by that port's `RoundRobinBalancer`.
 ///
 /// The caller (the sync loop) hands the complete desired state to `apply` on every sync; the
 /// proxy converges to it and returns what it changed. Guarantees:
 /// - a listener is keyed by `ServicePortName` (protocol included) only: endpoint and affinity
 ///   changes update its balancer in place and never re-create it; they affect new connections
-///   only (TCP-09);
-/// - a port that leaves the desired state has its listener closed; its established connections
-///   keep flowing until either side closes (TCP-08);
+///   and new UDP sessions only (TCP-09); a UDP session to a removed endpoint goes on until idle;
+/// - a port that leaves the desired state has its listener closed; its established TCP
+///   connections keep flowing until either side closes (TCP-08), its UDP sessions end at once;
 /// - a port whose listener could not be opened is retried on every `apply` (upstream waited for
 ///   the Service to change, PA-05);
-/// - proxy ports come from the `PortAllocator`; a port whose bind failed with `EADDRINUSE` is
-///   skipped (another port of the range is tried) and given back afterwards, and a closed
-///   listener's port is given back (upstream leaked both, PA-07);
-/// - UDP and SCTP ports are reported `.unsupported` and never crash anything.
+/// - a new listener binds its `preferredPort` first when one is given (a restart keeps the
+///   kernel's rules valid), else a port from the `PortAllocator`; a port whose bind failed with
+///   `EADDRINUSE` is skipped (another port of the range is tried) and given back afterwards, and
+///   a closed listener's port is given back (upstream leaked both, PA-07);
+/// - expired ClientIP pins are forgotten on every `apply` and at least every 60 s (LB-14);
+/// - SCTP ports are reported `.unsupported` and never crash anything.
 ///
 /// `apply` and `shutdown` calls are serialised internally, so overlapping calls are safe.
 public actor UserspaceProxy {
@@ -27,25 +29,39 @@ public actor UserspaceProxy {
         let listener: any ServicePortListener
         /// The port the allocator handed out (0 in kernel-picks mode), released on close.
         let allocatedPort: Int
+        /// The listener's statistics.
+        let counters: ListenerCounters
+        /// The periodic removal of expired ClientIP pins, cancelled on close.
+        let affinityCleanup: RepeatedTask
     }
 
     let group: any EventLoopGroup
     let bindAddress: IPAddress
     let dialTimeouts: [TimeAmount]
     let dialer: any BackendDialer
+    let udpSettings: UDPSessionSettings
+    let affinityCleanupInterval: TimeAmount
     let logger: Logger
     let tracker: ConnectionTracker
+    /// The held NodePorts and local service addresses (`updateClaims`).
+    let claims: PortClaims
     var allocator: PortAllocator
     var active: [ServicePortName: Active] = [:]
     var statuses: [ServicePortName: ListenerStatus] = [:]
     private var isShutDown = false
-    private var isBusy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var turns = TurnQueue()
 
     /// The upstream dial ladder (TCP-04): four attempts, doubling timeouts.
     public static let defaultDialTimeouts: [Duration] = [
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
     ]
+
+    /// Upstream's `--udp-timeout` default: a UDP session idle this long is closed.
+    public static let defaultUDPIdleTimeout: Duration = .milliseconds(250)
+
+    /// The default bound of the UDP session table of each service port (upstream had none and
+    /// could run out of file descriptors, kubernetes/kubernetes#12144).
+    public static let defaultUDPSessionLimit = 10_000
 
     /// Creates a proxy with no listeners.
     ///
@@ -54,27 +70,38 @@ public actor UserspaceProxy {
     ///   - bindAddress: `--bind-address`; IPv4 or IPv6, unspecified (`0.0.0.0`/`::`) allowed.
     ///   - portRange: `--proxy-port-range`; `nil` lets the kernel pick each listener's port.
     ///   - dialTimeouts: one entry per dial attempt of a connection; empty means the default.
-    ///   - logger: receives per-connection failures at debug level; per-port changes are
-    ///     returned from `apply` for the caller to log.
+    ///   - udpIdleTimeout: `--udp-timeout`; a UDP session with no datagram in either direction
+    ///     for this long is closed (within a quarter of it more). Non-positive means the default.
+    ///   - udpSessionLimit: the most UDP sessions per service port; datagrams of new clients are
+    ///     dropped while the table is full (one warning per port per 10 s). At least 1.
+    ///   - logger: receives per-connection failures at debug level and warnings that have no
+    ///     other outlet (a full UDP session table); per-port changes are returned from `apply`
+    ///     for the caller to log.
     public init(
         group: any EventLoopGroup,
         bindAddress: IPAddress,
         portRange: PortRange?,
         dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts,
+        udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
+        udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
         logger: Logger
     ) {
         self.init(
             group: group, bindAddress: bindAddress, portRange: portRange, dialTimeouts: dialTimeouts,
-            dialer: TCPBackendDialer(), logger: logger
+            udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, dialer: TCPBackendDialer(),
+            logger: logger
         )
     }
 
-    /// The designated initialiser, with the dialer seam for tests.
+    /// The designated initialiser, with the seams for tests (dialer, affinity cleanup period).
     init(
         group: any EventLoopGroup,
         bindAddress: IPAddress,
         portRange: PortRange?,
         dialTimeouts: [Duration],
+        udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
+        udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
+        affinityCleanupInterval: Duration = .seconds(60),
         dialer: any BackendDialer,
         logger: Logger
     ) {
@@ -83,9 +110,13 @@ public actor UserspaceProxy {
         self.allocator = PortAllocator(range: portRange)
         let ladder = dialTimeouts.isEmpty ? UserspaceProxy.defaultDialTimeouts : dialTimeouts
         self.dialTimeouts = ladder.map { TimeAmount($0) }
+        let idle = udpIdleTimeout > .zero ? udpIdleTimeout : UserspaceProxy.defaultUDPIdleTimeout
+        self.udpSettings = UDPSessionSettings(idleTimeout: TimeAmount(idle), sessionLimit: max(1, udpSessionLimit))
+        self.affinityCleanupInterval = TimeAmount(affinityCleanupInterval)
         self.dialer = dialer
         self.logger = logger
         self.tracker = ConnectionTracker(eventLoop: group.next())
+        self.claims = PortClaims(group: group, family: bindAddress.family, logger: logger)
     }
 
     /// Converges to `desired` (keyed by each port's `name`) and returns what changed, sorted by
@@ -95,7 +126,7 @@ public actor UserspaceProxy {
     /// nothing and returns no changes.
     public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
         await acquire()
-        defer { release() }
+        defer { turns.pass() }
         guard !isShutDown else { return [] }
         var changes: [DataPlaneChange] = []
         for name in active.keys.sorted() where desired[name] == nil {
@@ -104,13 +135,19 @@ public actor UserspaceProxy {
         for name in statuses.keys where desired[name] == nil && active[name] == nil {
             statuses[name] = nil
         }
-        for name in desired.keys.sorted() {
+        // New listeners with a preferred port go first, so no allocation of this pass takes a
+        // port that another listener's kernel rules still point at.
+        let names = desired.keys.sorted()
+        let wantsOwnPort = { (name: ServicePortName) in
+            self.active[name] == nil && desired[name]?.preferredPort != nil
+        }
+        var converged: [ServicePortName: DataPlaneChange] = [:]
+        for name in names.filter(wantsOwnPort) + names.filter({ !wantsOwnPort($0) }) {
             guard var port = desired[name] else { continue }
             port.name = name
-            if let change = active[name] == nil ? await start(port) : await update(port) {
-                changes.append(change)
-            }
+            converged[name] = active[name] == nil ? await start(port) : await update(port)
         }
+        changes += names.compactMap { converged[$0] }
         for entry in active.values {
             try? await entry.listener.balancer.removeStaleAffinity().get()
         }
@@ -122,42 +159,62 @@ public actor UserspaceProxy {
         statuses
     }
 
+    /// What each open listener has relayed so far (see `ListenerStatistics` for staleness).
+    /// Reads atomics only: cheap enough for every metrics scrape.
+    public func statistics() -> [ServicePortName: ListenerStatistics] {
+        active.mapValues { $0.counters.snapshot() }
+    }
+
+    /// Holds the NodePorts and local service addresses in `desired` open so no other program
+    /// takes them (IPT-14); see `PortClaims.updateClaims`. After `shutdown` it does nothing.
+    public func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult] {
+        await claims.updateClaims(desired)
+    }
+
     /// The number of open relayed channels (two per established connection, one per client
     /// still waiting for its dial); for diagnostics and tests.
     public func openChannelCount() async -> Int {
         (try? await tracker.count().get()) ?? 0
     }
 
-    /// Closes every listener and every relayed connection; later `apply` calls do nothing.
+    /// Closes every listener, every relayed connection and every port claim at once; later
+    /// `apply` calls do nothing. Same as `shutdown(drainTimeout: .zero)`.
+    public func shutdown() async {
+        await shutdown(drainTimeout: .zero)
+    }
+
+    /// Stops gracefully: closes every listener (no new connections; UDP sessions end with their
+    /// listener), lets established TCP connections finish for up to `drainTimeout`, then closes
+    /// what is left and releases the port claims. Later `apply` calls do nothing.
     ///
     /// Call it before dropping the proxy: listeners live on the event loops, not in this object.
-    public func shutdown() async {
+    public func shutdown(drainTimeout: Duration) async {
         await acquire()
-        defer { release() }
+        defer { turns.pass() }
         guard !isShutDown else { return }
         isShutDown = true
         for name in active.keys.sorted() {
             _ = await stop(name)
         }
         statuses = [:]
+        if drainTimeout > .zero {
+            let drained = (try? await tracker.drained(within: TimeAmount(drainTimeout)).get()) ?? false
+            if !drained {
+                let open = await openChannelCount()
+                logger.info(
+                    "drain timeout passed; closing the remaining connections",
+                    metadata: ["timeout": "\(drainTimeout)", "channels": "\(open)"]
+                )
+            }
+        }
         try? await tracker.closeAll().get()
+        await claims.releaseAll()
     }
 
     /// Waits until no other `apply`/`shutdown` runs: actor methods interleave at every `await`.
     private func acquire() async {
-        if isBusy {
-            await withCheckedContinuation { waiters.append($0) }
-        } else {
-            isBusy = true
-        }
-    }
-
-    /// Hands the turn to the next waiter, or marks the proxy idle.
-    private func release() {
-        if waiters.isEmpty {
-            isBusy = false
-        } else {
-            waiters.removeFirst().resume()
+        if !turns.take() {
+            await withCheckedContinuation { turns.wait($0) }
         }
     }
 }

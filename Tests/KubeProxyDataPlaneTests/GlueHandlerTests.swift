@@ -24,14 +24,14 @@ struct GlueHandlerTests {
         let backendReads: ReadRecorder
     }
 
-    func makePair() async throws -> Pair {
+    func makePair(counters: ListenerCounters? = nil) async throws -> Pair {
         let loop = EmbeddedEventLoop()
         let client = EmbeddedChannel(loop: loop)
         let backend = EmbeddedChannel(loop: loop)
         let address = try SocketAddress(ipAddress: "127.0.0.1", port: 1)
         try await client.connect(to: address).get()
         try await backend.connect(to: address).get()
-        let (clientGlue, backendGlue) = GlueHandler.matchedPair()
+        let (clientGlue, backendGlue) = GlueHandler.matchedPair(counters: counters)
         let clientReads = ReadRecorder()
         let backendReads = ReadRecorder()
         try client.pipeline.syncOperations.addHandlers([clientReads, clientGlue])
@@ -86,6 +86,24 @@ struct GlueHandlerTests {
         try await pair.backend.close()
         #expect(try text(pair.client) == "last words")
         #expect(!pair.client.isActive)
+    }
+
+    /// Bytes are counted per direction and reported after each read burst and at close.
+    @Test func countsRelayedBytesPerDirection() async throws {
+        let counters = ListenerCounters()
+        let pair = try await makePair(counters: counters)
+        try pair.client.writeInbound(ByteBuffer(string: "12345"))
+        try pair.client.writeInbound(ByteBuffer(string: "678"))
+        try pair.backend.writeInbound(ByteBuffer(string: "ok"))
+        #expect(counters.snapshot().bytesClientToBackend == 8)
+        #expect(counters.snapshot().bytesBackendToClient == 2)
+
+        // Read without a burst end: reported when the channel closes.
+        pair.backend.pipeline.fireChannelRead(ByteBuffer(string: "late"))
+        #expect(counters.snapshot().bytesBackendToClient == 2)
+        try await pair.backend.close()
+        #expect(counters.snapshot().bytesBackendToClient == 6)
+        #expect(counters.snapshot().bytesClientToBackend == 8)
     }
 
     @Test func errorOnOneSideClosesBoth() async throws {

@@ -82,4 +82,20 @@ struct PortAllocatorTests {
         #expect(allocator.allocate(startingAt: 2) == 12)
         #expect(allocator.allocate(startingAt: 2) == 11)
     }
+
+    /// A preferred port is reserved only inside the range and only once.
+    @Test func reserveTakesASpecificFreePortOfTheRange() throws {
+        var allocator = PortAllocator(range: try PortRange(first: 10, last: 12))
+        let attempts = [allocator.reserve(11), allocator.reserve(11), allocator.reserve(9), allocator.reserve(13)]
+        #expect(attempts == [true, false, false, false])
+        #expect(allocator.isAllocated(11))
+        #expect(allocator.allocate(startingAt: 1) == 12)
+        allocator.release(11)
+        let again = allocator.reserve(11)
+        #expect(again)
+
+        var kernel = PortAllocator(range: nil)
+        let kernelReserved = kernel.reserve(8080)
+        #expect(!kernelReserved)
+    }
 }

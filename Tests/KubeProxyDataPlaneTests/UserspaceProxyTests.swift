@@ -11,12 +11,21 @@ struct UserspaceProxyTests {
     static func proxy(
         bind host: String = "127.0.0.1",
         range: PortRange? = nil,
-        dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts
+        dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts,
+        udpIdleTimeout: Duration = .seconds(30),
+        udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
+        logger: Logger = Logger(label: "test.dataplane")
     ) -> UserspaceProxy {
         UserspaceProxy(
             group: MultiThreadedEventLoopGroup.singleton, bindAddress: IPAddress(host)!, portRange: range,
-            dialTimeouts: dialTimeouts, logger: Logger(label: "test.dataplane")
+            dialTimeouts: dialTimeouts, udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit,
+            logger: logger
         )
+    }
+
+    /// The statistics of `name`, which must have a listener.
+    static func statistics(_ proxy: UserspaceProxy, _ name: ServicePortName) async throws -> ListenerStatistics {
+        try #require(await proxy.statistics()[name])
     }
 
     static func service(_ name: String, _ transport: TransportProtocol = .tcp) -> ServicePortName {

@@ -1,0 +1,56 @@
+import KubeProxyCore
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The listening UDP socket of one service port, served by a `UDPListenerHandler` on the
+/// balancer's event loop (one loop per UDP service port, like upstream's one reader per port,
+/// UDP-01, but without blocking anything else).
+///
+/// Closing it ends every session of the port (UDP-09): their backend sockets are closed at once.
+final class UDPListener: ServicePortListener {
+    let localPort: Int
+    let balancer: ServiceBalancer
+    private let channel: any Channel
+
+    private init(channel: any Channel, localPort: Int, balancer: ServiceBalancer) {
+        self.channel = channel
+        self.localPort = localPort
+        self.balancer = balancer
+    }
+
+    /// Binds `address` and starts serving; throws the bind error (e.g. `EADDRINUSE`).
+    ///
+    /// No `SO_REUSEADDR`: on Linux it would let another UDP socket with the same option share
+    /// the port and steal datagrams.
+    static func open(
+        address: SocketAddress,
+        name: ServicePortName,
+        listenAddress: IPAddress,
+        balancer: ServiceBalancer,
+        counters: ListenerCounters,
+        settings: UDPSessionSettings,
+        logger: Logger
+    ) async throws -> UDPListener {
+        let channel = try await DatagramBootstrap(group: balancer.eventLoop)
+            .channelOption(.recvAllocator, value: UDPSessionSettings.receiveAllocator)
+            .channelOption(.maxMessagesPerRead, value: 16)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = UDPListenerHandler(
+                        name: name, listenAddress: listenAddress, balancer: balancer, counters: counters,
+                        settings: settings, logger: logger
+                    )
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .bind(to: address)
+            .get()
+        let port = channel.localAddress?.port ?? address.port ?? 0
+        return UDPListener(channel: channel, localPort: port, balancer: balancer)
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}

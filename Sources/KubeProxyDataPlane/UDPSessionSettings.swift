@@ -1,0 +1,31 @@
+import NIOCore
+
+/// Limits and timeouts of the UDP session table of every UDP service port (spec §6).
+struct UDPSessionSettings: Sendable {
+    /// The receive buffer of every UDP socket of the proxy: more than the largest UDP payload
+    /// (65,507 bytes over IPv4, 65,527 over IPv6), so no datagram is ever truncated. Upstream used
+    /// 4096 bytes and cut longer datagrams (UDP-02, kubernetes/kubernetes#47659). NIO pools the
+    /// buffers, so the size costs memory per pooled buffer, not an allocation per datagram.
+    static let receiveBufferSize = 65_536
+
+    /// The receive allocator every proxy UDP socket uses (see `receiveBufferSize`).
+    static var receiveAllocator: FixedSizeRecvByteBufferAllocator {
+        FixedSizeRecvByteBufferAllocator(capacity: receiveBufferSize)
+    }
+
+    /// A session with no datagram in either direction for this long is closed (`--udp-timeout`).
+    var idleTimeout: TimeAmount
+    /// The most sessions one service port holds (opening ones included).
+    var sessionLimit: Int
+    /// The most datagrams held for one session while its socket opens.
+    var pendingLimit = 16
+    /// The least time between two "session table full" warnings of one service port.
+    var warningInterval: TimeAmount = .seconds(10)
+
+    /// How often idle sessions are swept: a quarter of the idle timeout (at least 1 ms). A session
+    /// therefore ends between `idleTimeout` and 1.25 × `idleTimeout` after its last datagram, and
+    /// a sweep costs one pass over the table.
+    var sweepInterval: TimeAmount {
+        max(.milliseconds(1), .nanoseconds(idleTimeout.nanoseconds / 4))
+    }
+}

@@ -1,0 +1,37 @@
+@testable import KubeProxyDataPlane
+import KubeProxyCore
+import NIOPosix
+import Synchronization
+import Testing
+
+/// The event-loop-confined balancer: periodic affinity hygiene (LB-14) with an injected clock.
+@Suite("ServiceBalancer", .timeLimit(.minutes(1)))
+struct ServiceBalancerTests {
+    final class FakeTime: Sendable {
+        private let value = Mutex(ContinuousClock.now)
+        var now: ContinuousClock.Instant { value.withLock { $0 } }
+        func advance(_ amount: Duration) { value.withLock { $0 += amount } }
+    }
+
+    @Test func expiredPinsAreRemovedPeriodicallyWithoutAnApply() async throws {
+        let time = FakeTime()
+        let balancer = ServiceBalancer(
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), sessionAffinity: .clientIP(timeoutSeconds: 10),
+            now: { time.now }
+        )
+        let endpoints = [EndpointAddress(ip: IPAddress("10.0.0.1")!, port: 80)]
+        try await balancer.update(endpoints: endpoints, sessionAffinity: .clientIP(timeoutSeconds: 10)).get()
+        _ = try await balancer.next(clientIP: IPAddress("10.1.0.1")!, resetAffinity: false).get()
+        _ = try await balancer.next(clientIP: IPAddress("10.1.0.2")!, resetAffinity: false).get()
+        let cleanup = balancer.removeStaleAffinity(every: .milliseconds(10))
+        defer { cleanup.cancel() }
+
+        time.advance(.seconds(5))
+        _ = try await balancer.next(clientIP: IPAddress("10.1.0.2")!, resetAffinity: false).get()
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await balancer.pinnedClientCount().get() == 2)
+
+        time.advance(.seconds(6))
+        #expect(try await eventually { try await balancer.pinnedClientCount().get() == 1 })
+    }
+}

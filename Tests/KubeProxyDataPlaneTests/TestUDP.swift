@@ -1,0 +1,159 @@
+import KubeProxyCore
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A UDP server on loopback that plays an endpoint: answers every datagram with `reply(payload)`
+/// and remembers who sent the last one (the proxy's session socket).
+struct TestUDPBackend: Sendable {
+    let channel: any Channel
+    let host: IPAddress
+    let port: Int
+    private let peers: PeerLog
+
+    /// What the proxy should send to.
+    var endpoint: EndpointAddress { EndpointAddress(ip: host, port: port) }
+
+    /// The address the last datagram came from.
+    var lastPeer: SocketAddress? { peers.last }
+
+    /// Answers `"<name>:<payload>"`.
+    static func echo(_ name: String, host: String = "127.0.0.1") async throws -> TestUDPBackend {
+        try await start(host: host) { payload in
+            var reply = ByteBuffer(string: name + ":")
+            reply.writeImmutableBuffer(payload)
+            return reply
+        }
+    }
+
+    /// Answers with the payload unchanged (for datagrams at the size limit).
+    static func mirror(host: String = "127.0.0.1") async throws -> TestUDPBackend {
+        try await start(host: host) { $0 }
+    }
+
+    private static func start(
+        host: String,
+        reply: @escaping @Sendable (ByteBuffer) -> ByteBuffer
+    ) async throws -> TestUDPBackend {
+        let peers = PeerLog()
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ReplyHandler(reply: reply, peers: peers))
+                }
+            }
+            .bind(to: try SocketAddress(ipAddress: host, port: 0))
+            .get()
+        return TestUDPBackend(channel: channel, host: IPAddress(host)!, port: channel.localAddress!.port!, peers: peers)
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    private final class ReplyHandler: ChannelInboundHandler {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+        let reply: @Sendable (ByteBuffer) -> ByteBuffer
+        let peers: PeerLog
+
+        init(reply: @escaping @Sendable (ByteBuffer) -> ByteBuffer, peers: PeerLog) {
+            self.reply = reply
+            self.peers = peers
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let request = unwrapInboundIn(data)
+            peers.record(request.remoteAddress)
+            let answer = AddressedEnvelope(remoteAddress: request.remoteAddress, data: reply(request.data))
+            context.writeAndFlush(wrapOutboundOut(answer), promise: nil)
+        }
+    }
+
+    private final class PeerLog: Sendable {
+        private let value = Mutex<SocketAddress?>(nil)
+        func record(_ peer: SocketAddress) { value.withLock { $0 = peer } }
+        var last: SocketAddress? { value.withLock { $0 } }
+    }
+}
+
+/// A UDP client on loopback: sends datagrams to a proxy port and collects what comes back.
+final class TestUDPClient: Sendable {
+    let channel: any Channel
+    let host: String
+    private let inbox: Inbox
+
+    private init(channel: any Channel, host: String, inbox: Inbox) {
+        self.channel = channel
+        self.host = host
+        self.inbox = inbox
+    }
+
+    /// A client socket on `host`, ephemeral port.
+    static func make(host: String = "127.0.0.1") async throws -> TestUDPClient {
+        let inbox = Inbox()
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(InboxHandler(inbox: inbox))
+                }
+            }
+            .bind(to: try SocketAddress(ipAddress: host, port: 0))
+            .get()
+        return TestUDPClient(channel: channel, host: host, inbox: inbox)
+    }
+
+    func send(_ payload: ByteBuffer, to port: Int) async throws {
+        let envelope = AddressedEnvelope(remoteAddress: try SocketAddress(ipAddress: host, port: port), data: payload)
+        try await channel.writeAndFlush(envelope)
+    }
+
+    /// The next datagram received, or `nil` when none arrives within `timeout`.
+    func receive(timeout: Duration = .seconds(3)) async throws -> ByteBuffer? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let datagram = inbox.take() { return datagram }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return inbox.take()
+    }
+
+    /// Sends `text` and returns the text of the reply (`nil` when none came).
+    func request(_ text: String, port: Int, timeout: Duration = .seconds(3)) async throws -> String? {
+        try await send(ByteBuffer(string: text), to: port)
+        return try await receive(timeout: timeout).map { String(buffer: $0) }
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    private final class Inbox: Sendable {
+        private let datagrams = Mutex<[ByteBuffer]>([])
+        func put(_ datagram: ByteBuffer) { datagrams.withLock { $0.append(datagram) } }
+        func take() -> ByteBuffer? {
+            datagrams.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        }
+    }
+
+    private final class InboxHandler: ChannelInboundHandler {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let inbox: Inbox
+        init(inbox: Inbox) { self.inbox = inbox }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            inbox.put(unwrapInboundIn(data).data)
+        }
+    }
+}
+
+/// Whether a UDP socket could be bound to `address` now (the port is free); used to see that the
+/// proxy closed a session's socket.
+func udpPortIsFree(_ address: SocketAddress) async -> Bool {
+    guard let probe = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(to: address).get()
+    else { return false }
+    try? await probe.close()
+    return true
+}
