@@ -30,6 +30,9 @@ public struct ProxyBuilder: Sendable {
         self.logger = logger
     }
 
+    /// How long open connections may finish after SIGTERM before they are closed.
+    public static let drainTimeout: Duration = .seconds(10)
+
     /// Problems only the runtime can see (values that need a module's parser), naming the flag.
     public static func validate(_ configuration: KubeProxyConfiguration) -> [KubeProxyConfiguration.Problem] {
         var problems: [KubeProxyConfiguration.Problem] = []
@@ -58,7 +61,7 @@ public struct ProxyBuilder: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         let dataPlane = UserspaceProxy(
             group: group, bindAddress: configuration.bindAddress, portRange: portRange,
-            logger: logger.child("dataplane"))
+            udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
         let health = HealthHolder(syncPeriod: configuration.syncPeriod)
@@ -98,6 +101,7 @@ public struct ProxyBuilder: Sendable {
         var services: [any ServiceLifecycle.Service] = [
             SourceService(source: source, controller: controller, runner: runner),
             SyncService(runner: runner),
+            StatisticsService(controller: controller),
         ]
         let retry: Duration? = configuration.bindAddressHardFail ? nil : .seconds(5)
         if let address = HostPort(configuration.healthzBindAddress) {
@@ -125,8 +129,10 @@ public struct ProxyBuilder: Sendable {
         } catch {
             failure = error
         }
-        logger.info("shutting down: closing proxy listeners")
-        await dataPlane.shutdown()
+        logger.info(
+            "shutting down: listeners closed, letting open connections finish",
+            metadata: ["drainTimeout": "\(GoDuration.format(Self.drainTimeout))"])
+        await dataPlane.shutdown(drainTimeout: Self.drainTimeout)
         await serviceHealth.shutdown()
         try? await group.shutdownGracefully()
         if let failure { throw failure }
@@ -224,6 +230,21 @@ struct SourceService: ServiceLifecycle.Service, CustomStringConvertible {
         try await cancelWhenGracefulShutdown {
             try await source.run { event in
                 if await controller.handle(event) { runner.requestSync() }
+            }
+        }
+    }
+}
+
+/// Publishes the data plane's counters to the metrics every few seconds.
+struct StatisticsService: ServiceLifecycle.Service, CustomStringConvertible {
+    var description: String { "statistics" }
+    let controller: ProxyController
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                await controller.publishStatistics()
             }
         }
     }

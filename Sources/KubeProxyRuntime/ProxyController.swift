@@ -19,20 +19,23 @@ public actor ProxyController {
     private let observers: ProxyObservers
     private let portals: PortalManager?
     private let conntrack: (any ConntrackExecutor)?
+    private let localAddresses: @Sendable () -> Set<IPAddress>
+    private var failedClaims: Set<PortClaim> = []
     private let dataPlane: any UserspaceDataPlane
     private let logger: Logger
     private var services = ServiceChangeTracker<ContinuousClock.Instant>()
     private var endpoints: EndpointsChangeTracker<ContinuousClock.Instant>
     private var state: ProxyState
     private var initialized = false
-    private var lastProblems: [String: String] = [:]
 
     /// Creates a controller for `family` on node `nodeName`.
     public init(
         nodeName: String, family: IPFamily, dataPlane: any UserspaceDataPlane, observers: ProxyObservers = ProxyObservers(),
         portals: PortalManager? = nil, conntrack: (any ConntrackExecutor)? = nil, preferredPorts: [String: Int] = [:],
+        localAddresses: @escaping @Sendable () -> Set<IPAddress> = { (try? LocalAddresses.current()) ?? [] },
         logger: Logger
     ) {
+        self.localAddresses = localAddresses
         self.portals = portals
         self.conntrack = conntrack
         self.family = family
@@ -98,9 +101,11 @@ public actor ProxyController {
             log(change)
             if change.kind == .failed { ok = false }
         }
+        if portals != nil { await updateClaims(snapshot) }
         if !(await programPortals(snapshot)) { ok = false }
         await flushConntrack(removed: delta.removedServicePorts)
         await observe(snapshot: snapshot, delta: delta, succeeded: ok, started: started)
+        await publishStatistics()
         return ok
     }
 
@@ -109,7 +114,7 @@ public actor ProxyController {
         guard let portals else { return true }
         let listening = await dataPlane.listenerPorts()
         let ports = snapshot.sortedServicePorts.compactMap { port in
-            listening[port.name].map { PortalServicePort(servicePort: port, proxyPort: $0) }
+            listening[port.name].map { PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: $0) }
         }
         do {
             try await portals.sync(ports)
@@ -118,6 +123,61 @@ public actor ProxyController {
             logger.error("failed to program the portal rules; will retry", metadata: ["error": "\(error)"])
             return false
         }
+    }
+
+    /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets (upstream
+    /// IPT-14), so no other program takes a port our rules redirect. A port someone else holds
+    /// is reported on its Service and gets no rule (we would otherwise steal its traffic); the
+    /// claim is retried every sync.
+    private func updateClaims(_ snapshot: ProxySnapshot) async {
+        let local = localAddresses()
+        var desired: Set<PortClaim> = []
+        for port in snapshot.servicePorts.values {
+            if port.nodePort != 0 {
+                desired.insert(PortClaim(address: nil, port: port.nodePort, protocol: port.protocol, owner: port.name))
+            }
+            for ip in port.externalIPs + port.loadBalancerIPs where local.contains(ip) {
+                desired.insert(PortClaim(address: ip, port: port.port, protocol: port.protocol, owner: port.name))
+            }
+        }
+        var failed: Set<PortClaim> = []
+        for result in await dataPlane.updateClaims(desired) where result.isFailure {
+            failed.insert(result.claim)
+            if !failedClaims.contains(result.claim) {
+                logger.error(
+                    "port claim failed; its portal rule is left out until the port is free",
+                    metadata: ["servicePort": "\(result.claim.owner)", "problem": "\(result)"])
+            }
+        }
+        for claim in failedClaims.subtracting(failed) where desired.contains(claim) {
+            logger.info("port claim succeeded after an earlier failure", metadata: ["servicePort": "\(claim.owner)", "claim": "\(claim)"])
+        }
+        failedClaims = failed
+    }
+
+    /// `port` without the node port and local IPs whose claim failed.
+    private func withoutFailedClaims(_ port: ServicePort) -> ServicePort {
+        guard !failedClaims.isEmpty else { return port }
+        var port = port
+        let failed = failedClaims.filter { $0.owner == port.name }
+        if failed.contains(where: { $0.address == nil && $0.port == port.nodePort }) { port.nodePort = 0 }
+        let failedIPs = Set(failed.compactMap(\.address))
+        port.externalIPs.removeAll { failedIPs.contains($0) }
+        port.loadBalancerIPs.removeAll { failedIPs.contains($0) }
+        return port
+    }
+
+    /// Hands the data plane's counters to the metrics (after each sync and periodically).
+    public func publishStatistics() async {
+        guard let metrics = observers.metrics else { return }
+        let stats = await dataPlane.statistics()
+        metrics.dataPlane(
+            stats.mapValues {
+                DataPlanePortStatistics(
+                    activeConnections: $0.activeConnections, totalConnections: $0.totalConnections,
+                    bytesClientToBackend: $0.bytesClientToBackend, bytesBackendToClient: $0.bytesBackendToClient,
+                    connectFailures: $0.connectFailures, connectRetries: $0.connectRetries, udpSessions: $0.udpSessionsTotal)
+            })
     }
 
     /// Upstream UDP-09: a removed UDP service port's cluster IP loses its conntrack entries, so

@@ -2,16 +2,25 @@ import KubeProxyCore
 import KubeProxyDataPlane
 
 /// What the controller needs from a userspace data plane: make the listeners match a desired
-/// state, and close everything at shutdown.
+/// state, hold port claims, report counters, and close everything at shutdown.
 ///
 /// A protocol so controller tests can use a fake that keeps the applied state, without sockets.
 public protocol UserspaceDataPlane: Sendable {
     /// Makes the listeners and balancers match `desired`; returns what changed, for the log.
     func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange]
-    /// Closes every listener.
-    func shutdown() async
     /// The proxy port each service port listens on now (what portal rules point at).
     func listenerPorts() async -> [ServicePortName: Int]
+    /// Holds exactly the `desired` ports (NodePorts, local external IPs) with idle sockets.
+    func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult]
+    /// Counters per service port, for metrics.
+    func statistics() async -> [ServicePortName: ListenerStatistics]
+    /// Stops accepting, lets open connections finish for up to `drainTimeout`, closes the rest.
+    func shutdown(drainTimeout: Duration) async
+}
+
+extension UserspaceDataPlane {
+    /// Closes everything at once.
+    public func shutdown() async { await shutdown(drainTimeout: .zero) }
 }
 
 extension UserspaceProxy: UserspaceDataPlane {

@@ -42,6 +42,8 @@ public struct UserspacePlanner: Sendable {
     func entry(_ name: ServicePortName, in snapshot: ProxySnapshot) -> ProxiedPort? {
         guard let port = snapshot.servicePorts[name] else { return nil }
         let selected = EndpointSelection.clusterEndpoints(snapshot.endpoints(for: name), topology: topology)
-        return ProxiedPort(name: name, sessionAffinity: port.sessionAffinity, endpoints: selected.map(\.address))
+        return ProxiedPort(
+            name: name, sessionAffinity: port.sessionAffinity, endpoints: selected.map(\.address),
+            preferredPort: preferredPorts[name.description])
     }
 }

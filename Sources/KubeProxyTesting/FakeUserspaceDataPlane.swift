@@ -11,6 +11,8 @@ public final class FakeUserspaceDataPlane: UserspaceDataPlane {
         var applyCount = 0
         var shutDown = false
         var failing: Set<ServicePortName> = []
+        var claims: Set<PortClaim> = []
+        var takenByOthers: Set<Int> = []
     }
 
     private let state = Mutex(State())
@@ -70,9 +72,40 @@ public final class FakeUserspaceDataPlane: UserspaceDataPlane {
         }
     }
 
-    public func shutdown() async {
+    /// Ports "another program" holds: claims on them fail.
+    public func setTakenByOthers(_ ports: Set<Int>) { state.withLock { $0.takenByOthers = ports } }
+
+    /// The claims held now.
+    public var claims: Set<PortClaim> { state.withLock { $0.claims } }
+
+    public func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult] {
+        state.withLock { state in
+            var results: [PortClaimResult] = []
+            for claim in state.claims.subtracting(desired) {
+                results.append(PortClaimResult(claim: claim, outcome: .released))
+            }
+            var held: Set<PortClaim> = []
+            for claim in desired.sorted() {
+                if state.takenByOthers.contains(claim.port) {
+                    results.append(PortClaimResult(claim: claim, outcome: .failed(errno: 98, detail: "in use by another program")))
+                } else {
+                    if !state.claims.contains(claim) { results.append(PortClaimResult(claim: claim, outcome: .claimed)) }
+                    held.insert(claim)
+                }
+            }
+            state.claims = held
+            return results
+        }
+    }
+
+    public func statistics() async -> [ServicePortName: ListenerStatistics] {
+        state.withLock { state in state.ports.mapValues { _ in ListenerStatistics() } }
+    }
+
+    public func shutdown(drainTimeout: Duration) async {
         state.withLock {
             $0.ports = [:]
+            $0.claims = []
             $0.shutDown = true
         }
     }

@@ -109,4 +109,33 @@ struct PortalManagerTests {
         #expect(await controller.sync())
         #expect(PortalState(fake.ruleSet(family: .ipv4)).rules(in: .portalsContainer).isEmpty)
     }
+
+    @Test func nodePortsAndLocalExternalIPsAreClaimedAndATakenPortGetsNoRule() async throws {
+        let fake = FakeIPTables()
+        let dataPlane = FakeUserspaceDataPlane()
+        let nodeIP = IPAddress("10.100.0.10")!
+        let controller = ProxyController(
+            nodeName: "node-1", family: .ipv4, dataPlane: dataPlane, portals: manager(fake),
+            localAddresses: { [nodeIP] }, logger: Logger(label: "test"))
+        var web = ProxyControllerTests.service("web")
+        web.spec?.type = "NodePort"
+        web.spec?.ports?[0].nodePort = 30080
+        web.spec?.externalIPs = ["10.100.0.10", "192.0.2.77"]
+        var api = ProxyControllerTests.service("api", clusterIP: "10.96.0.11")
+        api.spec?.type = "NodePort"
+        api.spec?.ports?[0].nodePort = 30081
+        dataPlane.setTakenByOthers([30081])
+        _ = await controller.handle(.service(.added(web)))
+        _ = await controller.handle(.service(.added(api)))
+        _ = await controller.handle(.synced)
+        #expect(await controller.sync())
+        let claims = Set(dataPlane.claims.map { "\($0.address.map(String.init(describing:)) ?? "*"):\($0.port)" })
+        #expect(claims == ["*:30080", "10.100.0.10:80"], "only the local external IP is claimed")
+        let nodePortRules = PortalState(fake.ruleSet(family: .ipv4)).rules(in: .nodePortContainer)
+        #expect(nodePortRules.map(\.destinationPort) == [30080], "the taken NodePort 30081 gets no rule")
+        // Once the other program lets go, the next sync claims it and adds the rule.
+        dataPlane.setTakenByOthers([])
+        #expect(await controller.sync())
+        #expect(PortalState(fake.ruleSet(family: .ipv4)).rules(in: .nodePortContainer).compactMap(\.destinationPort).sorted() == [30080, 30081])
+    }
 }
