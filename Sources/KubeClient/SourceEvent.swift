@@ -12,6 +12,8 @@ public enum SourceEvent: Sendable, Hashable {
     case endpointSlice(ObjectChange<EndpointSlice>)
     /// A legacy Endpoints object changed.
     case endpoints(ObjectChange<Endpoints>)
+    /// This proxy's own Node object changed (API sources only; drives node eligibility).
+    case node(ObjectChange<Node>)
     /// The initial contents have been delivered in full (sent once).
     case synced
 

@@ -70,6 +70,9 @@ public actor ProxyController {
             changed = endpoints.update(previous: change.old, current: change.new, at: now)
         case .endpoints(let change):
             changed = endpoints.update(previous: change.old, current: change.new, at: now)
+        case .node(let change):
+            observers.health?.nodeChanged(change.new)
+            return false
         case .synced:
             if !initialized { logger.info("initial Services and endpoints loaded; starting to sync") }
             initialized = true

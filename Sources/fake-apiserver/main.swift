@@ -1,0 +1,1 @@
+print("fake-apiserver: being written")
