@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "kube-proxy-bench",
             dependencies: [
-                "KubeAPI", "KubeProxyCore", "KubeProxyDataPlane", "KubeProxyRuntime",
+                "KubeAPI", "KubeProxyCore", "KubeProxyDataPlane",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

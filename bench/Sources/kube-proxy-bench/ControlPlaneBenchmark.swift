@@ -1,7 +1,7 @@
 import KubeAPI
 import KubeProxyCore
 import KubeProxyDataPlane
-import KubeProxyRuntime
+
 
 /// Times the control plane as a sync does it: record every Service and EndpointSlice event in
 /// the Core change trackers, `ProxyState.apply`, take the snapshot, and compute the userspace

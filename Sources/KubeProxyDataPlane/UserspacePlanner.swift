@@ -1,5 +1,4 @@
 import KubeProxyCore
-import KubeProxyDataPlane
 
 /// Keeps the userspace data plane's desired state and updates it from each sync's delta.
 ///
