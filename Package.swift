@@ -137,6 +137,8 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["KubeProxyTesting"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["KubeProxyTesting", "KubeProxyCore", "KubeProxyIPTables"]
+        ),
     ]
 )

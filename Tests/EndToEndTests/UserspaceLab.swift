@@ -12,7 +12,7 @@ import Glibc
 ///
 /// ```
 ///  client 10.100.1.2 ── 10.100.1.1 ┐
-///                                  node (dummy eth0 10.100.0.10/24 = HIP, default route onlink)
+///                                  node eth0 10.100.0.10/24 (= HIP) ── 10.100.0.1 gw (default route)
 ///  bI 10.100.(10+I).2 ── 10.100.(10+I).1 ┘   I = 1…4, TCP :8080, UDP :5353
 /// ```
 ///
@@ -20,7 +20,7 @@ import Glibc
 /// all reach the node, where the proxy's portal rules catch them. Nothing touches the host's
 /// namespace: all commands run through `NetworkLab.exec` / `start`, and `destroy()` kills every
 /// process by PID and deletes every namespace (also from `deinit`).
-final class UserspaceLab: @unchecked Sendable {
+final class UserspaceLab {
     /// The node's primary address (HIP): the proxy DNATs host traffic here.
     static let nodeIP = "10.100.0.10"
     /// The node's address on the client's link.
@@ -36,39 +36,83 @@ final class UserspaceLab: @unchecked Sendable {
     let lab = NetworkLab()
     let node: String
     let client: String
+    /// The backend pods' namespaces, b1…b4 in order.
+    let pods: [String]
     let manifests: URL
     private(set) var proxy: ChildProcess?
     /// Proxy ports (PP) of the last started proxy, by service-port name.
     private(set) var proxyPorts: [String: Int] = [:]
 
-    /// Builds the namespaces, starts four backends and writes the manifests (web and sticky on
-    /// b1+b2, dns on b1+b2). The proxy is started separately (`startProxy`).
+    /// Builds the namespaces, starts four backends and writes the manifests (web, dns and
+    /// sticky all on b1+b2). The proxy is started separately (`startProxy`). On failure
+    /// everything made so far is removed before the error propagates (a class whose init throws
+    /// never runs its deinit).
     init() async throws {
-        manifests = try ProxyHarness.temporaryDirectory("kp-userspace")
-        node = try lab.addNamespace("node")
-        try lab.addDummyUplink(node, address: "\(Self.nodeIP)/24", gateway: "10.100.0.1")
+        let directory = try ProxyHarness.temporaryDirectory("kp-userspace")
+        manifests = directory
+        do {
+            (node, client, pods) = try Self.buildTopology(lab)
+        } catch {
+            lab.destroy()
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+        do {
+            for index in 1...4 { try await startBackend(index) }
+            try writeManifest("services.yaml", [UserspaceManifests.web, UserspaceManifests.dns, UserspaceManifests.sticky])
+            try setWebEndpoints([1, 2])
+            try writeManifest("dns-slice.yaml", [UserspaceManifests.dnsSlice([1, 2])])
+            try writeManifest("sticky-slice.yaml", [UserspaceManifests.stickySlice([1, 2])])
+        } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    /// Creates node, gateway, client and b1…b4 with their links and routes; returns their names.
+    static func buildTopology(_ lab: NetworkLab) throws -> (node: String, client: String, pods: [String]) {
+        let node = try lab.addNamespace("node")
+        try addUplink(lab, node: node)
         try lab.exec(node, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
-        client = try lab.addNamespace("client")
-        try lab.link(node, "\(Self.nodeClientSideIP)/24", client, "\(Self.clientIP)/24")
-        try lab.exec(client, ["ip", "route", "add", "default", "via", Self.nodeClientSideIP])
+        let client = try lab.addNamespace("client")
+        try lab.link(node, "\(nodeClientSideIP)/24", client, "\(clientIP)/24")
+        try lab.exec(client, ["ip", "route", "add", "default", "via", nodeClientSideIP])
+        var pods: [String] = []
         for index in 1...4 {
             let pod = try lab.addNamespace("b\(index)")
-            try lab.link(node, "10.100.\(10 + index).1/24", pod, "\(Self.backendIP(index))/24")
+            pods.append(pod)
+            try lab.link(node, "10.100.\(10 + index).1/24", pod, "\(backendIP(index))/24")
             try lab.exec(pod, ["ip", "route", "add", "default", "via", "10.100.\(10 + index).1"])
-            let backend = try lab.start(
-                pod, BuiltProducts.path("example-backend"),
-                ["--listen", "0.0.0.0:8080", "--udp-listen", "0.0.0.0:5353", "--name", "b\(index)"])
-            guard await backend.waitForLine(where: { $0.contains("b\(index) listening on") }) != nil else {
-                throw UserspaceLabError("backend b\(index) did not start: \(backend.output.suffix(5))")
-            }
         }
-        try writeManifest("services.yaml", [UserspaceManifests.web, UserspaceManifests.dns, UserspaceManifests.sticky])
-        try setWebEndpoints([1, 2])
-        try writeManifest("dns-slice.yaml", [UserspaceManifests.dnsSlice([1, 2])])
-        try writeManifest("sticky-slice.yaml", [UserspaceManifests.stickySlice([1, 2])])
+        return (node, client, pods)
+    }
+
+    /// Starts `example-backend` named `bINDEX` in its pod (TCP :8080, UDP :5353) and waits until it listens.
+    func startBackend(_ index: Int) async throws {
+        let backend = try lab.start(
+            pods[index - 1], BuiltProducts.path("example-backend"),
+            ["--listen", "0.0.0.0:8080", "--udp-listen", "0.0.0.0:5353", "--name", "b\(index)"])
+        guard await backend.waitForLine(where: { $0.contains("b\(index) listening on") }) != nil else {
+            throw UserspaceLabError("backend b\(index) did not start: \(backend.output.suffix(5))")
+        }
     }
 
     deinit { destroy() }
+
+    /// Gives the node its primary NIC: `eth0` 10.100.0.10/24 with the default route via
+    /// 10.100.0.1. `NetworkLab.addDummyUplink` would do, but this machine's kernel has no
+    /// `dummy` driver ("Unknown device type"), so eth0 is a veth whose peer sits in a gateway
+    /// namespace of the lab that holds 10.100.0.1 and goes nowhere. The pair is created inside
+    /// the node namespace, as `NetworkLab.link` does, so no end ever sits in the host's.
+    static func addUplink(_ lab: NetworkLab, node: String) throws {
+        let gateway = try lab.addNamespace("gw")
+        try lab.exec(node, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "uplink0", "netns", gateway])
+        try lab.exec(node, ["ip", "addr", "add", "\(nodeIP)/24", "dev", "eth0"])
+        try lab.exec(gateway, ["ip", "addr", "add", "10.100.0.1/24", "dev", "uplink0"])
+        try lab.exec(node, ["ip", "link", "set", "eth0", "up"])
+        try lab.exec(gateway, ["ip", "link", "set", "uplink0", "up"])
+        try lab.exec(node, ["ip", "route", "add", "default", "via", "10.100.0.1", "dev", "eth0", "onlink"])
+    }
 
     /// Kills everything and deletes the namespaces and the manifest directory. Idempotent.
     func destroy() {
@@ -191,7 +235,7 @@ final class UserspaceLab: @unchecked Sendable {
 }
 
 /// A `kp-probe hold` process: one keep-alive connection the test drives line by line.
-final class HeldConnection: @unchecked Sendable {
+final class HeldConnection {
     let process: ChildProcess
     private let writer: Int32
     private let fifo: String
