@@ -111,15 +111,6 @@ public final class NetworkLab: @unchecked Sendable {
         try exec(nsB, ["ip", "link", "set", ifB, "up"])
     }
 
-    /// Adds a dummy interface (a "primary NIC" that goes nowhere) with `address` and a default
-    /// route through `gateway` on it, so the namespace has a primary address like a real node.
-    public func addDummyUplink(_ ns: String, address: String, gateway: String) throws {
-        try exec(ns, ["ip", "link", "add", "eth0", "type", "dummy"])
-        try exec(ns, ["ip", "addr", "add", address, "dev", "eth0"])
-        try exec(ns, ["ip", "link", "set", "eth0", "up"])
-        try exec(ns, ["ip", "route", "add", "default", "via", gateway, "dev", "eth0", "onlink"])
-    }
-
     /// Starts a long-running program inside `ns`; it is killed by `destroy()`.
     public func start(_ ns: String, _ executable: String, _ arguments: [String]) throws -> ChildProcess {
         let process = try ChildProcess(

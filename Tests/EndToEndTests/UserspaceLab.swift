@@ -100,7 +100,7 @@ final class UserspaceLab {
     deinit { destroy() }
 
     /// Gives the node its primary NIC: `eth0` 10.100.0.10/24 with the default route via
-    /// 10.100.0.1. `NetworkLab.addDummyUplink` would do, but this machine's kernel has no
+    /// 10.100.0.1. A dummy interface would do, but this machine's kernel has no
     /// `dummy` driver ("Unknown device type"), so eth0 is a veth whose peer sits in a gateway
     /// namespace of the lab that holds 10.100.0.1 and goes nowhere. The pair is created inside
     /// the node namespace, as `NetworkLab.link` does, so no end ever sits in the host's.
