@@ -102,6 +102,7 @@ public enum ConfigurationFile {
             ("portRange", s(config.portRange)),
             ("showHiddenMetricsForVersion", s(config.showHiddenMetricsForVersion)),
             ("udpIdleTimeout", d(config.udpIdleTimeout)),
+            ("useEndpoints", b(config.useEndpoints)),
             ("userspacePortals", b(config.userspacePortals)),
         ])
         return (try? Yams.serialize(node: root)) ?? ""
@@ -184,7 +185,7 @@ struct FieldReader {
             "configSyncPeriod", "conntrack", "detectLocal", "detectLocalMode", "enableProfiling", "featureGates",
             "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifests", "metricsBindAddress",
             "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
-            "udpIdleTimeout", "userspacePortals", "winkernel", "windowsRunAsService",
+            "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
         ]
         var sawAPIVersion = false, sawKind = false
         try fields(root, path, known: known) { (key, value, p) throws(ConfigurationFile.Error) in
@@ -246,6 +247,7 @@ struct FieldReader {
             case "showHiddenMetricsForVersion": config.showHiddenMetricsForVersion = try string(value, p)
             case "udpIdleTimeout": config.udpIdleTimeout = try duration(value, p)
             case "userspacePortals": config.userspacePortals = try bool(value, p)
+            case "useEndpoints": config.useEndpoints = try bool(value, p)
             default: break  // ipvs, winkernel, detectLocal, windowsRunAsService: accepted, not used on this platform
             }
         }

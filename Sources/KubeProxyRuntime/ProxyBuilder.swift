@@ -44,6 +44,26 @@ public struct ProxyBuilder: Sendable {
         return problems
     }
 
+    /// Every proxied connection costs two descriptors and every service port one listener, so
+    /// the soft limit is raised to the hard limit (and, as root, both to at least 64,000 like
+    /// upstream; unlike upstream a higher existing limit is never lowered).
+    static func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted: rlim_t = 64000
+        var raised = limit
+        if geteuid() == 0 && raised.rlim_max < wanted { raised.rlim_max = wanted }
+        raised.rlim_cur = max(raised.rlim_cur, raised.rlim_max)
+        guard raised.rlim_cur != limit.rlim_cur || raised.rlim_max != limit.rlim_max else { return }
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+            logger.debug("raised the open file limit", metadata: ["soft": "\(raised.rlim_cur)", "hard": "\(raised.rlim_max)"])
+        } else {
+            logger.warning(
+                "could not raise the open file limit; large numbers of services or connections may fail",
+                metadata: ["soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)", "errno": "\(errno)"])
+        }
+    }
+
     /// The node name: `--hostname-override`, else the host name, lower-cased as upstream does.
     public static func nodeName(_ configuration: KubeProxyConfiguration) -> String {
         if !configuration.hostnameOverride.isEmpty { return configuration.hostnameOverride.lowercased() }
@@ -56,6 +76,7 @@ public struct ProxyBuilder: Sendable {
     public func run() async throws {
         let problems = configuration.validate() + Self.validate(configuration)
         if let first = problems.first { throw first }
+        Self.raiseOpenFileLimit(logger: logger)
         let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
         let nodeName = Self.nodeName(configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
@@ -86,9 +107,7 @@ public struct ProxyBuilder: Sendable {
             clock: ContinuousClock(),
             configuration: .init(minSyncPeriod: configuration.minSyncPeriod, syncPeriod: configuration.syncPeriod),
             sync: { await controller.sync() })
-        let source = ManifestSource(
-            path: configuration.manifests, validator: ObjectValidation.validator(),
-            logger: logger.child("manifests"))
+        let source = try Self.source(configuration, nodeName: nodeName, logger: logger)
 
         logger.info(
             "starting kube-proxy",
@@ -96,7 +115,7 @@ public struct ProxyBuilder: Sendable {
                 "version": "\(KubeProxyVersion.string)", "mode": "\(configuration.mode.rawValue)", "node": "\(nodeName)",
                 "bindAddress": "\(configuration.bindAddress)",
                 "portRange": "\(portRange?.description ?? "kernel")",
-                "manifests": "\(configuration.manifests)",
+                "source": "\(source)",
             ])
         var services: [any ServiceLifecycle.Service] = [
             SourceService(source: source, controller: controller, runner: runner),
@@ -219,10 +238,40 @@ extension Logger {
     }
 }
 
+/// Where Services and endpoints come from: manifest files or an API server.
+public protocol ObjectSource: Sendable, CustomStringConvertible {
+    /// Emits the initial objects, then `.synced`, then changes until cancelled.
+    func run(_ emit: @Sendable (SourceEvent) async -> Void) async throws
+}
+
+extension ManifestSource: ObjectSource {
+    public var description: String { "manifests(\(path))" }
+}
+
+extension APISource: ObjectSource {
+    public var description: String { "apiserver(\(configuration.server))" }
+}
+
+extension ProxyBuilder {
+    /// `--manifests` when given, else the API server from `--kubeconfig`/`--master`, the
+    /// `KUBECONFIG` variable, the in-cluster service account, or `~/.kube/config`, in that
+    /// order (upstream's). A missing or broken kubeconfig fails here, naming file and field.
+    static func source(_ configuration: KubeProxyConfiguration, nodeName: String, logger: Logger) throws -> any ObjectSource {
+        if !configuration.manifests.isEmpty {
+            return ManifestSource(
+                path: configuration.manifests, validator: ObjectValidation.validator(), logger: logger.child("manifests"))
+        }
+        let client = try ClientConfiguration.load(
+            kubeconfig: configuration.kubeconfig.isEmpty ? nil : configuration.kubeconfig,
+            master: configuration.master.isEmpty ? nil : configuration.master)
+        return APISource(config: client, nodeName: nodeName, useEndpoints: configuration.useEndpoints, logger: logger.child("apiserver"))
+    }
+}
+
 /// Feeds one source's events to the controller and asks for a sync when they matter.
 struct SourceService: ServiceLifecycle.Service, CustomStringConvertible {
-    var description: String { "manifest-source(\(source.path))" }
-    let source: ManifestSource
+    var description: String { "source(\(source))" }
+    let source: any ObjectSource
     let controller: ProxyController
     let runner: SyncRunner<ContinuousClock>
 

@@ -27,6 +27,7 @@ public actor ProxyController {
     private var endpoints: EndpointsChangeTracker<ContinuousClock.Instant>
     private var state: ProxyState
     private var initialized = false
+    private var firstSyncDone = false
 
     /// Creates a controller for `family` on node `nodeName`.
     public init(
@@ -109,6 +110,15 @@ public actor ProxyController {
         await flushConntrack(removed: delta.removedServicePorts)
         await observe(snapshot: snapshot, delta: delta, succeeded: ok, started: started)
         await publishStatistics()
+        if ok && !firstSyncDone {
+            firstSyncDone = true
+            logger.info(
+                "first sync complete",
+                metadata: [
+                    "servicePorts": "\(snapshot.servicePorts.count)",
+                    "duration": "\(GoDuration.format(ContinuousClock.now - started))",
+                ])
+        }
         return ok
     }
 

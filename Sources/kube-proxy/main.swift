@@ -58,10 +58,10 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("manifests"), help: "Read Services, EndpointSlices and Endpoints from this YAML/JSON file or directory and watch it for changes (no cluster needed).")
     var manifests: String?
 
-    @Option(name: .customLong("kubeconfig"), help: "Path to a kubeconfig file (the API client is not implemented yet).")
+    @Option(name: .customLong("kubeconfig"), help: "Path to a kubeconfig file with authorization and API server information (else KUBECONFIG, in-cluster, ~/.kube/config).")
     var kubeconfig: String?
 
-    @Option(name: .customLong("master"), help: "The address of the Kubernetes API server (the API client is not implemented yet).")
+    @Option(name: .customLong("master"), help: "The address of the Kubernetes API server (overrides any value in the kubeconfig).")
     var master: String?
 
     @Option(name: .customLong("cluster-cidr"), help: "The CIDR range of the pods in the cluster (accepted; used by kernel modes).")
@@ -87,6 +87,9 @@ struct KubeProxyCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("userspace-portals"), help: "Install the userspace portal rules (iptables) when running as root (default true). false serves the proxy sockets only.")
     var userspacePortals: Bool?
+
+    @Flag(name: .customLong("use-endpoints"), help: "Watch legacy core/v1 Endpoints instead of EndpointSlices.")
+    var useEndpoints = false
 
     @Flag(name: .customLong("cleanup"), help: "Remove every rule and chain kube-proxy could have created, then exit.")
     var cleanup = false
@@ -156,6 +159,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         }
         if let verbosity { config.verbosity = verbosity }
         if let userspacePortals { config.userspacePortals = userspacePortals }
+        if useEndpoints { config.useEndpoints = true }
         if cleanup || writeConfigTo != nil { return config }  // neither needs a runnable configuration
         let problems = config.validate() + ProxyBuilder.validate(config)
         if !problems.isEmpty {

@@ -133,10 +133,16 @@ struct ManifestProxyEndToEndTests {
         #expect(!proxy.output.contains { $0.contains("Fatal error") || $0.contains("Stack") })
     }
 
-    @Test func kubeconfigIsNotYetSupportedAndSaysSo() async throws {
-        let proxy = try ProxyHarness.startProxy(["--kubeconfig", "/nonexistent/kubeconfig"])
+    @Test func aMissingKubeconfigFailsAtStartNamingTheFile() async throws {
+        let proxy = try ProxyHarness.startProxy(["--kubeconfig", "/nonexistent/kubeconfig", "--userspace-portals=false"])
         let status = await proxy.waitForExit()
         #expect(status != nil && status != 0)
-        #expect(proxy.output.contains { $0.contains("--kubeconfig") })
+        #expect(proxy.output.contains { $0.contains("/nonexistent/kubeconfig") })
+    }
+
+    @Test func manifestsAndAnAPIServerAreExclusive() async throws {
+        let proxy = try ProxyHarness.startProxy(["--manifests", "/tmp", "--master", "https://127.0.0.1:6443"])
+        #expect(await proxy.waitForExit() != 0)
+        #expect(proxy.output.contains { $0.contains("--manifests") && $0.contains("--master") })
     }
 }

@@ -127,6 +127,9 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     /// rules when root and iptables allow it (upstream always does). `false` serves the proxy
     /// sockets only, e.g. for a proxy on loopback next to other software.
     public var userspacePortals = true
+    /// `--use-endpoints` (our extension): watch legacy core/v1 Endpoints instead of
+    /// EndpointSlices (also chosen automatically when the server lacks discovery.k8s.io/v1).
+    public var useEndpoints = false
 
     /// A configuration with upstream's defaults.
     public init() {}
@@ -203,12 +206,9 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         check(
             mode == .userspace, "--proxy-mode (mode)",
             "\"\(mode.rawValue)\" is not implemented yet; only \"userspace\" is available")
-        let apiClientMissing = "the Kubernetes API client is not implemented yet; use --manifests PATH to run without a cluster"
-        check(kubeconfig.isEmpty, "--kubeconfig (clientConnection.kubeconfig)", apiClientMissing)
-        check(master.isEmpty, "--master", apiClientMissing)
         check(
-            !(manifests.isEmpty && kubeconfig.isEmpty && master.isEmpty), "--manifests",
-            "no source of Services: give --manifests PATH (a YAML/JSON file or a directory of them)")
+            manifests.isEmpty || (kubeconfig.isEmpty && master.isEmpty), "--manifests",
+            "cannot be combined with --kubeconfig or --master: choose manifest files or an API server")
         return problems
     }
 }

@@ -11,7 +11,7 @@ actor EventRecorder {
     }
 
     /// The next `count` events, waiting up to `deadline` for them; fewer if they do not come.
-    func next(_ count: Int, within deadline: Duration = .seconds(1)) async -> [SourceEvent] {
+    func next(_ count: Int, within deadline: Duration = .seconds(10)) async -> [SourceEvent] {
         let clock = ContinuousClock()
         let end = clock.now.advanced(by: deadline)
         while events.count - cursor < count, clock.now < end {

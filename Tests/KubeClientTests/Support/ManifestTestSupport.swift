@@ -89,6 +89,7 @@ extension SourceEvent {
         case .service(let change): return Self.summary(change, "Service", \.metadata)
         case .endpointSlice(let change): return Self.summary(change, "EndpointSlice", \.metadata)
         case .endpoints(let change): return Self.summary(change, "Endpoints", \.metadata)
+        case .node(let change): return Self.summary(change, "Node", \.metadata)
         }
     }
 

@@ -1,0 +1,83 @@
+import Foundation
+
+extension ClientConfiguration {
+    /// Finds and loads the client configuration the way kube-proxy operators expect.
+    ///
+    /// Order: the `kubeconfig` flag; else the first file of `KUBECONFIG` (colon-separated);
+    /// else the in-cluster service account when `KUBERNETES_SERVICE_HOST` and
+    /// `KUBERNETES_SERVICE_PORT` are set; else `$HOME/.kube/config` if it exists. `master`
+    /// (`--master`) then overrides the server; with nothing else found it is used alone, without
+    /// credentials.
+    ///
+    /// - Parameters:
+    ///   - kubeconfig: the `--kubeconfig` path (`nil` or empty: not given).
+    ///   - master: the `--master` URL (`nil` or empty: not given).
+    ///   - environment: the process environment (injected for tests).
+    ///   - inCluster: where the service-account token and CA live (injected for tests).
+    /// - Throws: ``APIClientError/configuration(file:field:message:)`` naming the file and field
+    ///   at fault (never a token).
+    public static func load(
+        kubeconfig: String?, master: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        inCluster: InClusterPaths = .standard
+    ) throws(APIClientError) -> ClientConfiguration {
+        var configuration: ClientConfiguration
+        let home = environment["HOME"].map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
+        let defaultFile = home + "/.kube/config"
+        if let kubeconfig, !kubeconfig.isEmpty {
+            configuration = try KubeConfigLoader.load(file: kubeconfig)
+        } else if let file = environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init), !file.isEmpty {
+            configuration = try KubeConfigLoader.load(file: file)
+        } else if let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"],
+            !host.isEmpty, !port.isEmpty
+        {
+            configuration = try inClusterConfiguration(host: host, port: port, paths: inCluster)
+        } else if !home.isEmpty, FileManager.default.fileExists(atPath: defaultFile) {
+            configuration = try KubeConfigLoader.load(file: defaultFile)
+        } else if let master, !master.isEmpty {
+            configuration = ClientConfiguration(server: master, origin: "--master")
+        } else {
+            throw .configuration(
+                file: home.isEmpty ? "~/.kube/config" : defaultFile, field: nil,
+                message:
+                    "does not exist, and there is no --kubeconfig, no KUBECONFIG, no --master and no in-cluster "
+                    + "service account (KUBERNETES_SERVICE_HOST is unset)")
+        }
+        if let master, !master.isEmpty {
+            configuration.server = master
+            configuration.origin += ", server from --master"
+        }
+        if !configuration.server.contains("://") {
+            let secure = configuration.certificateAuthorityPEM != nil || configuration.insecureSkipTLSVerify
+            configuration.server = (secure ? "https://" : "http://") + configuration.server
+        }
+        return configuration
+    }
+
+    /// client-go's `rest.InClusterConfig`: `https://HOST:PORT` (IPv6-safe), the service-account
+    /// CA, and the rotating service-account token file.
+    static func inClusterConfiguration(host: String, port: String, paths: InClusterPaths) throws(APIClientError)
+        -> ClientConfiguration
+    {
+        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        guard let token = FileManager.default.contents(atPath: paths.tokenFile) else {
+            throw .configuration(
+                file: paths.tokenFile, field: nil, message: "service-account token not readable (in-cluster configuration)")
+        }
+        guard !String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw .configuration(file: paths.tokenFile, field: nil, message: "service-account token is empty")
+        }
+        guard let authority = FileManager.default.contents(atPath: paths.certificateAuthorityFile) else {
+            throw .configuration(
+                file: paths.certificateAuthorityFile, field: nil,
+                message: "service-account CA not readable (in-cluster configuration)")
+        }
+        do {
+            _ = try PEMMaterial.certificates(Array(authority))
+        } catch {
+            throw .configuration(file: paths.certificateAuthorityFile, field: nil, message: "no valid PEM certificate")
+        }
+        return ClientConfiguration(
+            server: "https://\(hostPart):\(port)", origin: "in-cluster service account",
+            certificateAuthorityPEM: Array(authority), credentials: .tokenFile(paths.tokenFile))
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import KubeAPI
+
+/// One watch line, decoded by its `type`: an object change, a bookmark, an error `Status`, or a
+/// type we do not know.
+///
+/// Decoding by type matters: a `BOOKMARK` object is an empty shell of the watched kind (only
+/// `metadata.resourceVersion` is real) and an `ERROR` object is a `Status`, so neither may be
+/// decoded as the watched kind.
+enum DecodedWatchEvent<Object: APIObject>: Decodable, Sendable {
+    /// `ADDED` or `MODIFIED`: the object as it is now.
+    case upsert(Object)
+    /// `DELETED`: the object's last state.
+    case deleted(Object)
+    /// `BOOKMARK`: everything up to this `resourceVersion` has been delivered.
+    case bookmark(resourceVersion: String?)
+    /// `ERROR`: the stream ends with this status.
+    case error(Status)
+    /// Any other `type`: a protocol error.
+    case unknown(type: String)
+
+    private enum CodingKeys: String, CodingKey {
+        case type, object
+    }
+
+    private struct Bookmark: Decodable {
+        struct Metadata: Decodable {
+            var resourceVersion: String?
+        }
+        var metadata: Metadata?
+    }
+
+    /// Decodes `{"type": …, "object": …}`, reading `object` as the type demands.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        switch type {
+        case "ADDED", "MODIFIED":
+            self = .upsert(try container.decode(Object.self, forKey: .object))
+        case "DELETED":
+            self = .deleted(try container.decode(Object.self, forKey: .object))
+        case "BOOKMARK":
+            let bookmark = try container.decodeIfPresent(Bookmark.self, forKey: .object)
+            self = .bookmark(resourceVersion: bookmark?.metadata?.resourceVersion)
+        case "ERROR":
+            self = .error(try container.decode(Status.self, forKey: .object))
+        default:
+            self = .unknown(type: type)
+        }
+    }
+
+    /// Decodes one line; the failure is a short message naming the field that did not decode.
+    static func decode(_ line: [UInt8]) -> Result<DecodedWatchEvent, DecodingFailure> {
+        do {
+            return .success(try JSONDecoder().decode(DecodedWatchEvent.self, from: Data(line)))
+        } catch {
+            return .failure(DecodingFailure(error))
+        }
+    }
+}
+
+/// A JSON decoding error reduced to one line: `at object.spec.ports[0].port: expected Int`.
+struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The message.
+    var description: String
+
+    /// Summarises `error` (a `DecodingError` or anything else).
+    init(_ error: any Error) {
+        guard let error = error as? DecodingError else {
+            description = "\(error)"
+            return
+        }
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+            .dataCorrupted(let context):
+            let path = Self.path(context.codingPath)
+            description = path.isEmpty ? context.debugDescription : "at \(path): \(context.debugDescription)"
+        @unknown default:
+            description = "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text
+    }
+}

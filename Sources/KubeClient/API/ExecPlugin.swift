@@ -1,0 +1,170 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Runs an exec credential plugin once and checks what it printed.
+///
+/// The plugin runs with our environment plus its configured `env` and `KUBERNETES_EXEC_INFO`
+/// (an `ExecCredential` request, non-interactive), stdin closed. It must exit 0 and print an
+/// `ExecCredential` of the same `apiVersion` with a token or a certificate/key pair. A plugin
+/// that runs longer than `timeout` is terminated. Errors carry the command, exit status and the
+/// tail of stderr — never stdout, which holds the credential.
+enum ExecPlugin {
+    /// A credential a plugin produced.
+    struct Credential: Sendable, Hashable {
+        /// Bearer token, if it gave one.
+        var token: BearerToken?
+        /// PEM client certificate and key, if it gave them.
+        var certificatePEM: [UInt8]?
+        /// PEM client key.
+        var keyPEM: [UInt8]?
+        /// When to run the plugin again (`nil`: only after a `401`).
+        var expiry: Date?
+    }
+
+    /// Runs `plugin` and returns its credential.
+    static func run(
+        _ plugin: ExecPluginConfig, cluster: ExecCredential.Cluster?, environment: [String: String],
+        timeout: TimeInterval = 60
+    ) async throws(APIClientError) -> Credential {
+        let source = "\(plugin.origin) (command \(plugin.command))"
+        guard let executable = resolveExecutable(plugin.command, path: environment["PATH"]) else {
+            let hint = plugin.installHint.map { "; \($0)" } ?? ""
+            throw .credential(source: source, message: "command not found\(hint)")
+        }
+        var childEnvironment = environment
+        for variable in plugin.environment { childEnvironment[variable.name] = variable.value }
+        let request = ExecCredential.request(
+            apiVersion: plugin.apiVersion, cluster: plugin.provideClusterInfo ? cluster : nil)
+        if let info = try? JSONEncoder().encode(request) {
+            childEnvironment["KUBERNETES_EXEC_INFO"] = String(decoding: info, as: UTF8.self)
+        }
+        let outcome: ProcessOutcome
+        do {
+            outcome = try await launch(executable, plugin.arguments, childEnvironment, timeout: timeout)
+        } catch {
+            throw .credential(source: source, message: "cannot run: \(error)")
+        }
+        guard outcome.status == 0 else {
+            let tail = String(decoding: outcome.stderr.suffix(400), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let how = outcome.timedOut ? "timed out after \(Int(timeout)) s" : "exited with status \(outcome.status)"
+            throw .credential(source: source, message: tail.isEmpty ? how : "\(how): \(tail)")
+        }
+        return try parse(outcome.stdout, plugin: plugin, source: source)
+    }
+
+    /// Checks a plugin's output and extracts the credential.
+    static func parse(_ output: [UInt8], plugin: ExecPluginConfig, source: String) throws(APIClientError)
+        -> Credential
+    {
+        let credential: ExecCredential
+        do {
+            credential = try JSONDecoder().decode(ExecCredential.self, from: Data(output))
+        } catch {
+            throw .credential(source: source, message: "printed no valid ExecCredential: \(DecodingFailure(error))")
+        }
+        guard credential.apiVersion == plugin.apiVersion else {
+            throw .credential(
+                source: source,
+                message: "answered in apiVersion \"\(credential.apiVersion ?? "")\", expected \"\(plugin.apiVersion)\"")
+        }
+        guard let status = credential.status else {
+            throw .credential(source: source, message: "printed an ExecCredential without status")
+        }
+        var result = Credential()
+        if let token = status.token, !token.isEmpty { result.token = BearerToken(token) }
+        switch (status.clientCertificateData, status.clientKeyData) {
+        case (let certificate?, let key?) where !certificate.isEmpty && !key.isEmpty:
+            result.certificatePEM = Array(certificate.utf8)
+            result.keyPEM = Array(key.utf8)
+        case (nil, nil), ("", ""), (nil, ""), ("", nil):
+            break
+        default:
+            throw .credential(source: source, message: "returned clientCertificateData without clientKeyData or vice versa")
+        }
+        guard result.token != nil || result.certificatePEM != nil else {
+            throw .credential(source: source, message: "returned neither a token nor a client certificate")
+        }
+        if let timestamp = status.expirationTimestamp, !timestamp.isEmpty {
+            guard let expiry = ExecCredential.parseTimestamp(timestamp) else {
+                throw .credential(source: source, message: "expirationTimestamp \"\(timestamp)\" is not RFC 3339")
+            }
+            result.expiry = expiry
+        }
+        return result
+    }
+
+    /// `command` itself when it contains a `/`, else the first executable match in `path`.
+    static func resolveExecutable(_ command: String, path: String?) -> String? {
+        if command.contains("/") {
+            return FileManager.default.isExecutableFile(atPath: command) ? command : nil
+        }
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(command)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Set by the timeout timer, so the error can say "timed out" rather than "killed".
+    private final class TimeoutFlag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
+    private struct ProcessOutcome: Sendable {
+        var status: Int32
+        var stdout: [UInt8]
+        var stderr: [UInt8]
+        var timedOut: Bool
+    }
+
+    /// Runs the process on a dispatch thread (Foundation's `Process` blocks), reading both
+    /// pipes concurrently so a chatty plugin cannot deadlock on a full pipe.
+    private static func launch(
+        _ executable: String, _ arguments: [String], _ environment: [String: String], timeout: TimeInterval
+    ) async throws -> ProcessOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
+                process.environment = environment
+                let output = Pipe()
+                let errors = Pipe()
+                process.standardOutput = output
+                process.standardError = errors
+                process.standardInput = FileHandle.nullDevice
+                do {
+                    try process.run()
+                } catch {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let fired = TimeoutFlag()
+                let timer = DispatchWorkItem {
+                    guard process.isRunning else { return }
+                    fired.set()
+                    process.terminate()
+                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
+                let group = DispatchGroup()
+                nonisolated(unsafe) var errorBytes = Data()
+                DispatchQueue.global().async(group: group) {
+                    errorBytes = errors.fileHandleForReading.readDataToEndOfFile()
+                }
+                let outputBytes = output.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                timer.cancel()
+                let timedOut = fired.isSet
+                continuation.resume(
+                    returning: ProcessOutcome(
+                        status: process.terminationStatus, stdout: Array(outputBytes), stderr: Array(errorBytes),
+                        timedOut: timedOut))
+            }
+        }
+    }
+}
