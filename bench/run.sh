@@ -11,7 +11,8 @@
 # Never run by `swift test`. See bench/README.md for what each figure means.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (5s), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"), BENCH_ONLY (dataplane|controlplane),
+# BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"), BENCH_ONLY (dataplane|controlplane|apisync),
+# BENCH_API_SERVICES (10000),
 # BENCH_BACKEND (an example-backend binary to use instead of building one).
 set -uo pipefail
 
@@ -26,7 +27,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 CP_SIZES=${BENCH_SIZES:-"1000 10000 50000"}
 ONLY=${BENCH_ONLY:-}
 
-for lib in common machine dataplane dataplane-table controlplane; do
+for lib in common machine dataplane dataplane-table controlplane apisync; do
   source "$BENCH_DIR/lib/$lib.sh" || { echo "bench: cannot load bench/lib/$lib.sh" >&2; exit 1; }
 done
 
@@ -73,18 +74,19 @@ build() {
 }
 
 install_peers
-BACKEND_BUILT=no; OURS_BUILT=no; BENCH_BUILT=no
-if [ "$ONLY" != controlplane ]; then
+BACKEND_BUILT=no; OURS_BUILT=no; BENCH_BUILT=no; API_BUILT=no
+if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then
   if [ -n "${BENCH_BACKEND:-}" ]; then BACKEND_BUILT=yes; else build example-backend BACKEND_BUILT; fi
-  build kube-proxy OURS_BUILT
 fi
-[ "$ONLY" != dataplane ] && build kube-proxy-bench BENCH_BUILT
+if [ "$ONLY" != controlplane ]; then build kube-proxy OURS_BUILT; fi
+if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ]; then build fake-apiserver API_BUILT; fi
+if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then build kube-proxy-bench BENCH_BUILT; fi
 BIN=$(swift build -c release --show-bin-path)
 log "builds done after $(($(date +%s) - STARTED)) s"
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 : >"$WORK/dataplane.md"
-if [ "$ONLY" != controlplane ]; then
+if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then
   if [ "$BACKEND_BUILT" != yes ]; then
     printf '### Data plane\n\nNot measured: `swift build -c release --product example-backend` failed.\n\n' >"$WORK/dataplane.md"
   elif ! command -v wrk >/dev/null; then
@@ -96,7 +98,9 @@ if [ "$ONLY" != controlplane ]; then
   fi
 fi
 : >"$WORK/controlplane.md"
-[ "$ONLY" != dataplane ] && controlplane_main "$WORK/controlplane.md"
+if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then controlplane_main "$WORK/controlplane.md"; fi
+: >"$WORK/apisync.md"
+if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ]; then apisync_main "$WORK/apisync.md"; bench_kill_all; fi
 
 STAMP=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 mkdir -p "$BENCH_DIR/results"
@@ -106,7 +110,7 @@ RESULT="$BENCH_DIR/results/$STAMP.md"
   echo
   echo "Command: \`bash bench/run.sh\`; total time $(($(date +%s) - STARTED)) s."
   echo
-  cat "$WORK/dataplane.md" "$WORK/controlplane.md"
+  cat "$WORK/dataplane.md" "$WORK/controlplane.md" "$WORK/apisync.md"
   machine_description
 } >"$RESULT"
 cat "$RESULT"

@@ -1,4 +1,3 @@
-import KubeAPI
 import NIOCore
 import NIOHTTP1
 import NIOSSL
