@@ -183,14 +183,7 @@ public actor ProxyController {
     /// Hands the data plane's counters to the metrics (after each sync and periodically).
     public func publishStatistics() async {
         guard let metrics = observers.metrics else { return }
-        let stats = await dataPlane.statistics()
-        metrics.dataPlane(
-            stats.mapValues {
-                DataPlanePortStatistics(
-                    activeConnections: $0.activeConnections, totalConnections: $0.totalConnections,
-                    bytesClientToBackend: $0.bytesClientToBackend, bytesBackendToClient: $0.bytesBackendToClient,
-                    connectFailures: $0.connectFailures, connectRetries: $0.connectRetries, udpSessions: $0.udpSessionsTotal)
-            })
+        metrics.dataPlane(await dataPlane.statistics())
     }
 
     /// Upstream UDP-09: a removed UDP service port's cluster IP loses its conntrack entries, so

@@ -1,4 +1,5 @@
 import KubeProxyCore
+import KubeProxyDataPlane
 import Metrics
 
 extension ProxyMetrics {
@@ -8,7 +9,7 @@ extension ProxyMetrics {
     /// port no connection counts: TCP (and SCTP) get active/total connections, UDP gets sessions,
     /// both get bytes, connect failures and retries.
     struct PortSeries: Sendable {
-        private var last = DataPlanePortStatistics()
+        private var last = ListenerStatistics()
         private let active: Gauge?
         private let connections: Counter?
         private let udpSessions: Counter?
@@ -39,10 +40,10 @@ extension ProxyMetrics {
         }
 
         /// Applies a new cumulative snapshot.
-        mutating func report(_ current: DataPlanePortStatistics) {
+        mutating func report(_ current: ListenerStatistics) {
             active?.record(current.activeConnections)
             Self.advance(connections, from: last.totalConnections, to: current.totalConnections)
-            Self.advance(udpSessions, from: last.udpSessions, to: current.udpSessions)
+            Self.advance(udpSessions, from: last.udpSessionsTotal, to: current.udpSessionsTotal)
             Self.advance(bytesClientToBackend, from: last.bytesClientToBackend, to: current.bytesClientToBackend)
             Self.advance(bytesBackendToClient, from: last.bytesBackendToClient, to: current.bytesBackendToClient)
             Self.advance(connectFailures, from: last.connectFailures, to: current.connectFailures)

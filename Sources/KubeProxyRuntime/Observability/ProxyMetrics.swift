@@ -1,4 +1,5 @@
 import KubeProxyCore
+import KubeProxyDataPlane
 import Metrics
 import Synchronization
 
@@ -107,7 +108,7 @@ public final class ProxyMetrics: Sendable {
     /// The data plane's cumulative statistics per service port. Counters grow by the difference
     /// to the previous report (a value that went down means the listener restarted: it counts
     /// from zero again); ports missing from `stats` lose their series.
-    public func dataPlane(_ stats: [ServicePortName: DataPlanePortStatistics]) {
+    public func dataPlane(_ stats: [ServicePortName: ListenerStatistics]) {
         ports.withLock { ports in
             for (name, series) in ports where stats[name] == nil {
                 series.destroy()

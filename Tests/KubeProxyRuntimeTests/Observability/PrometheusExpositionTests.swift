@@ -1,4 +1,5 @@
 import KubeProxyCore
+import KubeProxyDataPlane
 import Prometheus
 import Testing
 
@@ -24,7 +25,7 @@ struct PrometheusExpositionTests {
         metrics.healthCheckServed(.healthz, code: 200)
         metrics.healthCheckServed(.livez, code: 503)
         metrics.dataPlane([
-            ServicePortName(namespace: "default", name: "web", port: "http"): DataPlanePortStatistics(
+            ServicePortName(namespace: "default", name: "web", port: "http"): ListenerStatistics(
                 activeConnections: 1, totalConnections: 2, bytesClientToBackend: 10, bytesBackendToClient: 20)
         ])
         let parsed = try PrometheusTextParser.parse(registry.emitToString())

@@ -1,4 +1,5 @@
 import KubeProxyCore
+import KubeProxyDataPlane
 import MetricsTestKit
 import Testing
 
@@ -86,12 +87,12 @@ struct ProxyMetricsTests {
 
     @Test func dataPlaneCountersGrowByTheDeltaBetweenReports() throws {
         metrics.dataPlane([
-            Self.web: DataPlanePortStatistics(
+            Self.web: ListenerStatistics(
                 activeConnections: 2, totalConnections: 5, bytesClientToBackend: 100, bytesBackendToClient: 1000,
                 connectFailures: 1, connectRetries: 2)
         ])
         metrics.dataPlane([
-            Self.web: DataPlanePortStatistics(
+            Self.web: ListenerStatistics(
                 activeConnections: 1, totalConnections: 8, bytesClientToBackend: 150, bytesBackendToClient: 4000,
                 connectFailures: 1, connectRetries: 3)
         ])
@@ -115,13 +116,13 @@ struct ProxyMetricsTests {
     }
 
     @Test func aSmallerValueMeansTheListenerRestartedFromZero() throws {
-        metrics.dataPlane([Self.web: DataPlanePortStatistics(totalConnections: 10)])
-        metrics.dataPlane([Self.web: DataPlanePortStatistics(totalConnections: 3)])
+        metrics.dataPlane([Self.web: ListenerStatistics(totalConnections: 10)])
+        metrics.dataPlane([Self.web: ListenerStatistics(totalConnections: 3)])
         #expect(try test.expectCounter(MetricNames.userspaceConnectionsTotal, Self.webLabels).totalValue == 13)
     }
 
     @Test func udpPortsCountSessionsNotConnections() throws {
-        metrics.dataPlane([Self.dns: DataPlanePortStatistics(bytesClientToBackend: 60, udpSessions: 4)])
+        metrics.dataPlane([Self.dns: ListenerStatistics(bytesClientToBackend: 60, udpSessionsTotal: 4)])
         let labels = [("service_port", "kube-system/dns:dns"), ("protocol", "UDP")]
         #expect(try test.expectCounter(MetricNames.userspaceUDPSessionsTotal, labels).totalValue == 4)
         #expect(test.counters(label: MetricNames.userspaceConnectionsTotal).isEmpty)
@@ -130,15 +131,15 @@ struct ProxyMetricsTests {
 
     @Test func vanishedPortsLoseTheirSeries() throws {
         metrics.dataPlane([
-            Self.web: DataPlanePortStatistics(activeConnections: 1, totalConnections: 1),
-            Self.dns: DataPlanePortStatistics(udpSessions: 1),
+            Self.web: ListenerStatistics(activeConnections: 1, totalConnections: 1),
+            Self.dns: ListenerStatistics(udpSessionsTotal: 1),
         ])
-        metrics.dataPlane([Self.dns: DataPlanePortStatistics(udpSessions: 2)])
+        metrics.dataPlane([Self.dns: ListenerStatistics(udpSessionsTotal: 2)])
         #expect(test.counters(label: MetricNames.userspaceConnectionsTotal).isEmpty)
         #expect(test.recorders(label: MetricNames.userspaceActiveConnections).isEmpty)
         #expect(test.counters(label: MetricNames.userspaceBytesTotal).count == 2, "only the UDP port's two directions")
         // A port that comes back starts from its new cumulative values.
-        metrics.dataPlane([Self.web: DataPlanePortStatistics(totalConnections: 4)])
+        metrics.dataPlane([Self.web: ListenerStatistics(totalConnections: 4)])
         #expect(try test.expectCounter(MetricNames.userspaceConnectionsTotal, Self.webLabels).totalValue == 4)
     }
 }
