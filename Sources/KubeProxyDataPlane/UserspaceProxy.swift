@@ -142,16 +142,47 @@ public actor UserspaceProxy {
             self.active[name] == nil && desired[name]?.preferredPort != nil
         }
         var converged: [ServicePortName: DataPlaneChange] = [:]
-        for name in names.filter(wantsOwnPort) + names.filter({ !wantsOwnPort($0) }) {
-            guard var port = desired[name] else { continue }
-            port.name = name
-            converged[name] = active[name] == nil ? await start(port) : await update(port)
+        for batch in [names.filter(wantsOwnPort), names.filter({ !wantsOwnPort($0) })] {
+            for name in batch where active[name] != nil {
+                guard var port = desired[name] else { continue }
+                port.name = name
+                converged[name] = await update(port)
+            }
+            let fresh = batch.filter { active[$0] == nil }
+            for (name, change) in await startConcurrently(fresh, desired: desired) { converged[name] = change }
         }
         changes += names.compactMap { converged[$0] }
-        for entry in active.values {
-            try? await entry.listener.balancer.removeStaleAffinity().get()
-        }
+        // Stale affinity entries are removed by each balancer's own periodic task; walking every
+        // listener here would cost one event-loop hop per service port on every sync.
         return changes
+    }
+
+    /// How many listeners are opened at once: each open waits on event-loop hops (balancer,
+    /// bind), so opening 10,000 one after another took tens of seconds.
+    static let openConcurrency = 64
+
+    /// Starts `names` with at most `openConcurrency` opens in flight. Safe on the actor: each
+    /// start allocates its port before its first suspension and touches only its own entries.
+    private func startConcurrently(
+        _ names: [ServicePortName], desired: [ServicePortName: ProxiedPort]
+    ) async -> [ServicePortName: DataPlaneChange?] {
+        var results: [ServicePortName: DataPlaneChange?] = [:]
+        var pending = names[...]
+        await withTaskGroup(of: (ServicePortName, DataPlaneChange?).self) { group in
+            var inFlight = 0
+            while true {
+                while inFlight < Self.openConcurrency, let name = pending.popFirst(), var port = desired[name] {
+                    port.name = name
+                    let start = port
+                    group.addTask { (name, await self.start(start)) }
+                    inFlight += 1
+                }
+                guard let (name, change) = await group.next() else { break }
+                results[name] = change
+                inFlight -= 1
+            }
+        }
+        return results
     }
 
     /// The outcome for every desired service port of the last `apply`.

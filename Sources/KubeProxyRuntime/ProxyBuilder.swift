@@ -55,8 +55,13 @@ public struct ProxyBuilder: Sendable {
         if geteuid() == 0 && raised.rlim_max < wanted { raised.rlim_max = wanted }
         raised.rlim_cur = max(raised.rlim_cur, raised.rlim_max)
         guard raised.rlim_cur != limit.rlim_cur || raised.rlim_max != limit.rlim_max else { return }
+        var softOnly = limit
+        softOnly.rlim_cur = limit.rlim_max
+        // Containers often forbid raising the hard limit even to root: then take the hard limit.
         if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
             logger.debug("raised the open file limit", metadata: ["soft": "\(raised.rlim_cur)", "hard": "\(raised.rlim_max)"])
+        } else if softOnly.rlim_cur == limit.rlim_cur || setrlimit(Int32(RLIMIT_NOFILE.rawValue), &softOnly) == 0 {
+            logger.debug("raised the open file limit to the hard limit", metadata: ["soft": "\(softOnly.rlim_cur)"])
         } else {
             logger.warning(
                 "could not raise the open file limit; large numbers of services or connections may fail",

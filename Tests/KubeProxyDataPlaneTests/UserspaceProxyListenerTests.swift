@@ -67,8 +67,10 @@ struct UserspaceProxyListenerTests {
             .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: busyPort)).get()
         let proxy = T.proxy(range: range)
         let changes = await proxy.apply(Self.ports(["a", "b", "c"]))
-        #expect(changes.map(\.kind) == [.started, .started, .failed])
-        #expect(changes.last?.reason.contains("port \(busyPort)") == true)
+        // Listeners open concurrently, so which service port meets the busy port varies.
+        #expect(changes.filter { $0.kind == .started }.count == 2)
+        let failed = changes.filter { $0.kind == .failed }
+        #expect(failed.count == 1 && failed.first?.reason.contains("port \(busyPort)") == true)
         let listening = await proxy.status().values.compactMap(\.port)
         #expect(Set(listening) == [range.first, range.last])
 
