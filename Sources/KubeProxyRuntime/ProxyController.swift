@@ -109,7 +109,6 @@ public actor ProxyController {
         if !(await programPortals(snapshot)) { ok = false }
         await flushConntrack(removed: delta.removedServicePorts)
         await observe(snapshot: snapshot, delta: delta, succeeded: ok, started: started)
-        await publishStatistics()
         if ok && !firstSyncDone {
             firstSyncDone = true
             logger.info(
@@ -180,7 +179,8 @@ public actor ProxyController {
         return port
     }
 
-    /// Hands the data plane's counters to the metrics (after each sync and periodically).
+    /// Hands the data plane's counters to the metrics; called periodically, off the sync path,
+    /// because creating the per-service-port series of 10k new ports takes seconds.
     public func publishStatistics() async {
         guard let metrics = observers.metrics else { return }
         metrics.dataPlane(await dataPlane.statistics())
