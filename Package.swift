@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "KubeAPI", exclude: ["README.md"]),
         .target(name: "KubeProxyCore", dependencies: ["KubeAPI"], exclude: ["README.md"]),
         .target(name: "KubeProxyIPTables", dependencies: ["KubeProxyCore"], exclude: ["README.md"]),
-        .target(name: "KubeProxyHost", dependencies: ["KubeProxyCore", "KubeProxyIPTables", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
+        .target(
+            name: "KubeProxyHost", dependencies: ["KubeProxyCore", "KubeProxyIPTables", .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"]),
         .target(
             name: "KubeClient",
             dependencies: [

@@ -18,6 +18,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-swift build --build-tests 2>&1 | grep -v '^\[' || true
-test "${PIPESTATUS[0]}" -eq 0
+# Style (.swift-format) is part of the build's contract: any lint finding fails the run.
+if swift format --version >/dev/null 2>&1; then
+  swift format lint --strict --recursive Sources Tests bench/Sources
+else
+  echo "test.sh: swift-format not in this toolchain; skipping the style check"
+fi
+
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+if ! swift build --build-tests >"$build_log" 2>&1; then
+  grep -v '^\[' "$build_log"
+  echo "test.sh: the build failed"
+  exit 1
+fi
+grep -E 'warning:' "$build_log" | grep -v '^\[' || true
 swift test --skip-build "$@"

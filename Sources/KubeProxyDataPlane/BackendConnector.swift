@@ -55,8 +55,10 @@ struct BackendConnector: Sendable {
                         case .failure(let error):
                             logger.debug(
                                 "dial failed",
-                                metadata: ["service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
-                                           "error": "\(error)"]
+                                metadata: [
+                                    "service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
+                                    "error": "\(error)",
+                                ]
                             )
                             if number + 1 < dialTimeouts.count {
                                 attempt(number + 1, client: client, clientIP: clientIP)

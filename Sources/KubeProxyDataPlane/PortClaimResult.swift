@@ -1,11 +1,11 @@
 import KubeProxyCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One thing `PortClaims.updateClaims` did or failed to do, returned for the caller to log and

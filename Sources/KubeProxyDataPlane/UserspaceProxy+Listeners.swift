@@ -39,7 +39,8 @@ extension UserspaceProxy {
     /// Applies new endpoints or affinity to an open listener; `nil` when neither changed as a set.
     func update(_ desired: ProxiedPort) async -> DataPlaneChange? {
         guard var entry = active[desired.name] else { return nil }
-        let unchanged = entry.desired.sessionAffinity == desired.sessionAffinity
+        let unchanged =
+            entry.desired.sessionAffinity == desired.sessionAffinity
             && entry.desired.endpoints.sorted() == desired.endpoints.sorted()
         guard !unchanged else { return nil }
         let balancer = entry.listener.balancer

@@ -2,9 +2,9 @@ import Foundation
 import KubeProxyCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The node's own addresses, read from the kernel.

@@ -2,9 +2,9 @@ import KubeProxyCore
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The real `IPTablesExecutor`: runs `iptables-save` / `iptables-restore --noflush -w N` (or

@@ -57,46 +57,58 @@ public enum ConfigurationFile {
             ("kind", Node(kind)),
             ("bindAddress", s(config.bindAddress.description)),
             ("bindAddressHardFail", b(config.bindAddressHardFail)),
-            ("clientConnection", map([
-                ("acceptContentTypes", s(clientConnection.acceptContentTypes)),
-                ("burst", i(clientConnection.burst)),
-                ("contentType", s(clientConnection.contentType)),
-                ("kubeconfig", s(clientConnection.kubeconfig)),
-                ("qps", Node(String(clientConnection.qps), Tag(.float))),
-            ])),
+            (
+                "clientConnection",
+                map([
+                    ("acceptContentTypes", s(clientConnection.acceptContentTypes)),
+                    ("burst", i(clientConnection.burst)),
+                    ("contentType", s(clientConnection.contentType)),
+                    ("kubeconfig", s(clientConnection.kubeconfig)),
+                    ("qps", Node(String(clientConnection.qps), Tag(.float))),
+                ])
+            ),
             ("clusterCIDR", s(config.clusterCIDR)),
             ("configSyncPeriod", d(config.configSyncPeriod)),
-            ("conntrack", map([
-                ("maxPerCore", i(config.conntrack.maxPerCore)),
-                ("min", i(config.conntrack.min)),
-                ("tcpBeLiberal", b(config.conntrack.tcpBeLiberal)),
-                ("tcpCloseWaitTimeout", d(config.conntrack.tcpCloseWaitTimeout)),
-                ("tcpEstablishedTimeout", d(config.conntrack.tcpEstablishedTimeout)),
-                ("udpStreamTimeout", d(config.conntrack.udpStreamTimeout)),
-                ("udpTimeout", d(config.conntrack.udpTimeout)),
-            ])),
+            (
+                "conntrack",
+                map([
+                    ("maxPerCore", i(config.conntrack.maxPerCore)),
+                    ("min", i(config.conntrack.min)),
+                    ("tcpBeLiberal", b(config.conntrack.tcpBeLiberal)),
+                    ("tcpCloseWaitTimeout", d(config.conntrack.tcpCloseWaitTimeout)),
+                    ("tcpEstablishedTimeout", d(config.conntrack.tcpEstablishedTimeout)),
+                    ("udpStreamTimeout", d(config.conntrack.udpStreamTimeout)),
+                    ("udpTimeout", d(config.conntrack.udpTimeout)),
+                ])
+            ),
             ("detectLocalMode", s(config.detectLocalMode)),
             ("enableProfiling", b(config.enableProfiling)),
             ("featureGates", map(config.featureGates.sorted { $0.key < $1.key }.map { ($0.key, b($0.value)) })),
             ("healthzBindAddress", s(config.healthzBindAddress)),
             ("hostnameOverride", s(config.hostnameOverride)),
-            ("iptables", map([
-                ("localhostNodePorts", b(config.iptables.localhostNodePorts)),
-                ("masqueradeAll", b(config.iptables.masqueradeAll)),
-                ("masqueradeBit", i(config.iptables.masqueradeBit)),
-                ("minSyncPeriod", d(config.iptables.minSyncPeriod)),
-                ("syncPeriod", d(config.iptables.syncPeriod)),
-            ])),
+            (
+                "iptables",
+                map([
+                    ("localhostNodePorts", b(config.iptables.localhostNodePorts)),
+                    ("masqueradeAll", b(config.iptables.masqueradeAll)),
+                    ("masqueradeBit", i(config.iptables.masqueradeBit)),
+                    ("minSyncPeriod", d(config.iptables.minSyncPeriod)),
+                    ("syncPeriod", d(config.iptables.syncPeriod)),
+                ])
+            ),
             ("logging", map([("format", s(config.loggingFormat)), ("verbosity", i(config.verbosity))])),
             ("manifests", s(config.manifests)),
             ("metricsBindAddress", s(config.metricsBindAddress)),
             ("mode", s(config.mode.rawValue)),
-            ("nftables", map([
-                ("masqueradeAll", b(config.nftables.masqueradeAll)),
-                ("masqueradeBit", i(config.nftables.masqueradeBit)),
-                ("minSyncPeriod", d(config.nftables.minSyncPeriod)),
-                ("syncPeriod", d(config.nftables.syncPeriod)),
-            ])),
+            (
+                "nftables",
+                map([
+                    ("masqueradeAll", b(config.nftables.masqueradeAll)),
+                    ("masqueradeBit", i(config.nftables.masqueradeBit)),
+                    ("minSyncPeriod", d(config.nftables.minSyncPeriod)),
+                    ("syncPeriod", d(config.nftables.syncPeriod)),
+                ])
+            ),
             ("nodePortAddresses", Node(config.nodePortAddresses.map { s($0) })),
             ("oomScoreAdj", i(config.oomScoreAdj)),
             ("portRange", s(config.portRange)),
@@ -269,7 +281,9 @@ struct FieldReader {
     }
 
     func readIPTables(_ m: Node.Mapping, _ path: String, _ config: inout KubeProxyConfiguration) throws(ConfigurationFile.Error) {
-        try fields(m, path, known: ["masqueradeAll", "masqueradeBit", "localhostNodePorts", "minSyncPeriod", "syncPeriod", "snatNodeInternalIP"]) {
+        try fields(
+            m, path, known: ["masqueradeAll", "masqueradeBit", "localhostNodePorts", "minSyncPeriod", "syncPeriod", "snatNodeInternalIP"]
+        ) {
             (k, v, p) throws(ConfigurationFile.Error) in
             switch k {
             case "masqueradeAll": config.iptables.masqueradeAll = try bool(v, p)
@@ -300,9 +314,12 @@ struct FieldReader {
     }
 
     func readConntrack(_ m: Node.Mapping, _ path: String, _ config: inout KubeProxyConfiguration) throws(ConfigurationFile.Error) {
-        try fields(m, path, known: [
-            "maxPerCore", "min", "tcpEstablishedTimeout", "tcpCloseWaitTimeout", "tcpBeLiberal", "udpTimeout", "udpStreamTimeout",
-        ]) { (k, v, p) throws(ConfigurationFile.Error) in
+        try fields(
+            m, path,
+            known: [
+                "maxPerCore", "min", "tcpEstablishedTimeout", "tcpCloseWaitTimeout", "tcpBeLiberal", "udpTimeout", "udpStreamTimeout",
+            ]
+        ) { (k, v, p) throws(ConfigurationFile.Error) in
             switch k {
             case "maxPerCore": config.conntrack.maxPerCore = try int(v, p)
             case "min": config.conntrack.min = try int(v, p)

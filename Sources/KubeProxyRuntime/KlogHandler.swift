@@ -2,7 +2,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A swift-log handler that prints klog-style lines to stderr, so operators' log pipelines that

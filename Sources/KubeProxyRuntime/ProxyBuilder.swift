@@ -11,7 +11,7 @@ import Prometheus
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Turns a configuration value into a running proxy: the one place that knows every module.
@@ -92,7 +92,9 @@ public struct ProxyBuilder: Sendable {
         let metrics = ProxyMetrics(registry: registry)
         let health = HealthHolder(syncPeriod: configuration.syncPeriod)
         let serviceHealth = ServiceHealthServers(
-            addresses: configuration.nodePortAddresses.compactMap { CIDR($0).flatMap { $0.prefixLength == ($0.address.family == .ipv4 ? 32 : 128) ? $0.address : nil } },
+            addresses: configuration.nodePortAddresses.compactMap {
+                CIDR($0).flatMap { $0.prefixLength == ($0.address.family == .ipv4 ? 32 : 128) ? $0.address : nil }
+            },
             family: configuration.bindAddress.family, health: health, group: group, logger: logger.child("healthcheck"))
         let portals = try await Self.portalManager(configuration, logger: logger.child("portals"))
         var previousPorts: [String: Int] = [:]
@@ -143,7 +145,9 @@ public struct ProxyBuilder: Sendable {
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.map {
-                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                    .init(
+                        service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup)
                 },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
@@ -185,7 +189,8 @@ extension ProxyBuilder {
         let executor = SystemIPTables(logger: logger)
         if let reason = portalsUnavailableReason(configuration, executor: executor) {
             logger.warning(
-                "userspace portals are off: \(reason); serving the proxy sockets only, so cluster, node and external IPs are not intercepted")
+                "userspace portals are off: \(reason); serving the proxy sockets only, so cluster, node and external IPs are not intercepted"
+            )
             return nil
         }
         let hostIP: IPAddress
@@ -218,7 +223,8 @@ extension ProxyBuilder {
             }
             let manager = PortalManager(
                 executor: executor,
-                renderer: UserspacePortalRenderer(listenIP: family == .ipv4 ? .v4(0) : .v6(0, 0), hostIP: family == .ipv4 ? .v4(0) : .v6(0, 0), family: family),
+                renderer: UserspacePortalRenderer(
+                    listenIP: family == .ipv4 ? .v4(0) : .v6(0, 0), hostIP: family == .ipv4 ? .v4(0) : .v6(0, 0), family: family),
                 fullResyncPeriod: .seconds(30), logger: logger)
             do {
                 try await manager.cleanup()

@@ -44,9 +44,11 @@ public enum ProxyHarness {
         _ proxy: ChildProcess, servicePort: String, from: Int = 0, timeout: Duration = .seconds(10)
     ) async -> Int? {
         guard
-            let line = await proxy.waitForLine(from: from, timeout: timeout, where: {
-                $0.contains("servicePort=\"\(servicePort)\"") && $0.contains("listen=")
-            })
+            let line = await proxy.waitForLine(
+                from: from, timeout: timeout,
+                where: {
+                    $0.contains("servicePort=\"\(servicePort)\"") && $0.contains("listen=")
+                })
         else { return nil }
         return listenPort(in: line)
     }

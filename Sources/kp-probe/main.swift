@@ -18,7 +18,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failure worth one line of output.
@@ -123,8 +123,9 @@ enum Probe {
     static let requestTimeout = TimeAmount.seconds(5)
 
     static func request(_ target: Target, close: Bool) -> ByteBuffer {
-        ByteBuffer(string: "GET / HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\nUser-Agent: kp-probe\r\n"
-            + (close ? "Connection: close\r\n" : "") + "\r\n")
+        ByteBuffer(
+            string: "GET / HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\nUser-Agent: kp-probe\r\n"
+                + (close ? "Connection: close\r\n" : "") + "\r\n")
     }
 
     static func connect(_ target: Target) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
@@ -244,7 +245,8 @@ struct LoadTally: Sendable {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -37,28 +37,47 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-bind-address"), help: "IP:port for the metrics server (default 127.0.0.1:10249).")
     var metricsBindAddress: String?
 
-    @Option(name: .customLong("proxy-port-range"), help: "Range of host ports (beginPort-endPort, single port or beginPort+offset, inclusive) for proxy sockets. Empty or 0 lets the kernel choose.")
+    @Option(
+        name: .customLong("proxy-port-range"),
+        help:
+            "Range of host ports (beginPort-endPort, single port or beginPort+offset, inclusive) for proxy sockets. Empty or 0 lets the kernel choose."
+    )
     var proxyPortRange: String?
 
     @Option(name: .customLong("hostname-override"), help: "If non-empty, used as the node name instead of the actual hostname.")
     var hostnameOverride: String?
 
-    @Option(name: .customLong("iptables-min-sync-period"), help: "The minimum period between syncs when Services or endpoints change (e.g. '1s', '500ms'; default 1s). 0 syncs on every change.")
+    @Option(
+        name: .customLong("iptables-min-sync-period"),
+        help:
+            "The minimum period between syncs when Services or endpoints change (e.g. '1s', '500ms'; default 1s). 0 syncs on every change.")
     var minSyncPeriod: String?
 
-    @Option(name: .customLong("iptables-sync-period"), help: "The maximum period between full syncs (e.g. '30s', '1m'; default 30s). Must be greater than 0.")
+    @Option(
+        name: .customLong("iptables-sync-period"),
+        help: "The maximum period between full syncs (e.g. '30s', '1m'; default 30s). Must be greater than 0.")
     var syncPeriod: String?
 
-    @Option(name: .customLong("udp-timeout"), help: "How long an idle UDP connection is kept open (e.g. '250ms', '2s'; default 250ms). Must be greater than 0.")
+    @Option(
+        name: .customLong("udp-timeout"),
+        help: "How long an idle UDP connection is kept open (e.g. '250ms', '2s'; default 250ms). Must be greater than 0.")
     var udpTimeout: String?
 
-    @Option(name: .customLong("config-sync-period"), help: "How often configuration from the apiserver is refreshed (default 15m). Must be greater than 0.")
+    @Option(
+        name: .customLong("config-sync-period"),
+        help: "How often configuration from the apiserver is refreshed (default 15m). Must be greater than 0.")
     var configSyncPeriod: String?
 
-    @Option(name: .customLong("manifests"), help: "Read Services, EndpointSlices and Endpoints from this YAML/JSON file or directory and watch it for changes (no cluster needed).")
+    @Option(
+        name: .customLong("manifests"),
+        help:
+            "Read Services, EndpointSlices and Endpoints from this YAML/JSON file or directory and watch it for changes (no cluster needed)."
+    )
     var manifests: String?
 
-    @Option(name: .customLong("kubeconfig"), help: "Path to a kubeconfig file with authorization and API server information (else KUBECONFIG, in-cluster, ~/.kube/config).")
+    @Option(
+        name: .customLong("kubeconfig"),
+        help: "Path to a kubeconfig file with authorization and API server information (else KUBECONFIG, in-cluster, ~/.kube/config).")
     var kubeconfig: String?
 
     @Option(name: .customLong("master"), help: "The address of the Kubernetes API server (overrides any value in the kubeconfig).")
@@ -67,16 +86,21 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("cluster-cidr"), help: "The CIDR range of the pods in the cluster (accepted; used by kernel modes).")
     var clusterCIDR: String?
 
-    @Option(name: .customLong("nodeport-addresses"), help: "Comma-separated CIDRs or primary/localhost/all for NodePorts (accepted; used by kernel modes).")
+    @Option(
+        name: .customLong("nodeport-addresses"),
+        help: "Comma-separated CIDRs or primary/localhost/all for NodePorts (accepted; used by kernel modes).")
     var nodePortAddresses: String?
 
-    @Option(name: .customLong("oom-score-adj"), help: "The oom-score-adj value for the kube-proxy process, in [-1000, 1000] (default -999).")
+    @Option(
+        name: .customLong("oom-score-adj"), help: "The oom-score-adj value for the kube-proxy process, in [-1000, 1000] (default -999).")
     var oomScoreAdj: Int?
 
     @Flag(name: .customLong("masquerade-all"), help: "SNAT all traffic sent via Service cluster IPs (kernel modes).")
     var masqueradeAll = false
 
-    @Option(name: .customLong("iptables-masquerade-bit"), help: "The bit of the fwmark space to mark packets requiring SNAT, in [0, 31] (default 14).")
+    @Option(
+        name: .customLong("iptables-masquerade-bit"),
+        help: "The bit of the fwmark space to mark packets requiring SNAT, in [0, 31] (default 14).")
     var masqueradeBit: Int?
 
     @Option(name: .customLong("feature-gates"), help: "Comma-separated key=true|false pairs (accepted and recorded).")
@@ -85,7 +109,9 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: [.customShort("v"), .customLong("v")], help: "Log verbosity: 0 info, 4 debug, 6 trace.")
     var verbosity: Int?
 
-    @Option(name: .customLong("userspace-portals"), help: "Install the userspace portal rules (iptables) when running as root (default true). false serves the proxy sockets only.")
+    @Option(
+        name: .customLong("userspace-portals"),
+        help: "Install the userspace portal rules (iptables) when running as root (default true). false serves the proxy sockets only.")
     var userspacePortals: Bool?
 
     @Flag(name: .customLong("use-endpoints"), help: "Watch legacy core/v1 Endpoints instead of EndpointSlices.")

@@ -101,7 +101,9 @@ struct ManifestProxyEndToEndTests {
 
         // A broken document is reported and changes nothing.
         let before = proxy.output.count
-        try ProxyHarness.write(Self.service() + "\n---\nkind: Service\napiVersion: v1\nmetadata: {name: broken}\nspec: {ports: [{port: 99999}]}\n", to: serviceFile)
+        try ProxyHarness.write(
+            Self.service() + "\n---\nkind: Service\napiVersion: v1\nmetadata: {name: broken}\nspec: {ports: [{port: 99999}]}\n",
+            to: serviceFile)
         let report = await proxy.waitForLine(from: before, timeout: .seconds(3)) {
             $0.contains("service.yaml") && $0.contains("document 2")
         }

@@ -20,8 +20,10 @@ enum UserspaceExpectedRules {
     /// Per chain, the rules for proxy ports `web`, `dns`, `sticky` (IPT-10…13).
     static func serviceRules(web: Int, dns: Int, sticky: Int) -> [String: [PortalRule]] {
         let webName = UserspaceLab.webPort
-        func container(_ name: String, _ proto: TransportProtocol, _ port: Int, _ dst: String?, pp: Int,
-                       notFromBridge: Bool = false, local: Bool = false) -> PortalRule {
+        func container(
+            _ name: String, _ proto: TransportProtocol, _ port: Int, _ dst: String?, pp: Int,
+            notFromBridge: Bool = false, local: Bool = false
+        ) -> PortalRule {
             PortalRule(
                 chain: "KUBE-PORTALS-CONTAINER", comment: name, protocol: proto, destinationPort: port,
                 destination: dst.map(ip), notFromBridge: notFromBridge, destinationIsLocal: local,
@@ -86,11 +88,15 @@ enum UserspaceExpectedRules {
 
     /// J1…J5.
     static let jumps = [
-        Jump(table: "nat", rule: PortalRule(chain: "PREROUTING", comment: portalComment, target: .jump("KUBE-PORTALS-CONTAINER")), mustBeFirst: true),
-        Jump(table: "nat", rule: PortalRule(chain: "OUTPUT", comment: portalComment, target: .jump("KUBE-PORTALS-HOST")), mustBeFirst: true),
+        Jump(
+            table: "nat", rule: PortalRule(chain: "PREROUTING", comment: portalComment, target: .jump("KUBE-PORTALS-CONTAINER")),
+            mustBeFirst: true),
+        Jump(
+            table: "nat", rule: PortalRule(chain: "OUTPUT", comment: portalComment, target: .jump("KUBE-PORTALS-HOST")), mustBeFirst: true),
         Jump(
             table: "nat",
-            rule: PortalRule(chain: "PREROUTING", comment: nodePortComment, destinationIsLocal: true, target: .jump("KUBE-NODEPORT-CONTAINER")),
+            rule: PortalRule(
+                chain: "PREROUTING", comment: nodePortComment, destinationIsLocal: true, target: .jump("KUBE-NODEPORT-CONTAINER")),
             mustBeFirst: false),
         Jump(
             table: "nat",
@@ -98,7 +104,8 @@ enum UserspaceExpectedRules {
             mustBeFirst: false),
         Jump(
             table: "filter",
-            rule: PortalRule(chain: "INPUT", comment: "Ensure that non-local NodePort traffic can flow", target: .jump("KUBE-NODEPORT-NON-LOCAL")),
+            rule: PortalRule(
+                chain: "INPUT", comment: "Ensure that non-local NodePort traffic can flow", target: .jump("KUBE-NODEPORT-NON-LOCAL")),
             mustBeFirst: true),
     ]
 
@@ -134,7 +141,8 @@ enum UserspaceExpectedRules {
             let wanted = jump.mustBeFirst ? 0 : rules.count - 1
             if position != wanted {
                 problems.append(
-                    "jump \(jump.rule) is rule \(position + 1) of \(rules.count) in \(jump.rule.chain), must be \(jump.mustBeFirst ? "first" : "last")")
+                    "jump \(jump.rule) is rule \(position + 1) of \(rules.count) in \(jump.rule.chain), must be \(jump.mustBeFirst ? "first" : "last")"
+                )
             }
         }
         return problems

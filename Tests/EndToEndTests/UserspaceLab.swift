@@ -3,7 +3,7 @@ import KubeProxyIPTables
 import KubeProxyTesting
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The userspace-mode topology for issue 4's end-to-end checks, built from `NetworkLab`

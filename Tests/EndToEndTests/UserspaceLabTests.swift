@@ -3,7 +3,7 @@ import KubeProxyTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 4's checks of the userspace mode with real packets: the real `kube-proxy` in a node

@@ -14,8 +14,7 @@ import Testing
         directory = try TemporaryDirectory()
     }
 
-    private func source(_ path: String? = nil, validator: @escaping ManifestValidator = portValidator) -> ManifestSource
-    {
+    private func source(_ path: String? = nil, validator: @escaping ManifestValidator = portValidator) -> ManifestSource {
         ManifestSource(
             path: path ?? directory.path, validator: validator, pollInterval: .milliseconds(100), logger: logs.logger)
     }

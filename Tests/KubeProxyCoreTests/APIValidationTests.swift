@@ -117,9 +117,12 @@ struct APIValidationTests {
             $0.sessionAffinity = "ClientIP"
             $0.sessionAffinityConfig = SessionAffinityConfig(clientIP: ClientIPConfig(timeoutSeconds: 86401))
         },
-        serviceCase("unknown traffic policies", expect: [
-            notSupported("spec.externalTrafficPolicy"), notSupported("spec.internalTrafficPolicy"),
-        ]) {
+        serviceCase(
+            "unknown traffic policies",
+            expect: [
+                notSupported("spec.externalTrafficPolicy"), notSupported("spec.internalTrafficPolicy"),
+            ]
+        ) {
             $0.externalTrafficPolicy = "Everywhere"
             $0.internalTrafficPolicy = "Nowhere"
         },

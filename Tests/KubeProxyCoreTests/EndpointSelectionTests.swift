@@ -96,12 +96,13 @@ struct EndpointSelectionTests {
         #expect(selected == testCase.expected.map { Self.ep(octetOf: $0, in: testCase.endpoints) })
     }
 
-    @Test(arguments: [
-        ([ep(1)], true),
-        ([ep(1, ready: false, serving: true, terminating: true)], true),
-        ([ep(1, ready: false, serving: false, terminating: true), ep(2, ready: false, serving: true)], false),
-        ([], false),
-    ] as [([Endpoint], Bool)])
+    @Test(
+        arguments: [
+            ([ep(1)], true),
+            ([ep(1, ready: false, serving: true, terminating: true)], true),
+            ([ep(1, ready: false, serving: false, terminating: true), ep(2, ready: false, serving: true)], false),
+            ([], false),
+        ] as [([Endpoint], Bool)])
     func hasAnyEndpoints(_ endpoints: [Endpoint], expected: Bool) {
         #expect(EndpointSelection.hasAnyEndpoints(endpoints) == expected)
     }
@@ -120,9 +121,13 @@ struct EndpointSelectionTests {
     static let mixed = [ep(1, node: "node-a"), ep(2, node: "node-b"), ep(3, ready: false, terminating: true, node: "node-a")]
 
     @Test(arguments: [
-        PolicyCase(name: "Cluster/Cluster", internalPolicy: .cluster, externalPolicy: .cluster, nodePort: 30080, cluster: [1, 2], local: nil),
-        PolicyCase(name: "internal Local, not external", internalPolicy: .local, externalPolicy: .cluster, nodePort: 0, cluster: nil, local: [1]),
-        PolicyCase(name: "internal Local, external Cluster", internalPolicy: .local, externalPolicy: .cluster, nodePort: 30080, cluster: [1, 2], local: [1]),
+        PolicyCase(
+            name: "Cluster/Cluster", internalPolicy: .cluster, externalPolicy: .cluster, nodePort: 30080, cluster: [1, 2], local: nil),
+        PolicyCase(
+            name: "internal Local, not external", internalPolicy: .local, externalPolicy: .cluster, nodePort: 0, cluster: nil, local: [1]),
+        PolicyCase(
+            name: "internal Local, external Cluster", internalPolicy: .local, externalPolicy: .cluster, nodePort: 30080, cluster: [1, 2],
+            local: [1]),
         PolicyCase(name: "external Local", internalPolicy: .cluster, externalPolicy: .local, nodePort: 30080, cluster: [1, 2], local: [1]),
         PolicyCase(name: "both Local", internalPolicy: .local, externalPolicy: .local, nodePort: 30080, cluster: nil, local: [1]),
     ])

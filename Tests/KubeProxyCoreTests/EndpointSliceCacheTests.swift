@@ -28,14 +28,17 @@ struct EndpointSliceCacheTests {
     }
 
     @Test(arguments: [
-        IgnoredSlice(name: "no service-name label", slice: TestObjects.slice(service: nil, endpoints: [TestObjects.endpoint("10.180.0.1")])),
-        IgnoredSlice(name: "empty service-name label", slice: TestObjects.slice(service: "", endpoints: [TestObjects.endpoint("10.180.0.1")])),
+        IgnoredSlice(
+            name: "no service-name label", slice: TestObjects.slice(service: nil, endpoints: [TestObjects.endpoint("10.180.0.1")])),
+        IgnoredSlice(
+            name: "empty service-name label", slice: TestObjects.slice(service: "", endpoints: [TestObjects.endpoint("10.180.0.1")])),
         IgnoredSlice(
             name: "headless label",
             slice: TestObjects.slice(endpoints: [TestObjects.endpoint("10.180.0.1")], labels: [WellKnownLabels.headless: ""])),
         IgnoredSlice(
             name: "other address type", slice: TestObjects.slice(addressType: "IPv6", endpoints: [TestObjects.endpoint("2001:db8::1")])),
-        IgnoredSlice(name: "FQDN address type", slice: TestObjects.slice(addressType: "FQDN", endpoints: [TestObjects.endpoint("a.example")])),
+        IgnoredSlice(
+            name: "FQDN address type", slice: TestObjects.slice(addressType: "FQDN", endpoints: [TestObjects.endpoint("a.example")])),
     ])
     func ignoresSlicesNotForThisProxy(_ testCase: IgnoredSlice) {
         var cache = EndpointSliceCache(family: .ipv4)
@@ -80,13 +83,14 @@ struct EndpointSliceCacheTests {
             ])
     }
 
-    @Test(arguments: [
-        (nil, nil, nil, true, true, false),
-        (false, nil, nil, false, true, false),
-        (false, true, true, false, true, true),
-        (false, false, true, false, false, true),
-        (true, true, false, true, true, false),
-    ] as [(Bool?, Bool?, Bool?, Bool, Bool, Bool)])
+    @Test(
+        arguments: [
+            (nil, nil, nil, true, true, false),
+            (false, nil, nil, false, true, false),
+            (false, true, true, false, true, true),
+            (false, false, true, false, false, true),
+            (true, true, false, true, true, false),
+        ] as [(Bool?, Bool?, Bool?, Bool, Bool, Bool)])
     func conditionDefaults(
         ready: Bool?, serving: Bool?, terminating: Bool?, isReady: Bool, isServing: Bool, isTerminating: Bool
     ) throws {

@@ -62,12 +62,13 @@ struct ProxyStateTests {
         #expect(Set(h.state.snapshot.servicePorts.keys) == [TestObjects.portName("svc1", "http")])
     }
 
-    @Test(arguments: [
-        ("deleted", nil),
-        ("headless", TestObjects.service(clusterIP: "None")),
-        ("ExternalName", TestObjects.service(type: "ExternalName")),
-        ("handed to another proxy", TestObjects.service(labels: [WellKnownLabels.serviceProxyName: "x"])),
-    ] as [(String, Service?)])
+    @Test(
+        arguments: [
+            ("deleted", nil),
+            ("headless", TestObjects.service(clusterIP: "None")),
+            ("ExternalName", TestObjects.service(type: "ExternalName")),
+            ("handed to another proxy", TestObjects.service(labels: [WellKnownLabels.serviceProxyName: "x"])),
+        ] as [(String, Service?)])
     func aServiceThatIsGoneOrSkippedLosesItsPorts(_ what: String, current: Service?) {
         var h = Harness()
         h.service(nil, Self.svc1)
@@ -144,9 +145,13 @@ struct ProxyStateTests {
     @Test func snapshotSortsServicePorts() {
         var h = Harness()
         h.service(nil, TestObjects.service("b", clusterIP: "172.30.0.2"))
-        h.service(nil, TestObjects.service("a", clusterIP: "172.30.0.1", ports: [
-            ServicePortSpec(name: "z", port: 2), ServicePortSpec(name: "m", port: 1),
-        ]))
+        h.service(
+            nil,
+            TestObjects.service(
+                "a", clusterIP: "172.30.0.1",
+                ports: [
+                    ServicePortSpec(name: "z", port: 2), ServicePortSpec(name: "m", port: 1),
+                ]))
         _ = h.apply()
         #expect(h.state.snapshot.sortedServicePorts.map(\.name.description) == ["ns1/a:m", "ns1/a:z", "ns1/b:p80"])
     }

@@ -1,7 +1,8 @@
-@testable import KubeProxyDataPlane
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// The relay pair on two `EmbeddedChannel`s sharing one loop, as in production.
 @Suite("GlueHandler")

@@ -1,7 +1,8 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import NIOPosix
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// TCP statistics for scripted connections: exact bytes, connections, retries and failures.
 @Suite("ListenerStatistics", .timeLimit(.minutes(1)))
@@ -21,10 +22,11 @@ struct ListenerStatisticsTests {
             #expect(try await T.statistics(proxy, svc).activeConnections == 1)
         }
         #expect(try await TestClient.firstLine(port: port) == "a")
-        #expect(try await eventually {
-            let stats = try await T.statistics(proxy, svc)
-            return stats.activeConnections == 0 && stats.bytesBackendToClient == 10
-        })
+        #expect(
+            try await eventually {
+                let stats = try await T.statistics(proxy, svc)
+                return stats.activeConnections == 0 && stats.bytesBackendToClient == 10
+            })
         let stats = try await T.statistics(proxy, svc)
         let expected = ListenerStatistics(
             activeConnections: 0, totalConnections: 2, bytesClientToBackend: 6, bytesBackendToClient: 10

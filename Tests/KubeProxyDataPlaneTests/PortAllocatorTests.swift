@@ -1,6 +1,7 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// Upstream `port_allocator_test.go` (spec §8.3) plus the scan order of PA-03.
 @Suite("PortAllocator")

@@ -1,9 +1,10 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import Logging
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// Port claims (IPT-14) with real sockets on loopback.
 @Suite("PortClaims", .timeLimit(.minutes(1)))
@@ -130,10 +131,11 @@ struct PortClaimsTests {
         let invalid = Self.claim(70000)
         let results = await claims.updateClaims([sctp, invalid])
         #expect(results.map(\.isFailure) == [true, true])
-        #expect(results.map(\.description).sorted() == [
-            "cannot claim port 127.0.0.1:38412/SCTP for test/web:p: SCTP ports cannot be held by the user space proxy",
-            "cannot claim port 127.0.0.1:70000/TCP for test/web:p: port 70000 is out of range",
-        ])
+        #expect(
+            results.map(\.description).sorted() == [
+                "cannot claim port 127.0.0.1:38412/SCTP for test/web:p: SCTP ports cannot be held by the user space proxy",
+                "cannot claim port 127.0.0.1:70000/TCP for test/web:p: port 70000 is out of range",
+            ])
         await claims.releaseAll()
     }
 

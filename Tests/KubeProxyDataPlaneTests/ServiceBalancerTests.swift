@@ -1,8 +1,9 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import NIOPosix
 import Synchronization
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// The event-loop-confined balancer: periodic affinity hygiene (LB-14) with an injected clock.
 @Suite("ServiceBalancer", .timeLimit(.minutes(1)))

@@ -54,7 +54,8 @@ struct TestBackend: Sendable {
         bootstrap: ServerBootstrap,
         handlers: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> TestBackend {
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture { try handlers(child) }

@@ -1,6 +1,7 @@
-@testable import KubeProxyDataPlane
 import NIOCore
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// The UDP session state machine with explicit instants: no sockets, no waiting.
 @Suite("UDPSessionTable")

@@ -1,7 +1,8 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import Synchronization
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// `shutdown(drainTimeout:)`: listeners close at once, open connections may finish.
 @Suite("UserspaceProxy drain", .timeLimit(.minutes(1)))

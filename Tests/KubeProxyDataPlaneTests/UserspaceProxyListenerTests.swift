@@ -1,8 +1,9 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// Listener lifecycle of `UserspaceProxy`: ports from a range, retries, updates in place,
 /// unsupported protocols, shutdown.

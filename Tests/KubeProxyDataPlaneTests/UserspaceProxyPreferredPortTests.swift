@@ -1,8 +1,9 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// Restart without an outage: a listener takes the port a previous run used when it can.
 @Suite("UserspaceProxy preferred ports", .timeLimit(.minutes(1)))

@@ -1,9 +1,10 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import Logging
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// The relay through real loopback sockets: balancing, updates, dial failures, back-pressure.
 @Suite("UserspaceProxy relay", .timeLimit(.minutes(1)))

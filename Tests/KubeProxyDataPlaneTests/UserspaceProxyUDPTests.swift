@@ -1,9 +1,10 @@
-@testable import KubeProxyDataPlane
 import KubeProxyCore
 import Logging
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import KubeProxyDataPlane
 
 /// UDP through real loopback sockets: sessions, balancing, expiry, limits, sizes (spec §6).
 @Suite("UserspaceProxy UDP", .timeLimit(.minutes(1)))
@@ -203,10 +204,11 @@ struct UserspaceProxyUDPTests {
         let client = try await TestUDPClient.make()
         try await client.send(ByteBuffer(string: "1"), to: port)
         try await client.send(ByteBuffer(string: "2"), to: port)
-        #expect(try await eventually {
-            let stats = try await T.statistics(proxy, svc)
-            return stats.udpDroppedDatagrams == 2 && stats.connectFailures >= 1
-        })
+        #expect(
+            try await eventually {
+                let stats = try await T.statistics(proxy, svc)
+                return stats.udpDroppedDatagrams == 2 && stats.connectFailures >= 1
+            })
         let stats = try await T.statistics(proxy, svc)
         #expect(stats.udpSessions == 0)
         #expect(stats.udpSessionsTotal == 0)

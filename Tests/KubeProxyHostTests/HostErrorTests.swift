@@ -12,6 +12,8 @@ struct HostErrorTests {
     @Test func descriptionNamesCommandStatusAndStderr() {
         let error = HostError(.exitStatus(4), command: ["iptables-restore", "--noflush"], stderr: "line 2 failed\n")
         #expect(error.description == "iptables-restore --noflush: exit status 4: line 2 failed")
-        #expect(HostError(.noDefaultRoute(.ipv6), command: ["/proc/net/ipv6_route"]).description == "/proc/net/ipv6_route: no default route for IPv6")
+        #expect(
+            HostError(.noDefaultRoute(.ipv6), command: ["/proc/net/ipv6_route"]).description
+                == "/proc/net/ipv6_route: no default route for IPv6")
     }
 }

@@ -13,8 +13,12 @@ struct LocalAddressesTests {
     ]
 
     @Test func primaryAddressIsTheFirstGlobalAddressOnTheDefaultRouteInterface() {
-        #expect(LocalAddresses.primaryAddress(family: .ipv4, routeTable: DefaultRoutesTests.ipv4Table, addresses: Self.addresses) == ip("192.0.2.2"))
-        #expect(LocalAddresses.primaryAddress(family: .ipv6, routeTable: DefaultRoutesTests.ipv6Table, addresses: Self.addresses) == ip("fd00::2"))
+        #expect(
+            LocalAddresses.primaryAddress(family: .ipv4, routeTable: DefaultRoutesTests.ipv4Table, addresses: Self.addresses)
+                == ip("192.0.2.2"))
+        #expect(
+            LocalAddresses.primaryAddress(family: .ipv6, routeTable: DefaultRoutesTests.ipv6Table, addresses: Self.addresses)
+                == ip("fd00::2"))
     }
 
     @Test func noCandidateGivesNil() {

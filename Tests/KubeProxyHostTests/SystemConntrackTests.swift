@@ -27,7 +27,8 @@ struct SystemConntrackTests {
                     "conntrack", ["-I", "-s", source, "-d", destination, "-p", "udp", "--sport", "1234", "--dport", "53", "-t", "60"]
                 ).checked()
                 try await conntrack.deleteUDPFlows(destination: ip(destination))
-                let listed = try await runner.run("conntrack", ["-L", "-d", destination, "-p", "udp"] + (source.contains(":") ? ["-f", "ipv6"] : []))
+                let listed = try await runner.run(
+                    "conntrack", ["-L", "-d", destination, "-p", "udp"] + (source.contains(":") ? ["-f", "ipv6"] : []))
                 #expect(!listed.stdout.contains("dst=\(destination)"))
                 // Nothing left: conntrack exits 1 with "0 flow entries", which is success.
                 try await conntrack.deleteUDPFlows(destination: ip(destination))

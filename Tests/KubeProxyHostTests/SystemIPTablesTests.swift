@@ -20,7 +20,10 @@ struct SystemIPTablesTests {
 
             // A second sync rewrites the chains but needs no jump changes.
             let second = try await sync(executor, family: family, ports: [samplePorts(family: family)[1]])
-            #expect(second.commands(for: "nat").allSatisfy { if case .declareChain = $0 { true } else if case .append(let r) = $0 { r.chain.hasPrefix("KUBE-") } else { false } })
+            #expect(
+                second.commands(for: "nat").allSatisfy {
+                    if case .declareChain = $0 { true } else if case .append(let r) = $0 { r.chain.hasPrefix("KUBE-") } else { false }
+                })
             let after = try await savedState(executor, family: family)
             #expect(PortalState(after) == PortalState(sampleRenderer(family: family).render([samplePorts(family: family)[1]])))
         }
@@ -30,7 +33,8 @@ struct SystemIPTablesTests {
         try await withTestNamespace { netns in
             let executor = SystemIPTables(netns: netns)
             try await sync(executor, family: .ipv4, ports: samplePorts(family: .ipv4))
-            try await executor.restore("*nat\n-I PREROUTING 1 -s 10.0.0.0/8 -j ACCEPT\n-A PREROUTING -s 10.1.0.0/16 -j ACCEPT\nCOMMIT\n", family: .ipv4)
+            try await executor.restore(
+                "*nat\n-I PREROUTING 1 -s 10.0.0.0/8 -j ACCEPT\n-A PREROUTING -s 10.1.0.0/16 -j ACCEPT\nCOMMIT\n", family: .ipv4)
             let moved = try await savedState(executor, family: .ipv4)
             #expect(!JumpReconciler.script(current: moved).isEmpty)
             try await executor.restore(JumpReconciler.script(current: moved).text, family: .ipv4)

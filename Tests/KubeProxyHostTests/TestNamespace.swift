@@ -5,7 +5,7 @@ import KubeProxyIPTables
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the real-kernel tests need, and what is missing on this machine.

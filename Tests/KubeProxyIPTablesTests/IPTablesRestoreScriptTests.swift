@@ -19,10 +19,12 @@ struct IPTablesRestoreScriptTests {
 
     @Test func parsesItsOwnText() throws {
         let script = IPTablesRestoreScript(sections: [
-            .init(table: "nat", commands: [
-                .declareChain(name: "A", policy: nil),
-                .append(IPTablesRule(chain: "A", arguments: ["-m", "comment", "--comment", "x y", "-j", "ACCEPT"])),
-            ]),
+            .init(
+                table: "nat",
+                commands: [
+                    .declareChain(name: "A", policy: nil),
+                    .append(IPTablesRule(chain: "A", arguments: ["-m", "comment", "--comment", "x y", "-j", "ACCEPT"])),
+                ]),
             .init(table: "filter", commands: [.deleteChain("B")]),
         ])
         #expect(try IPTablesRestoreScript(parsing: script.text) == script)

@@ -33,10 +33,12 @@ struct IPTablesRuleSetTests {
         #expect(set.chain("INPUT", in: "filter")?.policy == "DROP")
         #expect(set.chain("KUBE-PORTALS-CONTAINER", in: "nat")?.policy == nil)
         #expect(
-            set.rules(in: "PREROUTING", table: "nat").map(\.arguments) == [[
-                "-m", "comment", "--comment", "handle ClusterIPs; NOTE: this must be before the NodePort rules",
-                "-j", "KUBE-PORTALS-CONTAINER",
-            ]])
+            set.rules(in: "PREROUTING", table: "nat").map(\.arguments) == [
+                [
+                    "-m", "comment", "--comment", "handle ClusterIPs; NOTE: this must be before the NodePort rules",
+                    "-j", "KUBE-PORTALS-CONTAINER",
+                ]
+            ])
         #expect(set.rules(in: "KUBE-PORTALS-CONTAINER", table: "nat").first?.arguments.prefix(4) == ["-d", "10.0.0.1/32", "-p", "tcp"])
         #expect(set.rules(in: "INPUT", table: "filter") == [IPTablesRule(chain: "INPUT", arguments: ["-i", "lo", "-j", "ACCEPT"])])
     }
@@ -78,7 +80,9 @@ struct IPTablesRuleSetTests {
 
     @Test func textParsesBackToTheSameValue() throws {
         var set = try IPTablesRuleSet(parsingSave: Self.sample)
-        set.append(IPTablesRule(chain: "NEW", arguments: ["-m", "comment", "--comment", #"with "quotes" and \ slash"#, "-j", "DROP"]), in: "filter")
+        set.append(
+            IPTablesRule(chain: "NEW", arguments: ["-m", "comment", "--comment", #"with "quotes" and \ slash"#, "-j", "DROP"]), in: "filter"
+        )
         #expect(try IPTablesRuleSet(parsingSave: set.text) == set)
     }
 

@@ -6,15 +6,23 @@ struct IPTablesRuleTests {
         // Ours (IPT-06 order) and what iptables-save printed on a real node (kubernetes#13913).
         let ours = IPTablesRule(
             chain: "KUBE-NODEPORT-CONTAINER",
-            arguments: ["-m", "comment", "--comment", "default/packetix-112:", "-p", "tcp", "-m", "tcp", "--dport", "30503",
-                        "-j", "REDIRECT", "--to-ports", "43913"])
-        let printed = "-A KUBE-NODEPORT-CONTAINER -p tcp -m comment --comment \"default/packetix-112:\" -m tcp --dport 30503 -j REDIRECT --to-ports 43913"
+            arguments: [
+                "-m", "comment", "--comment", "default/packetix-112:", "-p", "tcp", "-m", "tcp", "--dport", "30503",
+                "-j", "REDIRECT", "--to-ports", "43913",
+            ])
+        let printed =
+            "-A KUBE-NODEPORT-CONTAINER -p tcp -m comment --comment \"default/packetix-112:\" -m tcp --dport 30503 -j REDIRECT --to-ports 43913"
         #expect(ours.saveOrdered.description == printed)
     }
 
     @Test func saveOrderPutsDestinationBeforeProtocolAndAddsPrefixLengths() {
-        let v4 = IPTablesRule(chain: "C", arguments: ["-m", "comment", "--comment", "x", "-p", "udp", "-m", "udp", "--dport", "53", "-d", "10.0.0.10", "-j", "ACCEPT"])
-        #expect(v4.saveOrdered.arguments == ["-d", "10.0.0.10/32", "-p", "udp", "-m", "comment", "--comment", "x", "-m", "udp", "--dport", "53", "-j", "ACCEPT"])
+        let v4 = IPTablesRule(
+            chain: "C",
+            arguments: ["-m", "comment", "--comment", "x", "-p", "udp", "-m", "udp", "--dport", "53", "-d", "10.0.0.10", "-j", "ACCEPT"])
+        #expect(
+            v4.saveOrdered.arguments == [
+                "-d", "10.0.0.10/32", "-p", "udp", "-m", "comment", "--comment", "x", "-m", "udp", "--dport", "53", "-j", "ACCEPT",
+            ])
         let v6 = IPTablesRule(chain: "C", arguments: ["-p", "tcp", "--destination", "fd00::1", "-j", "ACCEPT"])
         #expect(v6.saveOrdered.arguments == ["-d", "fd00::1/128", "-p", "tcp", "-j", "ACCEPT"])
     }

@@ -21,8 +21,9 @@ struct IPTablesTokenizerTests {
     }
 
     @Test func joinAlwaysQuotesCommentsLikeIptablesSave() {
-        #expect(IPTablesTokenizer.join(["-m", "comment", "--comment", "ns/svc:http", "-j", "ACCEPT"])
-            == #"-m comment --comment "ns/svc:http" -j ACCEPT"#)
+        #expect(
+            IPTablesTokenizer.join(["-m", "comment", "--comment", "ns/svc:http", "-j", "ACCEPT"])
+                == #"-m comment --comment "ns/svc:http" -j ACCEPT"#)
     }
 
     @Test(arguments: [

@@ -14,18 +14,22 @@ struct JumpReconcilerTests {
     /// A host state with the portal chains present and the given built-in chain contents, in
     /// iptables-save spelling (as the kernel would print them).
     static func state(prerouting: [IPTablesRule], output: [IPTablesRule] = [j2, j4], input: [IPTablesRule] = [j5]) -> IPTablesRuleSet {
-        let nat = IPTablesTable(name: "nat", chains: [
-            IPTablesChain(name: "PREROUTING", policy: "ACCEPT", rules: prerouting.map(\.saveOrdered)),
-            IPTablesChain(name: "INPUT", policy: "ACCEPT"),
-            IPTablesChain(name: "OUTPUT", policy: "ACCEPT", rules: output.map(\.saveOrdered)),
-            IPTablesChain(name: "POSTROUTING", policy: "ACCEPT"),
-            IPTablesChain(name: "DOCKER"),
-        ] + PortalChain.chains(in: "nat").map { IPTablesChain(name: $0.rawValue) })
-        let filter = IPTablesTable(name: "filter", chains: [
-            IPTablesChain(name: "INPUT", policy: "ACCEPT", rules: input.map(\.saveOrdered)),
-            IPTablesChain(name: "FORWARD", policy: "ACCEPT"), IPTablesChain(name: "OUTPUT", policy: "ACCEPT"),
-            IPTablesChain(name: PortalChain.nodePortNonLocal.rawValue),
-        ])
+        let nat = IPTablesTable(
+            name: "nat",
+            chains: [
+                IPTablesChain(name: "PREROUTING", policy: "ACCEPT", rules: prerouting.map(\.saveOrdered)),
+                IPTablesChain(name: "INPUT", policy: "ACCEPT"),
+                IPTablesChain(name: "OUTPUT", policy: "ACCEPT", rules: output.map(\.saveOrdered)),
+                IPTablesChain(name: "POSTROUTING", policy: "ACCEPT"),
+                IPTablesChain(name: "DOCKER"),
+            ] + PortalChain.chains(in: "nat").map { IPTablesChain(name: $0.rawValue) })
+        let filter = IPTablesTable(
+            name: "filter",
+            chains: [
+                IPTablesChain(name: "INPUT", policy: "ACCEPT", rules: input.map(\.saveOrdered)),
+                IPTablesChain(name: "FORWARD", policy: "ACCEPT"), IPTablesChain(name: "OUTPUT", policy: "ACCEPT"),
+                IPTablesChain(name: PortalChain.nodePortNonLocal.rawValue),
+            ])
         return IPTablesRuleSet(tables: [nat, filter])
     }
 
@@ -36,25 +40,28 @@ struct JumpReconcilerTests {
 
     @Test func missingJumpsAreInsertedFirstOrAppendedLast() {
         let current = Self.state(prerouting: [Self.foreignPre], output: [], input: [])
-        #expect(JumpReconciler.commands(for: "nat", current: current) == [
-            .insert(Self.j1, position: 1), .insert(Self.j2, position: 1), .append(Self.j3), .append(Self.j4),
-        ])
+        #expect(
+            JumpReconciler.commands(for: "nat", current: current) == [
+                .insert(Self.j1, position: 1), .insert(Self.j2, position: 1), .append(Self.j3), .append(Self.j4),
+            ])
         #expect(JumpReconciler.commands(for: "filter", current: current) == [.insert(Self.j5, position: 1)])
     }
 
     @Test func duplicatesAreAllDeletedAndOneCopyAddedBack() {
         let current = Self.state(prerouting: [Self.j1, Self.j1, Self.j3])
         let printedJ1 = Self.j1.saveOrdered
-        #expect(JumpReconciler.commands(for: "nat", current: current) == [
-            .delete(printedJ1), .delete(printedJ1), .insert(Self.j1, position: 1),
-        ])
+        #expect(
+            JumpReconciler.commands(for: "nat", current: current) == [
+                .delete(printedJ1), .delete(printedJ1), .insert(Self.j1, position: 1),
+            ])
     }
 
     @Test func misplacedJumpsAreMoved() {
         let current = Self.state(prerouting: [Self.foreignPre, Self.j1, Self.j3, Self.foreignPre])
-        #expect(JumpReconciler.commands(for: "nat", current: current) == [
-            .delete(Self.j1.saveOrdered), .delete(Self.j3.saveOrdered), .insert(Self.j1, position: 1), .append(Self.j3),
-        ])
+        #expect(
+            JumpReconciler.commands(for: "nat", current: current) == [
+                .delete(Self.j1.saveOrdered), .delete(Self.j3.saveOrdered), .insert(Self.j1, position: 1), .append(Self.j3),
+            ])
     }
 
     @Test(arguments: [

@@ -4,13 +4,14 @@ import Testing
 struct ParentJumpTests {
     @Test func jumpsAreUpstreamsArgumentListsExactly() {
         // IPT-02, verbatim.
-        #expect(ParentJump.all.map { "\($0.table) \($0.rule.description)" } == [
-            #"nat -A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER"#,
-            #"nat -A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST"#,
-            #"nat -A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-CONTAINER"#,
-            #"nat -A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-HOST"#,
-            #"filter -A INPUT -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL"#,
-        ])
+        #expect(
+            ParentJump.all.map { "\($0.table) \($0.rule.description)" } == [
+                #"nat -A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER"#,
+                #"nat -A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST"#,
+                #"nat -A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-CONTAINER"#,
+                #"nat -A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-HOST"#,
+                #"filter -A INPUT -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL"#,
+            ])
         #expect(ParentJump.all.map(\.position) == [.first, .first, .last, .last, .first])
     }
 
@@ -18,8 +19,10 @@ struct ParentJumpTests {
         let jump = ParentJump.nodePortContainer
         let reordered = IPTablesRule(
             chain: "PREROUTING",
-            arguments: ["-m", "comment", "--comment", "handle service NodePorts; NOTE: this must be the last rule in the chain",
-                        "-m", "addrtype", "--dst-type", "LOCAL", "-j", "KUBE-NODEPORT-CONTAINER"])
+            arguments: [
+                "-m", "comment", "--comment", "handle service NodePorts; NOTE: this must be the last rule in the chain",
+                "-m", "addrtype", "--dst-type", "LOCAL", "-j", "KUBE-NODEPORT-CONTAINER",
+            ])
         #expect(jump.matches(reordered))
         #expect(!jump.matches(IPTablesRule(chain: "OUTPUT", arguments: reordered.arguments)))
         #expect(!jump.matches(IPTablesRule(chain: "PREROUTING", arguments: ["-j", "KUBE-NODEPORT-CONTAINER"])))

@@ -39,7 +39,8 @@ struct PortalCleanupTests {
     }
 
     @Test func cleanupDeletesJumpsBeforeFlushingBeforeDeletingChains() throws {
-        let current = try parseSave("""
+        let current = try parseSave(
+            """
             *filter
             :INPUT ACCEPT [0:0]
             :KUBE-NODEPORT-NON-LOCAL - [0:0]
@@ -47,10 +48,11 @@ struct PortalCleanupTests {
             -A KUBE-NODEPORT-NON-LOCAL -p tcp -m comment --comment "ns/web" -m tcp --dport 40000 -m state --state NEW -j ACCEPT
             COMMIT
             """)
-        #expect(PortalCleanup.script(current: current).commands(for: "filter") == [
-            .delete(current.rules(in: "INPUT", table: "filter")[0]), .flushChain("KUBE-NODEPORT-NON-LOCAL"),
-            .deleteChain("KUBE-NODEPORT-NON-LOCAL"),
-        ])
+        #expect(
+            PortalCleanup.script(current: current).commands(for: "filter") == [
+                .delete(current.rules(in: "INPUT", table: "filter")[0]), .flushChain("KUBE-NODEPORT-NON-LOCAL"),
+                .deleteChain("KUBE-NODEPORT-NON-LOCAL"),
+            ])
         #expect(PortalCleanup.script(current: current).commands(for: "nat").isEmpty)
     }
 

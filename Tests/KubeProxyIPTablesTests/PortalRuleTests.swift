@@ -10,7 +10,8 @@ struct PortalRuleTests {
 
     @Test func recognisesTheIPT13ExampleInIptablesSaveOrder() throws {
         let rule = try saved(
-            #"-A KUBE-NODEPORT-CONTAINER -p tcp -m comment --comment "default/packetix-112:" -m tcp --dport 30503 -j REDIRECT --to-ports 43913"#)
+            #"-A KUBE-NODEPORT-CONTAINER -p tcp -m comment --comment "default/packetix-112:" -m tcp --dport 30503 -j REDIRECT --to-ports 43913"#
+        )
         #expect(
             PortalRule(rule)
                 == PortalRule(
@@ -20,14 +21,16 @@ struct PortalRuleTests {
 
     @Test func recognisesDNATAndMatchesOfBothFamilies() throws {
         let v4 = try saved(
-            #"-A KUBE-PORTALS-CONTAINER -d 1.2.3.4/32 -p udp -m comment --comment "ns/dns:dns" -m udp --dport 53 -m physdev ! --physdev-is-in -j DNAT --to-destination 10.1.1.1:40000"#)
+            #"-A KUBE-PORTALS-CONTAINER -d 1.2.3.4/32 -p udp -m comment --comment "ns/dns:dns" -m udp --dport 53 -m physdev ! --physdev-is-in -j DNAT --to-destination 10.1.1.1:40000"#
+        )
         #expect(
             PortalRule(v4)
                 == PortalRule(
                     chain: "KUBE-PORTALS-CONTAINER", comment: "ns/dns:dns", protocol: .udp, destinationPort: 53,
                     destination: ip("1.2.3.4"), notFromBridge: true, target: .dnat(address: ip("10.1.1.1"), port: 40000)))
         let v6 = try saved(
-            #"-A KUBE-PORTALS-HOST -d fd00::1/128 -p tcp -m comment --comment "ns/web" -m tcp --dport 80 -m addrtype --dst-type LOCAL -j DNAT --to-destination [fd00::5]:40000"#)
+            #"-A KUBE-PORTALS-HOST -d fd00::1/128 -p tcp -m comment --comment "ns/web" -m tcp --dport 80 -m addrtype --dst-type LOCAL -j DNAT --to-destination [fd00::5]:40000"#
+        )
         #expect(
             PortalRule(v6)
                 == PortalRule(
@@ -36,10 +39,18 @@ struct PortalRuleTests {
     }
 
     @Test(arguments: [
-        PortalRule(chain: "KUBE-PORTALS-CONTAINER", comment: "a/b:c", protocol: .tcp, destinationPort: 80, destination: ip("10.0.0.1"), target: .redirect(toPort: 1)),
-        PortalRule(chain: "KUBE-PORTALS-CONTAINER", comment: "a/b", protocol: .udp, destinationPort: 53, destination: ip("fd00::a"), notFromBridge: true, target: .dnat(address: ip("fd00::1"), port: 9)),
-        PortalRule(chain: "KUBE-PORTALS-HOST", comment: "a/b", protocol: .tcp, destinationPort: 443, destination: ip("8.8.8.8"), destinationIsLocal: true, target: .dnat(address: ip("192.168.1.5"), port: 65535)),
-        PortalRule(chain: "KUBE-NODEPORT-NON-LOCAL", comment: "a/b", protocol: .sctp, destinationPort: 40000, newConnectionsOnly: true, target: .accept),
+        PortalRule(
+            chain: "KUBE-PORTALS-CONTAINER", comment: "a/b:c", protocol: .tcp, destinationPort: 80, destination: ip("10.0.0.1"),
+            target: .redirect(toPort: 1)),
+        PortalRule(
+            chain: "KUBE-PORTALS-CONTAINER", comment: "a/b", protocol: .udp, destinationPort: 53, destination: ip("fd00::a"),
+            notFromBridge: true, target: .dnat(address: ip("fd00::1"), port: 9)),
+        PortalRule(
+            chain: "KUBE-PORTALS-HOST", comment: "a/b", protocol: .tcp, destinationPort: 443, destination: ip("8.8.8.8"),
+            destinationIsLocal: true, target: .dnat(address: ip("192.168.1.5"), port: 65535)),
+        PortalRule(
+            chain: "KUBE-NODEPORT-NON-LOCAL", comment: "a/b", protocol: .sctp, destinationPort: 40000, newConnectionsOnly: true,
+            target: .accept),
         PortalRule(chain: "PREROUTING", comment: "x y", destinationIsLocal: true, target: .jump("KUBE-NODEPORT-CONTAINER")),
     ])
     func ourOrderAndTheKernelsOrderAreTheSameStructure(_ portal: PortalRule) {
@@ -51,7 +62,10 @@ struct PortalRuleTests {
         let rule = PortalRule(
             chain: "KUBE-NODEPORT-NON-LOCAL", comment: "ns/web:http", protocol: .tcp, destinationPort: 41000,
             newConnectionsOnly: true, target: .accept)
-        #expect(rule.description == #"-A KUBE-NODEPORT-NON-LOCAL -m comment --comment "ns/web:http" -p tcp -m tcp --dport 41000 -m state --state NEW -j ACCEPT"#)
+        #expect(
+            rule.description
+                == #"-A KUBE-NODEPORT-NON-LOCAL -m comment --comment "ns/web:http" -p tcp -m tcp --dport 41000 -m state --state NEW -j ACCEPT"#
+        )
     }
 
     @Test(arguments: [

@@ -10,7 +10,8 @@ struct PortalStateTests {
     }
 
     @Test func foreignRulesInOurChainsAreKeptAsUnrecognised() throws {
-        let set = try parseSave("""
+        let set = try parseSave(
+            """
             *nat
             :KUBE-PORTALS-HOST - [0:0]
             -A KUBE-PORTALS-HOST -j MASQUERADE

@@ -9,12 +9,15 @@ struct UserspacePortalRendererRestoreTests {
         PortalServicePort(
             servicePort: servicePort("web", clusterIP: "10.96.0.10", port: 80, nodePort: 30080, externalIPs: ["203.0.113.9"]),
             proxyPort: 40000),
-        PortalServicePort(servicePort: servicePort("dns", portName: "dns", protocol: .udp, clusterIP: "10.96.0.53", port: 53), proxyPort: 40001),
+        PortalServicePort(
+            servicePort: servicePort("dns", portName: "dns", protocol: .udp, clusterIP: "10.96.0.53", port: 53), proxyPort: 40001),
     ]
 
     /// One sync as the runtime does it: save, parse, render, restore.
     @discardableResult
-    func sync(_ fake: FakeIPTables, _ ports: [PortalServicePort], renderer: UserspacePortalRenderer = wildcardRenderer) async throws -> IPTablesRestoreScript {
+    func sync(_ fake: FakeIPTables, _ ports: [PortalServicePort], renderer: UserspacePortalRenderer = wildcardRenderer) async throws
+        -> IPTablesRestoreScript
+    {
         let current = try parseSave(try await fake.save(family: renderer.family))
         let script = UserspacePortalRenderer.restoreScript(desired: renderer.render(ports), current: current)
         try await fake.restore(script.text, family: renderer.family)
@@ -31,14 +34,16 @@ struct UserspacePortalRendererRestoreTests {
     @Test func firstSyncDeclaresChainsWritesRulesAndAddsAllJumps() throws {
         let script = UserspacePortalRenderer.restoreScript(desired: wildcardRenderer.render(Self.ports), current: IPTablesRuleSet())
         let nat = script.commands(for: "nat")
-        #expect(Array(nat.prefix(4)) == [
-            .declareChain(name: "KUBE-PORTALS-CONTAINER", policy: nil), .declareChain(name: "KUBE-PORTALS-HOST", policy: nil),
-            .declareChain(name: "KUBE-NODEPORT-CONTAINER", policy: nil), .declareChain(name: "KUBE-NODEPORT-HOST", policy: nil),
-        ])
-        #expect(Array(nat.suffix(4)) == [
-            .insert(ParentJump.portalsContainer.rule, position: 1), .insert(ParentJump.portalsHost.rule, position: 1),
-            .append(ParentJump.nodePortContainer.rule), .append(ParentJump.nodePortHost.rule),
-        ])
+        #expect(
+            Array(nat.prefix(4)) == [
+                .declareChain(name: "KUBE-PORTALS-CONTAINER", policy: nil), .declareChain(name: "KUBE-PORTALS-HOST", policy: nil),
+                .declareChain(name: "KUBE-NODEPORT-CONTAINER", policy: nil), .declareChain(name: "KUBE-NODEPORT-HOST", policy: nil),
+            ])
+        #expect(
+            Array(nat.suffix(4)) == [
+                .insert(ParentJump.portalsContainer.rule, position: 1), .insert(ParentJump.portalsHost.rule, position: 1),
+                .append(ParentJump.nodePortContainer.rule), .append(ParentJump.nodePortHost.rule),
+            ])
         #expect(script.commands(for: "filter").first == .declareChain(name: "KUBE-NODEPORT-NON-LOCAL", policy: nil))
         #expect(script.commands(for: "filter").last == .insert(ParentJump.nodePortNonLocal.rule, position: 1))
         #expect(script.text.hasPrefix("*nat\n:KUBE-PORTALS-CONTAINER - [0:0]\n"))
@@ -66,17 +71,23 @@ struct UserspacePortalRendererRestoreTests {
     }
 
     @Test func syncKeepsOtherComponentsRules() async throws {
-        var initial = IPTablesRuleSet(tables: [IPTablesTable(name: "nat", chains: [
-            IPTablesChain(name: "PREROUTING", policy: "ACCEPT", rules: [IPTablesRule(chain: "PREROUTING", arguments: ["-j", "DOCKER"])]),
-            IPTablesChain(name: "INPUT", policy: "ACCEPT"), IPTablesChain(name: "OUTPUT", policy: "ACCEPT"),
-            IPTablesChain(name: "POSTROUTING", policy: "ACCEPT"), IPTablesChain(name: "DOCKER"),
-        ])])
+        var initial = IPTablesRuleSet(tables: [
+            IPTablesTable(
+                name: "nat",
+                chains: [
+                    IPTablesChain(
+                        name: "PREROUTING", policy: "ACCEPT", rules: [IPTablesRule(chain: "PREROUTING", arguments: ["-j", "DOCKER"])]),
+                    IPTablesChain(name: "INPUT", policy: "ACCEPT"), IPTablesChain(name: "OUTPUT", policy: "ACCEPT"),
+                    IPTablesChain(name: "POSTROUTING", policy: "ACCEPT"), IPTablesChain(name: "DOCKER"),
+                ])
+        ])
         initial.append(IPTablesRule(chain: "DOCKER", arguments: ["-i", "docker0", "-j", "RETURN"]), in: "nat")
         let fake = FakeIPTables(initial: [.ipv4: initial])
         try await sync(fake, Self.ports)
         let saved = try parseSave(try await fake.save(family: .ipv4))
         #expect(saved.rules(in: "DOCKER", table: "nat") == [IPTablesRule(chain: "DOCKER", arguments: ["-i", "docker0", "-j", "RETURN"])])
-        #expect(saved.rules(in: "PREROUTING", table: "nat").map(\.target) == ["KUBE-PORTALS-CONTAINER", "DOCKER", "KUBE-NODEPORT-CONTAINER"])
+        #expect(
+            saved.rules(in: "PREROUTING", table: "nat").map(\.target) == ["KUBE-PORTALS-CONTAINER", "DOCKER", "KUBE-NODEPORT-CONTAINER"])
     }
 
     @Test func isSatisfiedNoticesChangesAndForeignRules() async throws {
@@ -93,7 +104,11 @@ struct UserspacePortalRendererRestoreTests {
 
     @Test func ipv6SyncRoundTripsThroughTheFake() async throws {
         let renderer = UserspacePortalRenderer(listenIP: ip("::"), hostIP: ip("fd00::2"), family: .ipv6)
-        let ports = [PortalServicePort(servicePort: servicePort("web", clusterIP: "fd00:96::a", port: 80, nodePort: 30080, externalIPs: ["2001:db8::9"]), proxyPort: 40000)]
+        let ports = [
+            PortalServicePort(
+                servicePort: servicePort("web", clusterIP: "fd00:96::a", port: 80, nodePort: 30080, externalIPs: ["2001:db8::9"]),
+                proxyPort: 40000)
+        ]
         let fake = FakeIPTables()
         try await sync(fake, ports, renderer: renderer)
         let saved = try parseSave(try await fake.save(family: .ipv6))
@@ -102,7 +117,8 @@ struct UserspacePortalRendererRestoreTests {
     }
 
     @Test func previousProxyPortsComeFromRedirectAndDNATRules() throws {
-        let saved = try parseSave("""
+        let saved = try parseSave(
+            """
             *nat
             :KUBE-PORTALS-CONTAINER - [0:0]
             :KUBE-PORTALS-HOST - [0:0]

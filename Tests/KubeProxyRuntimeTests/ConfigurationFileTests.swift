@@ -20,31 +20,32 @@ struct ConfigurationFileTests {
     }
 
     @Test func upstreamFieldsAreRead() throws {
-        let text = Self.header + """
-            bindAddress: 127.0.0.1
-            healthzBindAddress: 0.0.0.0:12345
-            metricsBindAddress: "[::1]:10249"
-            hostnameOverride: node-a
-            mode: userspace
-            portRange: 30000-30100
-            udpIdleTimeout: 2s
-            iptables:
-              minSyncPeriod: 500ms
-              syncPeriod: 1m
-              masqueradeBit: 15
-            clientConnection:
-              qps: 50
-              burst: 100
-            conntrack:
-              maxPerCore: 0
-              tcpEstablishedTimeout: 12h
-            nodePortAddresses: ["10.0.0.0/8", "primary"]
-            featureGates: {SomeGate: true}
-            logging:
-              verbosity: 4
-            ipvs:
-              scheduler: rr
-            """
+        let text =
+            Self.header + """
+                bindAddress: 127.0.0.1
+                healthzBindAddress: 0.0.0.0:12345
+                metricsBindAddress: "[::1]:10249"
+                hostnameOverride: node-a
+                mode: userspace
+                portRange: 30000-30100
+                udpIdleTimeout: 2s
+                iptables:
+                  minSyncPeriod: 500ms
+                  syncPeriod: 1m
+                  masqueradeBit: 15
+                clientConnection:
+                  qps: 50
+                  burst: 100
+                conntrack:
+                  maxPerCore: 0
+                  tcpEstablishedTimeout: 12h
+                nodePortAddresses: ["10.0.0.0/8", "primary"]
+                featureGates: {SomeGate: true}
+                logging:
+                  verbosity: 4
+                ipvs:
+                  scheduler: rr
+                """
         let config = try ConfigurationFile.parse(text, file: "c.yaml")
         #expect(config.bindAddress == IPAddress("127.0.0.1"))
         #expect(config.healthzBindAddress == "0.0.0.0:12345")

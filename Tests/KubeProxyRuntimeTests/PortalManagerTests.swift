@@ -136,6 +136,7 @@ struct PortalManagerTests {
         // Once the other program lets go, the next sync claims it and adds the rule.
         dataPlane.setTakenByOthers([])
         #expect(await controller.sync())
-        #expect(PortalState(fake.ruleSet(family: .ipv4)).rules(in: .nodePortContainer).compactMap(\.destinationPort).sorted() == [30080, 30081])
+        #expect(
+            PortalState(fake.ruleSet(family: .ipv4)).rules(in: .nodePortContainer).compactMap(\.destinationPort).sorted() == [30080, 30081])
     }
 }

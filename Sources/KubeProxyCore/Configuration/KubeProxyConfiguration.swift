@@ -189,8 +189,10 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         check(clientConnection.burst >= 0, "clientConnection.burst", "must not be negative")
         check(conntrack.maxPerCore >= 0, "conntrack.maxPerCore", "must not be negative")
         check(conntrack.min >= 0, "conntrack.min", "must not be negative")
-        for (field, value) in [("--healthz-bind-address (healthzBindAddress)", healthzBindAddress),
-                               ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress)] where !value.isEmpty {
+        for (field, value) in [
+            ("--healthz-bind-address (healthzBindAddress)", healthzBindAddress),
+            ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress),
+        ] where !value.isEmpty {
             check(HostPort(value) != nil, field, "\"\(value)\" is not IP:port (e.g. 0.0.0.0:10256 or [::]:10256)")
         }
         for (i, entry) in nodePortAddresses.enumerated() {

@@ -60,7 +60,8 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
         case .v4(let a):
             return "\(a >> 24).\((a >> 16) & 0xff).\((a >> 8) & 0xff).\(a & 0xff)"
         case .v6(let h, let l):
-            let groups: [UInt16] = (0..<4).map { UInt16((h >> (48 - 16 * UInt64($0))) & 0xffff) }
+            let groups: [UInt16] =
+                (0..<4).map { UInt16((h >> (48 - 16 * UInt64($0))) & 0xffff) }
                 + (0..<4).map { UInt16((l >> (48 - 16 * UInt64($0))) & 0xffff) }
             // Longest run of at least two zero groups, first one on ties (RFC 5952 §4.2).
             var bestStart = -1, bestLen = 0, i = 0

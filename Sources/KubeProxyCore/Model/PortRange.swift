@@ -146,7 +146,8 @@ public struct PortRangeError: Error, Hashable, Sendable, CustomStringConvertible
         case .notANumber(let part):
             problem = "\"\(part)\" is not a port number"
         case .portTooLarge(let port):
-            problem = port == Int.max
+            problem =
+                port == Int.max
                 ? "a port is greater than \(PortRange.maximumPort)"
                 : "port \(port) is greater than \(PortRange.maximumPort)"
         case .endBeforeStart(let start, let end):

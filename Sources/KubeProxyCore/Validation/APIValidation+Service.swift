@@ -71,7 +71,11 @@ extension APIValidation {
             return (1...65535).contains(number) ? [] : [.invalid(path, value: number, portRangeMessage)]
         case .string(let name):
             guard !isIANAServiceName(name) else { return [] }
-            return [.invalid(path, value: name, "must be a port number or an IANA service name (at most 15 characters, a-z, 0-9 and '-', with a letter)")]
+            return [
+                .invalid(
+                    path, value: name,
+                    "must be a port number or an IANA service name (at most 15 characters, a-z, 0-9 and '-', with a letter)")
+            ]
         }
     }
 
@@ -132,7 +136,8 @@ extension APIValidation {
         }
         for (index, text) in (spec.loadBalancerSourceRanges ?? []).enumerated() where CIDR(text) == nil {
             causes.append(
-                .invalid(path.child("loadBalancerSourceRanges").index(index), value: text,
+                .invalid(
+                    path.child("loadBalancerSourceRanges").index(index), value: text,
                     "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"))
         }
         return causes

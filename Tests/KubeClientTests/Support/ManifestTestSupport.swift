@@ -93,8 +93,7 @@ extension SourceEvent {
         }
     }
 
-    private static func summary<T>(_ change: ObjectChange<T>, _ kind: String, _ meta: KeyPath<T, ObjectMeta>) -> String
-    {
+    private static func summary<T>(_ change: ObjectChange<T>, _ kind: String, _ meta: KeyPath<T, ObjectMeta>) -> String {
         func name(_ object: T) -> String {
             "\(object[keyPath: meta].namespace ?? "-")/\(object[keyPath: meta].name ?? "-")"
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The command line of `kube-proxy-bench`, parsed by hand: the target has no ArgumentParser

@@ -2,7 +2,6 @@ import KubeAPI
 import KubeProxyCore
 import KubeProxyDataPlane
 
-
 /// Times the control plane as a sync does it: record every Service and EndpointSlice event in
 /// the Core change trackers, `ProxyState.apply`, take the snapshot, and compute the userspace
 /// plan; then time single EndpointSlice changes against the built model.

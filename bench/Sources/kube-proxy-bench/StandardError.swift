@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes diagnostics to file descriptor 2 without touching libc's global `stderr` stream,

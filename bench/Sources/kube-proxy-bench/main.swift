@@ -1,6 +1,6 @@
 // kube-proxy-bench: the Swift half of bench/run.sh (the control plane table). See bench/README.md.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let arguments = Array(CommandLine.arguments.dropFirst())

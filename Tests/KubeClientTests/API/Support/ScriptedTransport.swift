@@ -58,7 +58,7 @@ final class ScriptedTransport: APITransport {
     }
 
     /// Waits (up to `deadline` of real time) until `count` requests for `path` were made.
-    func waitForRequests(_ path: String, count: Int, within deadline: Duration = .seconds(2)) async -> [APIRequest] {
+    func waitForRequests(_ path: String, count: Int, within deadline: Duration = .seconds(10)) async -> [APIRequest] {
         let clock = ContinuousClock()
         let end = clock.now.advanced(by: deadline)
         while requests(for: path).count < count, clock.now < end {
