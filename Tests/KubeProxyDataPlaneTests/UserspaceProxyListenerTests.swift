@@ -71,7 +71,10 @@ struct UserspaceProxyListenerTests {
         // Listeners open concurrently, so which service port meets the busy port varies.
         #expect(changes.filter { $0.kind == .started }.count == 2)
         let failed = changes.filter { $0.kind == .failed }
-        #expect(failed.count == 1 && failed.first?.reason.contains("port \(busyPort)") == true)
+        // The loser either met the busy port itself or found the range used up while another
+        // open still held the busy port for its retry.
+        let reason = failed.first?.reason ?? ""
+        #expect(failed.count == 1 && (reason.contains("port \(busyPort)") || reason.contains("no free port left")), "\(reason)")
         let listening = await proxy.status().values.compactMap(\.port)
         #expect(Set(listening) == [range.first, range.last])
 

@@ -170,7 +170,9 @@ struct HealthServerTests {
             #expect(try RawHTTP.get("/livez", port: port).status == 200)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
-            #expect(throws: RawHTTP.Failure.refused) { try RawHTTP.get("/livez", port: port) }
+            // Usually "refused"; in a parallel suite another test may already have been given the
+            // freed ephemeral port and reset us, so any failure to get an answer counts as closed.
+            #expect(throws: RawHTTP.Failure.self) { try RawHTTP.get("/livez", port: port) }
         }
     }
 
