@@ -18,14 +18,7 @@ extension APIValidation {
             var names: Set<String> = []
             for (portIndex, port) in ports.enumerated() {
                 let portPath = path.child("ports").index(portIndex)
-                let name = port.name ?? ""
-                if name.isEmpty {
-                    if ports.count > 1 { causes.append(.required(portPath.child("name"))) }
-                } else if !isDNS1123Label(name) {
-                    causes.append(.invalid(portPath.child("name"), value: name, dns1123LabelMessage))
-                } else if !names.insert(name).inserted {
-                    causes.append(.duplicate(portPath.child("name"), value: name))
-                }
+                causes += validatePortName(port.name, portCount: ports.count, at: portPath.child("name"), seen: &names)
                 causes += validatePort(port.port, at: portPath.child("port"))
                 causes += validateProtocol(port.protocol, at: portPath.child("protocol"))
             }

@@ -41,14 +41,7 @@ extension APIValidation {
         var pairs: Set<String> = []
         for (index, port) in ports.enumerated() {
             let portPath = portsPath.index(index)
-            let name = port.name ?? ""
-            if name.isEmpty {
-                if ports.count > 1 { causes.append(.required(portPath.child("name"))) }
-            } else if !isDNS1123Label(name) {
-                causes.append(.invalid(portPath.child("name"), value: name, dns1123LabelMessage))
-            } else if !names.insert(name).inserted {
-                causes.append(.duplicate(portPath.child("name"), value: name))
-            }
+            causes += validatePortName(port.name, portCount: ports.count, at: portPath.child("name"), seen: &names)
             causes += validateProtocol(port.protocol, at: portPath.child("protocol"))
             causes += validatePort(port.port, at: portPath.child("port"))
             if let nodePort = port.nodePort, !(0...65535).contains(nodePort) {

@@ -57,6 +57,18 @@ public enum APIValidation {
         return [.notSupported(path, value: value, supported: allowed)]
     }
 
+    /// A port name of a Service or legacy Endpoints subset: required when there are several
+    /// ports, a DNS-1123 label, unique (`seen` collects the names so far).
+    static func validatePortName(
+        _ name: String?, portCount: Int, at path: FieldPath, seen: inout Set<String>
+    ) -> [StatusCause] {
+        let name = name ?? ""
+        if name.isEmpty { return portCount > 1 ? [.required(path)] : [] }
+        if !isDNS1123Label(name) { return [.invalid(path, value: name, dns1123LabelMessage)] }
+        if !seen.insert(name).inserted { return [.duplicate(path, value: name)] }
+        return []
+    }
+
     /// An IP address, optionally of one family.
     /// The path is built only on failure: this runs for every endpoint address of every slice.
     static func validateIP(_ text: String, family: IPFamily? = nil, at path: @autoclosure () -> FieldPath) -> [StatusCause] {
