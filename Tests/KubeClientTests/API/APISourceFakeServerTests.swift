@@ -124,6 +124,11 @@ struct APISourceFakeServerTests {
         let logs = LogRecorder()
         try await running(try cluster.configuration(.init(token: "wrong-s3cret")), logger: logs.logger) { recorder in
             #expect(await recorder.next(1, within: .milliseconds(1500)).isEmpty)
+            // Under load the first refused request can take longer than that window to be logged.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !logs.messages(at: .warning).contains(where: { $0.contains("401") }), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
         }
         let warnings = logs.messages(at: .warning)
         #expect(warnings.contains { $0.contains("401") })
