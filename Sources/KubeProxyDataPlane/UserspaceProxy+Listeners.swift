@@ -51,16 +51,18 @@ extension UserspaceProxy {
         return change(.updated, desired, port: entry.listener.localPort, endpoints: count)
     }
 
-    /// Closes the listener of `name` and gives its port back.
+    /// Closes the listener of `name` and gives its port back. The change reports the endpoint
+    /// count the port had, so the "stopped" log line tells what went away with it.
     func stop(_ name: ServicePortName) async -> DataPlaneChange {
         guard let entry = active.removeValue(forKey: name) else {
             return DataPlaneChange(kind: .stopped, name: name, listenAddress: bindAddress, port: nil, endpointCount: 0)
         }
         statuses[name] = nil
         entry.affinityCleanup.cancel()
+        let count = (try? await entry.listener.balancer.endpointCount().get()) ?? entry.desired.endpoints.count
         await entry.listener.close()
         allocator.release(entry.allocatedPort)
-        return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: 0)
+        return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: count)
     }
 
     /// Binds the preferred port when one is given and usable, else allocates a port and binds it,

@@ -103,6 +103,7 @@ struct UserspaceProxyTests {
             let stopped = await proxy.apply([:])
             #expect(stopped.map(\.kind) == [.stopped])
             #expect(stopped.first?.port == port)
+            #expect(stopped.first?.endpointCount == 1, "the count the port had, for the 'stopped' log line")
             #expect(await TestClient.isRefused(port: port))
             try await session.send("after delete\n")
             #expect(try await session.line() == "after delete")
