@@ -189,11 +189,12 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         check(clientConnection.burst >= 0, "clientConnection.burst", "must not be negative")
         check(conntrack.maxPerCore >= 0, "conntrack.maxPerCore", "must not be negative")
         check(conntrack.min >= 0, "conntrack.min", "must not be negative")
-        for (field, value) in [
-            ("--healthz-bind-address (healthzBindAddress)", healthzBindAddress),
-            ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress),
+        // Each example is the field's own default, so a copied example is a working value.
+        for (field, value, example) in [
+            ("--healthz-bind-address (healthzBindAddress)", healthzBindAddress, "0.0.0.0:10256 or [::]:10256"),
+            ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress, "127.0.0.1:10249 or [::1]:10249"),
         ] where !value.isEmpty {
-            check(HostPort(value) != nil, field, "\"\(value)\" is not IP:port (e.g. 0.0.0.0:10256 or [::]:10256)")
+            check(HostPort(value) != nil, field, "\"\(value)\" is not IP:port (e.g. \(example))")
         }
         for (i, entry) in nodePortAddresses.enumerated() {
             check(
