@@ -4,12 +4,12 @@ import NIOCore
 
 /// Connects one accepted client to an endpoint and glues the two channels together.
 ///
-/// The dial ladder of upstream (TCP-04): up to one attempt per entry of `dialTimeouts`
+/// The dial ladder of upstream (docs/userspace-behaviour.md#tcp-dial-ladder): up to one attempt per entry of `dialTimeouts`
 /// (250 ms, 500 ms, 1 s, 2 s by default), each asking the balancer for an endpoint — with
-/// affinity on the first attempt and `resetAffinity` on the later ones (LB-15). No endpoints or
-/// every attempt failed: the client is closed (it saw a completed handshake, then EOF; TCP-05).
+/// affinity on the first attempt and `resetAffinity` on the later ones. No endpoints or
+/// every attempt failed: the client is closed (it saw a completed handshake, then EOF).
 ///
-/// Unlike upstream (TCP-03, kubernetes/kubernetes#12242) nothing here blocks the listener: the
+/// Unlike upstream (kubernetes/kubernetes#12242) nothing here blocks the listener: the
 /// client channel waits with `autoRead` off while the dial runs as futures on its loop.
 struct BackendConnector: Sendable {
     /// The service port, for logs.

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Holds ports open so no other program can take them (spec IPT-14): a TCP socket that listens
+/// Holds ports open so no other program can take them (docs/userspace-behaviour.md#port-claims): a TCP socket that listens
 /// but never accepts, or a bound UDP socket that is never read.
 ///
 /// Declarative like `UserspaceProxy.apply`: `updateClaims` gets the complete desired set, keeps

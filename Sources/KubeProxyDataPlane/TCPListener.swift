@@ -7,7 +7,7 @@ import NIOPosix
 /// The server channel lives on the balancer's loop; accepted connections are spread over the
 /// whole group and, once active, handed to a `BackendConnector` with `autoRead` off, so no client
 /// byte is read before a backend is connected. Accept errors are NIO's business: its accept back-off handles
-/// "too many open files" instead of upstream's panic (TCP-02).
+/// "too many open files" instead of upstream's panic (docs/userspace-behaviour.md#tcp-listeners).
 final class TCPListener: ServicePortListener {
     let localPort: Int
     let balancer: ServiceBalancer

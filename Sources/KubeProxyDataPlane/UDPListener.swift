@@ -5,9 +5,9 @@ import NIOPosix
 
 /// The listening UDP socket of one service port, served by a `UDPListenerHandler` on the
 /// balancer's event loop (one loop per UDP service port, like upstream's one reader per port,
-/// UDP-01, but without blocking anything else).
+/// upstream, but without blocking anything else).
 ///
-/// Closing it ends every session of the port (UDP-09): their backend sockets are closed at once.
+/// Closing it ends every session of the port (docs/userspace-behaviour.md#udp-removal): their backend sockets are closed at once.
 final class UDPListener: ServicePortListener {
     let localPort: Int
     let balancer: ServiceBalancer

@@ -5,10 +5,10 @@ import NIOPosix
 
 /// Serves the listening socket of one UDP service port: keeps its `UDPSessionTable`, opens a
 /// connected socket per client session, forwards client datagrams and sends the replies back
-/// from this socket (spec §6).
+/// from this socket (docs/userspace-behaviour.md#udp-sessions).
 ///
 /// Replies leave from the listening socket, so their source is the proxy port and conntrack
-/// un-NATs them back to the service address the client used (UDP-06). Every session's backend
+/// un-NATs them back to the service address the client used. Every session's backend
 /// socket lives on this channel's event loop, so the table needs no lock and a backend's
 /// `UDPBackendHandler` calls straight into this handler.
 ///

@@ -9,16 +9,16 @@ import NIOCore
 /// proxy converges to it and returns what it changed. Guarantees:
 /// - a listener is keyed by `ServicePortName` (protocol included) only: endpoint and affinity
 ///   changes update its balancer in place and never re-create it; they affect new connections
-///   and new UDP sessions only (TCP-09); a UDP session to a removed endpoint goes on until idle;
+///   and new UDP sessions only (docs/userspace-behaviour.md#tcp-changes); a UDP session to a removed endpoint goes on until idle;
 /// - a port that leaves the desired state has its listener closed; its established TCP
-///   connections keep flowing until either side closes (TCP-08), its UDP sessions end at once;
+///   connections keep flowing until either side closes, its UDP sessions end at once;
 /// - a port whose listener could not be opened is retried on every `apply` (upstream waited for
-///   the Service to change, PA-05);
+///   the Service to change; docs/userspace-behaviour.md#port-allocation);
 /// - a new listener binds its `preferredPort` first when one is given (a restart keeps the
 ///   kernel's rules valid), else a port from the `PortAllocator`; a port whose bind failed with
 ///   `EADDRINUSE` is skipped (another port of the range is tried) and given back afterwards, and
-///   a closed listener's port is given back (upstream leaked both, PA-07);
-/// - expired ClientIP pins are forgotten on every `apply` and at least every 60 s (LB-14);
+///   a closed listener's port is given back (upstream leaked both);
+/// - expired ClientIP pins are forgotten on every `apply` and at least every 60 s (docs/userspace-behaviour.md#client-ip-affinity);
 /// - SCTP ports are reported `.unsupported` and never crash anything.
 ///
 /// `apply` and `shutdown` calls are serialised internally, so overlapping calls are safe.
@@ -51,7 +51,7 @@ public actor UserspaceProxy {
     private var isShutDown = false
     private var turns = TurnQueue()
 
-    /// The upstream dial ladder (TCP-04): four attempts, doubling timeouts.
+    /// The upstream dial ladder (docs/userspace-behaviour.md#tcp-dial-ladder): four attempts, doubling timeouts.
     public static let defaultDialTimeouts: [Duration] = [
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
     ]
@@ -122,7 +122,7 @@ public actor UserspaceProxy {
     /// Converges to `desired` (keyed by each port's `name`) and returns what changed, sorted by
     /// service port; stops come first so a freed range port can serve a new listener at once.
     ///
-    /// Also forgets expired ClientIP pins of every listener (LB-14). After `shutdown` it does
+    /// Also forgets expired ClientIP pins of every listener. After `shutdown` it does
     /// nothing and returns no changes.
     public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
         await acquire()
@@ -197,7 +197,7 @@ public actor UserspaceProxy {
     }
 
     /// Holds the NodePorts and local service addresses in `desired` open so no other program
-    /// takes them (IPT-14); see `PortClaims.updateClaims`. After `shutdown` it does nothing.
+    /// takes them (docs/userspace-behaviour.md#port-claims); see `PortClaims.updateClaims`. After `shutdown` it does nothing.
     public func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult] {
         await claims.updateClaims(desired)
     }

@@ -9,7 +9,7 @@ import Logging
 /// The proxier of one IP family: records source events, and at sync time turns the recorded
 /// changes into a snapshot and hands the userspace plan to the data plane.
 ///
-/// Event handling only records (DESIGN.md §1): no socket work happens on the event path, so a
+/// Event handling only records (docs/design.md#the-loop): no socket work happens on the event path, so a
 /// burst of edits costs one sync. Until the source reports `synced`, syncs do nothing, so a
 /// half-loaded state is never programmed (upstream's "services and endpoints synced" rule).
 public actor ProxyController {
@@ -141,8 +141,8 @@ public actor ProxyController {
         }
     }
 
-    /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets (upstream
-    /// IPT-14), so no other program takes a port our rules redirect. A port someone else holds
+    /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets
+    /// (docs/userspace-behaviour.md#port-claims), so no other program takes a port our rules redirect. A port someone else holds
     /// is reported on its Service and gets no rule (we would otherwise steal its traffic); the
     /// claim is retried every sync, and `sync` reports the failure so a retry comes soon.
     private func updateClaims(_ snapshot: ProxySnapshot) async {
@@ -190,7 +190,7 @@ public actor ProxyController {
         metrics.dataPlane(await dataPlane.statistics())
     }
 
-    /// Upstream UDP-09: a removed UDP service port's cluster IP loses its conntrack entries, so
+    /// As upstream (docs/userspace-behaviour.md#udp-removal): a removed UDP service port's cluster IP loses its conntrack entries, so
     /// long-lived flows do not keep steering at a closed proxy port.
     private func flushConntrack(removed: [ServicePortName: ServicePort]) async {
         guard let conntrack else { return }

@@ -1,5 +1,5 @@
 // kube-proxy: flags and config file → configuration → builder. Nothing else lives here
-// (DESIGN.md rule 12).
+// (docs/design.md#thin-executable).
 import ArgumentParser
 import Foundation
 import KubeProxyCore

@@ -5,7 +5,7 @@ import KubeAPI
 /// WATCH to issue next, what each response and watch line changes, and how long to back off.
 /// A driver (``ResourceWatcher``) performs the requests and sleeps.
 ///
-/// Behaviour (see `shared/spec/apiserver.md` §3.6):
+/// Behaviour (see `docs/api-client-behaviour.md#list-and-watch`):
 /// - **List**: the first list is `resourceVersion=0&limit=500` (served from the watch cache),
 ///   pages followed through `continue`. Relists ask for the last seen version without `limit`
 ///   (unless the server paginated a `resourceVersion=0` list, then it keeps paging). A page whose

@@ -1,7 +1,7 @@
 /// Every metric name, label name and histogram bucket layout the proxy exports, in one place.
 ///
 /// Why one file: operators swap upstream kube-proxy for us without touching dashboards or
-/// alerts (DESIGN.md §4), so the upstream names (`pkg/proxy/metrics/metrics.go`, subsystem
+/// alerts (docs/design.md#compatibility), so the upstream names (`pkg/proxy/metrics/metrics.go`, subsystem
 /// `kubeproxy`) must be spelled exactly once and reviewed together. Our own userspace data-plane
 /// metrics use the `kubeproxy_userspace_` prefix so they can never collide with a future
 /// upstream name.

@@ -6,7 +6,7 @@ import Synchronization
 /// Turns facts the proxy hands over (a sync finished, changes were taken, the data plane's
 /// counters) into upstream-compatible metrics through swift-metrics.
 ///
-/// Why facts in, metrics out: Core and the data plane stay free of metrics (DESIGN.md §11); the
+/// Why facts in, metrics out: Core and the data plane stay free of metrics (docs/design.md#observability-passed-in); the
 /// controller reports what happened and this type owns names, labels and conversions. The
 /// `MetricsFactory` is injected, so tests read values back with MetricsTestKit and the process
 /// exports through a `PrometheusCollectorRegistry` (see `prometheusFactory(registry:)`).
