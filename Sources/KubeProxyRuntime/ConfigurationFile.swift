@@ -44,6 +44,28 @@ public enum ConfigurationFile {
         return config
     }
 
+    /// `config` (read from `file`) with its path fields resolved against the file's directory, as
+    /// Kubernetes component configs resolve them: a config file and the kubeconfig it names are
+    /// usually shipped together (a ConfigMap, `/etc/kubernetes/`), whatever the current directory
+    /// of the process. Absolute and empty paths are kept; flags are not affected (they are applied
+    /// afterwards and stay relative to the current directory).
+    ///
+    /// The path fields: `clientConnection.kubeconfig` and our `manifests`.
+    public static func resolvingPaths(of config: KubeProxyConfiguration, relativeTo file: String) -> KubeProxyConfiguration {
+        var resolved = config
+        resolved.clientConnection.kubeconfig = resolve(config.clientConnection.kubeconfig, relativeTo: file)
+        resolved.manifests = resolve(config.manifests, relativeTo: file)
+        return resolved
+    }
+
+    /// `path` joined to the directory of `file` unless it is empty or absolute.
+    static func resolve(_ path: String, relativeTo file: String) -> String {
+        guard !path.isEmpty, !path.hasPrefix("/") else { return path }
+        guard let slash = file.lastIndex(of: "/") else { return path }  // the file is in the current directory
+        let directory = file[..<slash]
+        return directory.isEmpty ? "/" + path : "\(directory)/\(path)"
+    }
+
     /// The effective configuration as a file upstream's kube-proxy would accept (keys sorted).
     public static func render(_ config: KubeProxyConfiguration) -> String {
         func d(_ value: Duration) -> Node { Node(GoDuration.format(value)) }

@@ -22,7 +22,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("config"), help: "The path to a KubeProxyConfiguration file (kubeproxy.config.k8s.io/v1alpha1).")
     var configFile: String?
 
-    @Option(name: .customLong("write-config-to"), help: "If set, write the effective configuration to this file and exit.")
+    @Option(
+        name: .customLong("write-config-to"),
+        help:
+            "If set, write the effective configuration to this file ('-' for standard output) and exit. Symbolic links are followed, never replaced."
+    )
     var writeConfigTo: String?
 
     @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace (iptables and nftables are not implemented yet).")
@@ -128,14 +132,9 @@ struct KubeProxyCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> KubeProxyConfiguration {
         var config = KubeProxyConfiguration()
         if let configFile {
-            let text: String
+            // Paths inside the file are relative to the file; flags below stay relative to the CWD.
             do {
-                text = try String(contentsOfFile: configFile, encoding: .utf8)
-            } catch {
-                throw ValidationError("--config: cannot read \(configFile): \(error.localizedDescription)")
-            }
-            do {
-                config = try ConfigurationFile.parse(text, file: configFile)
+                config = try ConfigurationFile.load(path: configFile)
             } catch {
                 throw ValidationError("--config: \(error)")
             }
@@ -206,11 +205,12 @@ struct KubeProxyCommand: AsyncParsableCommand {
         let config = try makeConfiguration()
         if let writeConfigTo {
             do {
-                try ConfigurationFile.render(config).write(toFile: writeConfigTo, atomically: true, encoding: .utf8)
+                try ConfigurationFile.write(ConfigurationFile.render(config), to: writeConfigTo)
             } catch {
-                throw ValidationError("--write-config-to: cannot write \(writeConfigTo): \(error.localizedDescription)")
+                throw ValidationError("--write-config-to: \(error)")
             }
-            print("wrote the effective configuration to \(writeConfigTo)")
+            // On stderr: with `-` (or /dev/stdout) standard output carries the configuration itself.
+            FileHandle.standardError.write(Data("wrote the effective configuration to \(writeConfigTo)\n".utf8))
             return
         }
         let level = KlogHandler.level(forVerbosity: config.verbosity)

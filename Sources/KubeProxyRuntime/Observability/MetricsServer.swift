@@ -20,13 +20,14 @@ public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
     ///   - address: `metricsBindAddress`, e.g. `127.0.0.1:10249`.
     ///   - bindRetryInterval: how often `run()` retries a failed bind (upstream: every 5 s);
     ///     `nil` makes a bind failure end `run()` with the error (`--bind-address-hard-fail`).
+    ///   - limits: connection cap, idle and request deadlines (`HTTPServerLimits.observability`).
     public init(
         address: HostPort, registry: PrometheusCollectorRegistry,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
-        bindRetryInterval: Duration? = .seconds(5)
+        bindRetryInterval: Duration? = .seconds(5), limits: HTTPServerLimits = .observability
     ) {
         self.server = HTTPRouteServer(
-            name: "metrics", ip: address.ip, port: address.port, group: group, logger: logger,
+            name: "metrics", ip: address.ip, port: address.port, group: group, limits: limits, logger: logger,
             route: Self.route(registry: registry))
         self.bindRetryInterval = bindRetryInterval
     }
