@@ -22,13 +22,13 @@ public enum FakeAPIFault: Sendable, Hashable, CustomStringConvertible {
 
     /// The spec grammar, one line per fault, for `--help` and the control endpoint's errors.
     public static let grammar = """
-          stall=DURATION            answer nothing that arrives for DURATION (500ms, 30s, 2m)
-          fail=N[:CODE[:RETRY]]     fail the next N API requests with CODE (default 500; 429, 503, 410, …),
-                                    RETRY adds Retry-After seconds
-          gone                      send ERROR 410 Expired to every watch and compact the history
-          reset                     drop every connection with a TCP reset
-          end-watches               end every watch cleanly
-          clear                     cancel a stall and pending failures
+              stall=DURATION            answer nothing that arrives for DURATION (500ms, 30s, 2m)
+              fail=N[:CODE[:RETRY]]     fail the next N API requests with CODE (default 500; 429, 503, 410, …),
+                                        RETRY adds Retry-After seconds
+              gone                      send ERROR 410 Expired to every watch and compact the history
+              reset                     drop every connection with a TCP reset
+              end-watches               end every watch cleanly
+              clear                     cancel a stall and pending failures
         """
 
     /// Parses one spec.

@@ -19,7 +19,7 @@ extension FakeAPIServer {
         guard path == "/fake/faults" else { throw FakeAPIStatus.pathNotFound() }
         switch request.method {
         case "GET":
-            return .complete(.json(FakeAPIJSON.encode(faultReport())))
+            return .complete(.json(Self.sortedJSON(faultReport())))
         case "POST":
             var specs = String(decoding: request.body, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
             if let query = request.query["fault"] { specs.append(query) }
@@ -40,13 +40,20 @@ extension FakeAPIServer {
                 members["applied"] = .array(faults.map { .string($0.description) })
                 report = .object(members)
             }
-            let response = FakeAPIResponse.json(FakeAPIJSON.encode(report))
+            let response = FakeAPIResponse.json(Self.sortedJSON(report))
             // A reset drops this connection too; answer first.
             guard faults.contains(.reset) else { return .complete(response) }
             return .completeThen(response) { [self] in inject(.reset) }
         default:
             throw FakeAPIStatus.methodNotAllowed(request.method)
         }
+    }
+
+    /// JSON with sorted keys, so reports read the same every time.
+    private static func sortedJSON(_ value: JSONValue) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
     }
 
     /// What is in force: the rest of a stall, pending failures, open watches and versions.
