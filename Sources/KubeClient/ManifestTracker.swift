@@ -21,6 +21,9 @@ struct ManifestTracker: Sendable {
         case decoded(FileSignature, hash: UInt64, ManifestFileContents)
         /// The file could not be read.
         case unreadable(message: String)
+        /// The file was refused unread (larger than the limit): an error like a bad document,
+        /// but recorded against this signature so it is not looked at again until it changes.
+        case refused(FileSignature, ManifestError)
     }
 
     /// Which files to read and which are gone, from one listing.
@@ -116,6 +119,10 @@ struct ManifestTracker: Sendable {
             case .unreadable(let message):
                 state.hash = nil
                 state.errors = [ManifestError(reason: .unreadable, file: file, message: "cannot read: \(message)")]
+            case .refused(let signature, let error):
+                state.applied = signature
+                state.hash = nil
+                state.errors = [error]
             }
             files[file] = state
         }
