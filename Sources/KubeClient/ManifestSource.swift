@@ -94,7 +94,7 @@ public final class ManifestSource: Sendable {
                 listingError = failure.message
             case .success(let update):
                 listingError = nil
-                await deliver(update, poller.errors, emit)
+                if !update.isIdle { await deliver(update, poller.errors, emit) }
             }
         }
     }

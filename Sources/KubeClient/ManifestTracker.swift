@@ -44,6 +44,8 @@ struct ManifestTracker: Sendable {
         var recovered: [String] = []
         /// Warnings from files decoded in this poll (unsupported kinds).
         var warnings: [ManifestError] = []
+        /// Nothing was read and nothing is gone, so nothing (errors included) changed.
+        var isIdle = false
     }
 
     private struct FileState: Sendable {
@@ -96,8 +98,11 @@ struct ManifestTracker: Sendable {
         return Plan(read: read.sorted(), removed: removed.sorted())
     }
 
-    /// Applies what was read (and what is gone) and returns the events and report.
+    /// Applies what was read (and what is gone) and returns the events and report. An idle poll
+    /// (nothing read, nothing gone) cannot change anything and returns at once, so an unchanged
+    /// directory costs a listing per poll, not a merge and a diff of every object.
     mutating func apply(loads: [String: FileLoad], removed: [String] = []) -> Update {
+        if loads.isEmpty && removed.isEmpty { return Update(isIdle: true) }
         let errorsBefore = errorsByFile()
         var update = Update()
         for file in removed { files[file] = nil }

@@ -182,6 +182,18 @@ import Testing
         #expect(tracker.hash(of: "f") == nil)
     }
 
+    @Test func anIdlePollChangesNothingAndSaysSo() {
+        var tracker = ManifestTracker()
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")], errors: [])])
+        _ = tracker.apply(loads: ["g": Self.load(1, [], errors: [Self.brokenError("g")])])
+        let idle = tracker.apply(loads: [:])
+        #expect(idle.isIdle && idle.events.isEmpty && idle.newErrors.isEmpty)
+        #expect(tracker.errors == [Self.brokenError("g")])
+        #expect(tracker.objects.count == 1)
+        #expect(!tracker.apply(loads: [:], removed: ["g"]).isIdle)
+        #expect(tracker.errors.isEmpty)
+    }
+
     @Test func unchangedContentOnlyRefreshesTheSignature() {
         var tracker = ManifestTracker()
         _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
