@@ -67,6 +67,17 @@ struct ManifestLimitsTests {
         #expect(contents.errors.first?.message.contains("nest deeper than 1000 levels") == true)
     }
 
+    /// libyaml stops literal nesting at 1,000 levels, so 16 MiB of `[` is a syntax error, not a
+    /// stack overflow in the recursive conversion.
+    @Test(arguments: [(990, true), (5_000, false)])
+    func literalNestingIsBoundedByTheParser(depth: Int, accepted: Bool) {
+        let text = "a: " + String(repeating: "[", count: depth) + "x" + String(repeating: "]", count: depth) + "\n"
+        switch ManifestParser.documents(in: Data(text.utf8), file: "a.yaml") {
+        case .success: #expect(accepted)
+        case .failure(let error): #expect(!accepted && error.reason == .syntax, "\(error)")
+        }
+    }
+
     /// An anchor of a 10-byte scalar costs 11 per alias (one node plus ten bytes).
     @Test(arguments: [(9, true), (10, false)])
     func expansionIsCountedAsNodesPlusScalarBytes(aliases: Int, accepted: Bool) {
