@@ -119,6 +119,7 @@ public enum ConfigurationFile {
                 ])
             ),
             ("logging", map([("format", s(config.loggingFormat)), ("verbosity", i(config.verbosity))])),
+            ("manifestMaxBytes", i(config.manifestMaxBytes)),
             ("manifests", s(config.manifests)),
             ("metricsBindAddress", s(config.metricsBindAddress)),
             ("mode", s(config.mode.rawValue)),
@@ -217,8 +218,8 @@ struct FieldReader {
         let known: Set<String> = [
             "apiVersion", "kind", "bindAddress", "bindAddressHardFail", "clientConnection", "clusterCIDR",
             "configSyncPeriod", "conntrack", "detectLocal", "detectLocalMode", "enableProfiling", "featureGates",
-            "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifests", "metricsBindAddress",
-            "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
+            "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifestMaxBytes", "manifests",
+            "metricsBindAddress", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
             "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
         ]
         var sawAPIVersion = false, sawKind = false
@@ -262,6 +263,7 @@ struct FieldReader {
                     default: break
                     }
                 }
+            case "manifestMaxBytes": config.manifestMaxBytes = try int(value, p)
             case "manifests": config.manifests = try string(value, p)
             case "metricsBindAddress": config.metricsBindAddress = try string(value, p)
             case "mode":

@@ -270,7 +270,8 @@ extension ProxyBuilder {
     static func source(_ configuration: KubeProxyConfiguration, nodeName: String, logger: Logger) throws -> any ObjectSource {
         if !configuration.manifests.isEmpty {
             return ManifestSource(
-                path: configuration.manifests, validator: ObjectValidation.validator(), logger: logger.child("manifests"))
+                path: configuration.manifests, validator: ObjectValidation.validator(),
+                limits: ManifestLimits(maxFileBytes: configuration.manifestMaxBytes), logger: logger.child("manifests"))
         }
         let client = try ClientConfiguration.load(
             kubeconfig: configuration.kubeconfig.isEmpty ? nil : configuration.kubeconfig,

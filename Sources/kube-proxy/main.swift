@@ -80,6 +80,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     var manifests: String?
 
     @Option(
+        name: .customLong("manifest-max-bytes"),
+        help: "The largest --manifests file read, in bytes (default 16777216, 16 MiB); larger files are refused unread.")
+    var manifestMaxBytes: Int?
+
+    @Option(
         name: .customLong("kubeconfig"),
         help: "Path to a kubeconfig file with authorization and API server information (else KUBECONFIG, in-cluster, ~/.kube/config).")
     var kubeconfig: String?
@@ -164,6 +169,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let udpTimeout { config.udpIdleTimeout = try duration(udpTimeout, flag: "--udp-timeout") }
         if let configSyncPeriod { config.configSyncPeriod = try duration(configSyncPeriod, flag: "--config-sync-period") }
         if let manifests { config.manifests = manifests }
+        if let manifestMaxBytes { config.manifestMaxBytes = manifestMaxBytes }
         if let kubeconfig { config.kubeconfig = kubeconfig }
         if let master { config.master = master }
         if let clusterCIDR { config.clusterCIDR = clusterCIDR }

@@ -121,6 +121,9 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     public var loggingFormat = "text"
     /// `manifests` / `--manifests`: our own no-cluster source (file or directory).
     public var manifests: String = ""
+    /// `manifestMaxBytes` / `--manifest-max-bytes` (our extension): the largest manifest file
+    /// read, 16 MiB by default; a larger file is refused unread and reported once.
+    public var manifestMaxBytes = 16 << 20
     /// `--master`.
     public var master: String = ""
     /// `userspacePortals` / `--userspace-portals` (our extension): install the userspace portal
@@ -181,6 +184,7 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
             "must not be greater than iptables.syncPeriod")
         check(udpIdleTimeout > .zero, "--udp-timeout (udpIdleTimeout)", "must be greater than 0")
         check(configSyncPeriod > .zero, "--config-sync-period (configSyncPeriod)", "must be greater than 0")
+        check(manifestMaxBytes > 0, "--manifest-max-bytes (manifestMaxBytes)", "must be greater than 0")
         check(verbosity >= 0, "-v (logging.verbosity)", "must not be negative")
         check((0...31).contains(iptables.masqueradeBit), "iptables.masqueradeBit", "must be within 0...31")
         check((0...31).contains(nftables.masqueradeBit), "nftables.masqueradeBit", "must be within 0...31")
