@@ -141,3 +141,14 @@ private struct AliasScan {
         anchor.map { String(cString: $0) }
     }
 }
+
+/// The alias bound for YAML read outside the manifest source (the `--config` file): the same
+/// linear check, so a configuration file cannot be a "billion laughs" either.
+public enum YAMLAliasGuard {
+    /// `nil` when the aliases of `text` stay within `limits`, else a one-line reason
+    /// (`document D, line L, column C: problem`) for an error that names the file.
+    public static func violation(in text: String, limits: ManifestLimits = ManifestLimits()) -> String? {
+        guard let found = ManifestParser.aliasViolation(in: Data(text.utf8), limits: limits) else { return nil }
+        return "document \(found.document), line \(found.line), column \(found.column): \(found.problem)"
+    }
+}

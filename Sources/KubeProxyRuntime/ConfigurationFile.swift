@@ -1,3 +1,4 @@
+import KubeClient
 import KubeProxyCore
 import Yams
 
@@ -29,6 +30,11 @@ public enum ConfigurationFile {
 
     /// Parses `text` (YAML or JSON) read from `file` on top of upstream's defaults.
     public static func parse(_ text: String, file: String) throws(Error) -> KubeProxyConfiguration {
+        // Checked before composing: composing already walks aliased keys, which for an alias bomb
+        // never ends (docs/design.md#hostile-input-is-normal-input).
+        if let violation = YAMLAliasGuard.violation(in: text) {
+            throw Error(file: file, field: "", message: "refused: \(violation)")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
