@@ -99,6 +99,7 @@ public enum ConfigurationFile {
             ("logging", map([("format", s(config.loggingFormat)), ("verbosity", i(config.verbosity))])),
             ("manifests", s(config.manifests)),
             ("metricsBindAddress", s(config.metricsBindAddress)),
+            ("metricsPerServicePort", b(config.metricsPerServicePort)),
             ("mode", s(config.mode.rawValue)),
             (
                 "nftables",
@@ -196,7 +197,7 @@ struct FieldReader {
             "apiVersion", "kind", "bindAddress", "bindAddressHardFail", "clientConnection", "clusterCIDR",
             "configSyncPeriod", "conntrack", "detectLocal", "detectLocalMode", "enableProfiling", "featureGates",
             "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifests", "metricsBindAddress",
-            "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
+            "metricsPerServicePort", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
             "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
         ]
         var sawAPIVersion = false, sawKind = false
@@ -242,6 +243,7 @@ struct FieldReader {
                 }
             case "manifests": config.manifests = try string(value, p)
             case "metricsBindAddress": config.metricsBindAddress = try string(value, p)
+            case "metricsPerServicePort": config.metricsPerServicePort = try bool(value, p)
             case "mode":
                 let v = try string(value, p)
                 if v.isEmpty {
