@@ -128,6 +128,7 @@ public enum ConfigurationFile {
             ("manifestMaxBytes", i(config.manifestMaxBytes)),
             ("manifests", s(config.manifests)),
             ("metricsBindAddress", s(config.metricsBindAddress)),
+            ("metricsPerServicePort", b(config.metricsPerServicePort)),
             ("mode", s(config.mode.rawValue)),
             (
                 "nftables",
@@ -225,7 +226,8 @@ struct FieldReader {
             "apiVersion", "kind", "bindAddress", "bindAddressHardFail", "clientConnection", "clusterCIDR",
             "configSyncPeriod", "conntrack", "detectLocal", "detectLocalMode", "enableProfiling", "featureGates",
             "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifestMaxBytes", "manifests",
-            "metricsBindAddress", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
+            "metricsBindAddress", "metricsPerServicePort", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange",
+            "showHiddenMetricsForVersion",
             "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
         ]
         var sawAPIVersion = false, sawKind = false
@@ -272,6 +274,7 @@ struct FieldReader {
             case "manifestMaxBytes": config.manifestMaxBytes = try int(value, p)
             case "manifests": config.manifests = try string(value, p)
             case "metricsBindAddress": config.metricsBindAddress = try string(value, p)
+            case "metricsPerServicePort": config.metricsPerServicePort = try bool(value, p)
             case "mode":
                 let v = try string(value, p)
                 if v.isEmpty {

@@ -183,13 +183,6 @@ public actor ProxyController {
         return port
     }
 
-    /// Hands the data plane's counters to the metrics; called periodically, off the sync path,
-    /// because creating the per-service-port series of 10k new ports takes seconds.
-    public func publishStatistics() async {
-        guard let metrics = observers.metrics else { return }
-        metrics.dataPlane(await dataPlane.statistics())
-    }
-
     /// As upstream (docs/userspace-behaviour.md#udp-removal): a removed UDP service port's cluster IP loses its conntrack entries, so
     /// long-lived flows do not keep steering at a closed proxy port.
     private func flushConntrack(removed: [ServicePortName: ServicePort]) async {

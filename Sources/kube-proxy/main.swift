@@ -126,6 +126,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("use-endpoints"), help: "Watch legacy core/v1 Endpoints instead of EndpointSlices.")
     var useEndpoints = false
 
+    @Flag(
+        name: .customLong("metrics-per-service-port"),
+        help: "Label the kubeproxy_userspace_* metrics by service port (one series set per port) instead of per protocol.")
+    var metricsPerServicePort = false
+
     @Flag(name: .customLong("cleanup"), help: "Remove every rule and chain kube-proxy could have created, then exit.")
     var cleanup = false
 
@@ -191,6 +196,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let verbosity { config.verbosity = verbosity }
         if let userspacePortals { config.userspacePortals = userspacePortals }
         if useEndpoints { config.useEndpoints = true }
+        if metricsPerServicePort { config.metricsPerServicePort = true }
         if cleanup || writeConfigTo != nil { return config }  // neither needs a runnable configuration
         let problems = config.validate() + ProxyBuilder.validate(config)
         if !problems.isEmpty {

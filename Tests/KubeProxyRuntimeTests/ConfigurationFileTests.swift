@@ -103,6 +103,7 @@ struct ConfigurationFileTests {
         config.nodePortAddresses = ["primary"]
         config.featureGates = ["A": false]
         config.verbosity = 2
+        config.metricsPerServicePort = true
         let text = ConfigurationFile.render(config)
         #expect(text.contains("apiVersion: kubeproxy.config.k8s.io/v1alpha1"))
         #expect(text.contains("syncPeriod: 1m30s"))

@@ -126,6 +126,11 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     public var manifestMaxBytes = 16 << 20
     /// `--master`.
     public var master: String = ""
+    /// `metricsPerServicePort` / `--metrics-per-service-port` (our extension): export the
+    /// `kubeproxy_userspace_*` series per service port instead of per protocol. Off by default,
+    /// as upstream keeps per-service series off: at 10,000 service ports they are megabytes per
+    /// scrape.
+    public var metricsPerServicePort = false
     /// `userspacePortals` / `--userspace-portals` (our extension): install the userspace portal
     /// rules when root and iptables allow it (upstream always does). `false` serves the proxy
     /// sockets only, e.g. for a proxy on loopback next to other software.
