@@ -23,8 +23,8 @@ import Synchronization
 /// read are copied out by `copyOut` in the first handler of the pipeline before anything else
 /// runs on the loop, and that handler never passes the received buffer on. The pool's view is
 /// then the only reference again, so NIO reuses it for the next read instead of allocating. A
-/// received buffer that was mutated or grown would get its own memory (copy-on-write through
-/// `allocator`), never the region.
+/// received buffer that grows gets heap memory; one that is merely copied stays in the region
+/// (see `regionAllocator`), so no handler may keep or mutate a received buffer.
 enum UDPReceiveBuffer {
     /// More than the largest UDP payload (65,507 bytes over IPv4, 65,527 over IPv6), so no
     /// datagram is ever truncated. Upstream used 4096 bytes (kubernetes/kubernetes#47659).
@@ -85,9 +85,15 @@ private let regionKey: pthread_key_t = {
 private let regions = Mutex<Set<UInt>>([])
 
 /// The allocator of buffers viewing a region: regions are never freed; a buffer that has to grow
-/// or be copied gets ordinary heap memory.
+/// gets ordinary heap memory.
+///
+/// A region-sized allocation is the region itself: NIO's pool stores a new receive buffer and
+/// then writes into it while a second reference still exists, so the write copies the storage
+/// (copy-on-write) through this allocator. Answering that copy with the region keeps the pool's
+/// buffer a view of it instead of 64 KiB of heap per socket. Only copies of region views reach
+/// this allocator, and the copy then moves the region's bytes onto themselves (`memmove`).
 private let regionAllocator = ByteBufferAllocator(
-    allocate: { size in malloc(size) },
+    allocate: { size in size == UDPReceiveBuffer.size ? UDPReceiveBuffer.threadRegion() : malloc(size) },
     reallocate: { pointer, oldSize, newSize in
         guard UDPReceiveBuffer.isRegion(pointer), let pointer else { return realloc(pointer, newSize) }
         guard let moved = malloc(newSize) else { return nil }
@@ -98,6 +104,8 @@ private let regionAllocator = ByteBufferAllocator(
         if !UDPReceiveBuffer.isRegion(pointer) { free(pointer) }
     },
     copy: { destination, source, count in
-        destination.copyMemory(from: source, byteCount: Int(count))
+        if UnsafeRawPointer(destination) != source {
+            destination.copyMemory(from: source, byteCount: Int(count))
+        }
     }
 )

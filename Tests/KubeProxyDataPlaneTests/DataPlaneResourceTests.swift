@@ -231,6 +231,17 @@ struct DataPlaneResourceTests {
         #expect(copy.readableBytesView.allSatisfy { $0 == 7 })
     }
 
+    /// NIO's pool writes into a new receive buffer while another reference exists; the
+    /// copy-on-write must land in the region again, or every socket keeps 64 KiB of heap.
+    @Test func aCopiedReceiveBufferStaysInTheRegion() {
+        var stored = UDPReceiveBuffer.Allocator().buffer(allocator: ByteBufferAllocator())
+        let second = stored
+        stored.writeInteger(UInt8(1))
+        #expect(second.readableBytes == 0)
+        let base = stored.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(base == UInt(bitPattern: UDPReceiveBuffer.threadRegion()))
+    }
+
     @Test func aGrownReceiveBufferGetsHeapMemoryAndLeavesTheRegionAlone() {
         var received = UDPReceiveBuffer.Allocator().buffer(allocator: ByteBufferAllocator())
         received.writeRepeatingByte(1, count: UDPReceiveBuffer.size + 1)
