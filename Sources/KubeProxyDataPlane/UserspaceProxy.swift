@@ -130,7 +130,7 @@ public actor UserspaceProxy {
         self.dialer = dialer
         self.logger = logger
         self.tracker = ConnectionTracker(eventLoop: group.next())
-        self.claims = PortClaims(group: group, family: bindAddress.family, logger: logger)
+        self.claims = PortClaims(group: group, family: bindAddress.family, descriptors: descriptors, logger: logger)
     }
 
     /// Converges to `desired` (keyed by each port's `name`) and returns what changed, sorted by

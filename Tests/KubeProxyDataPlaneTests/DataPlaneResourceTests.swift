@@ -168,6 +168,26 @@ struct DataPlaneResourceTests {
         await a.close()
     }
 
+    @Test func heldPortClaimsAreCounted() async throws {
+        let budget = DescriptorBudget(limit: 100, reserve: 0)
+        let claims = PortClaims(
+            group: MultiThreadedEventLoopGroup.singleton, family: .ipv4, descriptors: budget,
+            logger: Logger(label: "test.claims")
+        )
+        let svc = T.service("claims")
+        let probe = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+        let claim = PortClaim(address: IPAddress("127.0.0.1")!, port: port, protocol: .udp, owner: svc)
+        let results = await claims.updateClaims([claim])
+        #expect(results.map(\.outcome) == [.claimed])
+        #expect(budget.inUse == 1)
+        _ = await claims.updateClaims([])
+        #expect(try await eventually { budget.inUse == 0 })
+        await claims.releaseAll()
+    }
+
     /// Ceiling 2: the listener and one session; a second client's datagram is dropped.
     @Test func udpSessionsBeyondTheBudgetAreDropped() async throws {
         let a = try await TestUDPBackend.echo("a")
