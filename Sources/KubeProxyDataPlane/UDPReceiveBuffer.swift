@@ -35,15 +35,18 @@ enum UDPReceiveBuffer {
 
     /// Hands NIO a view of the current thread's region for every read.
     struct Allocator: RecvByteBufferAllocator {
+        /// A fresh view of the current thread's region (the channel's allocator is not used).
         func buffer(allocator _: ByteBufferAllocator) -> ByteBuffer {
             let region = UnsafeMutableRawBufferPointer(start: UDPReceiveBuffer.threadRegion(), count: size)
             return ByteBuffer(takingOwnershipOf: region, allocator: regionAllocator, readerIndex: 0, writerIndex: 0)
         }
 
+        /// Always the full region, so NIO's pool keeps reusing its view.
         func nextBufferSize() -> Int? {
             size
         }
 
+        /// The size never changes.
         mutating func record(actualReadBytes: Int) -> Bool {
             false
         }

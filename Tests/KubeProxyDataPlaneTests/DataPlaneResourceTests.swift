@@ -17,6 +17,7 @@ import Testing
 struct DataPlaneResourceTests {
     typealias T = UserspaceProxyTests
 
+    /// A proxy on loopback with the given keepalive (both sides) and descriptor budget.
     static func proxy(
         keepalive: TCPKeepalive = .upstream,
         descriptors: DescriptorBudget = DescriptorBudget(limit: 1 << 20),
