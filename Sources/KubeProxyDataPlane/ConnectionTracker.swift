@@ -74,6 +74,11 @@ final class ConnectionTracker: Sendable {
         }
     }
 
+    /// The open tracked channels, for diagnostics and tests (e.g. reading socket options).
+    func channels() -> EventLoopFuture<[any Channel]> {
+        eventLoop.submit { [state] in Array(state.value.channels.values) }
+    }
+
     /// The number of open tracked channels (two per relayed connection, one while dialling).
     func count() -> EventLoopFuture<Int> {
         eventLoop.submit { [state] in state.value.channels.count }

@@ -21,7 +21,9 @@ final class UDPBackendHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        listener.relayReply(unwrapInboundIn(data).data, client: client, id: id)
+        // First: the received bytes live in the loop's shared region (`UDPReceiveBuffer`).
+        let reply = UDPReceiveBuffer.copyOut(unwrapInboundIn(data).data, using: context.channel.allocator)
+        listener.relayReply(reply, client: client, id: id)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -30,16 +30,17 @@ final class UDPListener: ServicePortListener {
         balancer: ServiceBalancer,
         counters: ListenerCounters,
         settings: UDPSessionSettings,
+        budget: DescriptorBudget,
         logger: Logger
     ) async throws -> UDPListener {
         let channel = try await DatagramBootstrap(group: balancer.eventLoop)
-            .channelOption(.recvAllocator, value: UDPSessionSettings.receiveAllocator)
+            .channelOption(.recvAllocator, value: UDPReceiveBuffer.receiveAllocator)
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = UDPListenerHandler(
                         name: name, listenAddress: listenAddress, balancer: balancer, counters: counters,
-                        settings: settings, logger: logger
+                        settings: settings, budget: budget, logger: logger
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

@@ -22,6 +22,7 @@ extension UserspaceProxy {
         do {
             try await balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity).get()
             let (listener, allocated) = try await openListener(desired, balancer: balancer, counters: counters)
+            descriptors.acquire(1)
             active[name] = Active(
                 desired: desired, listener: listener, allocatedPort: allocated, counters: counters,
                 affinityCleanup: balancer.removeStaleAffinity(every: affinityCleanupInterval)
@@ -61,6 +62,7 @@ extension UserspaceProxy {
         entry.affinityCleanup.cancel()
         let count = (try? await entry.listener.balancer.endpointCount().get()) ?? entry.desired.endpoints.count
         await entry.listener.close()
+        descriptors.release(1)
         allocator.release(entry.allocatedPort)
         return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: count)
     }
@@ -153,13 +155,15 @@ extension UserspaceProxy {
         case .tcp:
             let connector = BackendConnector(
                 name: name, listenAddress: bindAddress, balancer: balancer, dialer: dialer,
-                dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, logger: logger
+                dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, budget: descriptors, logger: logger
             )
-            return try await TCPListener.open(address: address, childGroup: group, connector: connector)
+            return try await TCPListener.open(
+                address: address, childGroup: group, connector: connector, keepalive: keepalive
+            )
         case .udp:
             return try await UDPListener.open(
                 address: address, name: name, listenAddress: bindAddress, balancer: balancer, counters: counters,
-                settings: udpSettings, logger: logger
+                settings: udpSettings, budget: descriptors, logger: logger
             )
         case .sctp:
             throw ChannelError.operationUnsupported

@@ -40,6 +40,10 @@ public actor UserspaceProxy {
     let dialTimeouts: [TimeAmount]
     let dialer: any BackendDialer
     let udpSettings: UDPSessionSettings
+    /// The keepalive of both sockets of every relayed TCP connection.
+    let keepalive: TCPKeepalive
+    /// The descriptors the data plane may hold (listeners, relayed connections, UDP sessions).
+    let descriptors: DescriptorBudget
     let affinityCleanupInterval: TimeAmount
     let logger: Logger
     let tracker: ConnectionTracker
@@ -74,9 +78,13 @@ public actor UserspaceProxy {
     ///     for this long is closed (within a quarter of it more). Non-positive means the default.
     ///   - udpSessionLimit: the most UDP sessions per service port; datagrams of new clients are
     ///     dropped while the table is full (one warning per port per 10 s). At least 1.
+    ///   - descriptors: the descriptors the data plane may hold; new TCP clients are closed at
+    ///     once and datagrams of new UDP clients dropped beyond it. Defaults to this process's
+    ///     `RLIMIT_NOFILE` less `DescriptorBudget.defaultReserve(limit:)`; pass a shared budget
+    ///     to make other components see the same count.
     ///   - logger: receives per-connection failures at debug level and warnings that have no
-    ///     other outlet (a full UDP session table); per-port changes are returned from `apply`
-    ///     for the caller to log.
+    ///     other outlet (a full UDP session table, the descriptor reserve reached); per-port
+    ///     changes are returned from `apply` for the caller to log.
     public init(
         group: any EventLoopGroup,
         bindAddress: IPAddress,
@@ -84,16 +92,18 @@ public actor UserspaceProxy {
         dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts,
         udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
+        descriptors: DescriptorBudget = .forThisProcess(),
         logger: Logger
     ) {
         self.init(
             group: group, bindAddress: bindAddress, portRange: portRange, dialTimeouts: dialTimeouts,
-            udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, dialer: TCPBackendDialer(),
-            logger: logger
+            udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, descriptors: descriptors,
+            dialer: TCPBackendDialer(), logger: logger
         )
     }
 
-    /// The designated initialiser, with the seams for tests (dialer, affinity cleanup period).
+    /// The designated initialiser, with the seams for tests (dialer, affinity cleanup period,
+    /// keepalive timers of accepted sockets, descriptor budget).
     init(
         group: any EventLoopGroup,
         bindAddress: IPAddress,
@@ -102,6 +112,8 @@ public actor UserspaceProxy {
         udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
         affinityCleanupInterval: Duration = .seconds(60),
+        keepalive: TCPKeepalive = .upstream,
+        descriptors: DescriptorBudget = .forThisProcess(),
         dialer: any BackendDialer,
         logger: Logger
     ) {
@@ -113,10 +125,12 @@ public actor UserspaceProxy {
         let idle = udpIdleTimeout > .zero ? udpIdleTimeout : UserspaceProxy.defaultUDPIdleTimeout
         self.udpSettings = UDPSessionSettings(idleTimeout: TimeAmount(idle), sessionLimit: max(1, udpSessionLimit))
         self.affinityCleanupInterval = TimeAmount(affinityCleanupInterval)
+        self.keepalive = keepalive
+        self.descriptors = descriptors
         self.dialer = dialer
         self.logger = logger
         self.tracker = ConnectionTracker(eventLoop: group.next())
-        self.claims = PortClaims(group: group, family: bindAddress.family, logger: logger)
+        self.claims = PortClaims(group: group, family: bindAddress.family, descriptors: descriptors, logger: logger)
     }
 
     /// Converges to `desired` (keyed by each port's `name`) and returns what changed, sorted by
