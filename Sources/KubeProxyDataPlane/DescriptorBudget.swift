@@ -36,10 +36,13 @@ public final class DescriptorBudget: Sendable {
         self.reserve = max(0, reserve ?? Self.defaultReserve(limit: limit))
     }
 
-    /// An eighth of the limit, at least 64 and at most 1,024: with `ulimit -n 1024` the data
-    /// plane holds up to 896 descriptors (about 440 connections), with 1,048,576 it leaves 1,024.
+    /// An eighth of the limit, at least 192 and at most 1,024, but never more than half the
+    /// limit. 192 covers the observability servers' own caps (64 connections each for healthz
+    /// and metrics) plus the API watches, log, manifest files and child processes: with
+    /// `ulimit -n 1024` the data plane holds up to 832 descriptors (about 410 connections), with
+    /// 1,048,576 it leaves 1,024.
     public static func defaultReserve(limit: Int) -> Int {
-        min(1024, max(64, limit / 8))
+        min(limit / 2, min(1024, max(192, limit / 8)))
     }
 
     /// A budget for this process's current soft `RLIMIT_NOFILE` (an unlimited or unreadable

@@ -124,7 +124,7 @@ struct DataPlaneResourceTests {
         #expect(budget.inUse == 0)
     }
 
-    @Test(arguments: [(256, 64), (1024, 128), (20_000, 1024), (1 << 20, 1024)])
+    @Test(arguments: [(256, 128), (512, 192), (1024, 192), (4096, 512), (20_000, 1024), (1 << 20, 1024)])
     func defaultReserve(limit: Int, reserve: Int) {
         #expect(DescriptorBudget.defaultReserve(limit: limit) == reserve)
     }
