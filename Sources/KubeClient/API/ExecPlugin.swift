@@ -2,12 +2,18 @@ import Dispatch
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Runs an exec credential plugin once and checks what it printed.
 ///
 /// The plugin runs with our environment plus its configured `env` and `KUBERNETES_EXEC_INFO`
 /// (an `ExecCredential` request, non-interactive), stdin closed. It must exit 0 and print an
 /// `ExecCredential` of the same `apiVersion` with a token or a certificate/key pair. A plugin
-/// that runs longer than `timeout` is terminated, and so is one that prints more than
+/// that runs longer than `timeout` is killed, and so is one that prints more than
 /// ``APILimits/execOutputBytes`` (1 MiB) on stdout; of stderr only the last 4 KiB are kept.
 /// Errors carry the command, exit status and an escaped excerpt of stderr's tail — never
 /// stdout, which holds the credential.
@@ -161,7 +167,7 @@ enum ExecPlugin {
                 let timer = DispatchWorkItem {
                     guard process.isRunning else { return }
                     fired.set()
-                    process.terminate()
+                    killPlugin(process)
                 }
                 DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
                 let group = DispatchGroup()
@@ -170,7 +176,7 @@ enum ExecPlugin {
                     errorBytes = readTail(errors.fileHandleForReading, keeping: APILimits.execErrorTailBytes)
                 }
                 let (outputBytes, overflowed) = readBounded(output.fileHandleForReading, limit: APILimits.execOutputBytes) {
-                    process.terminate()
+                    killPlugin(process)
                 }
                 group.wait()
                 process.waitUntilExit()
@@ -182,6 +188,13 @@ enum ExecPlugin {
                         stderr: errorBytes, timedOut: timedOut))
             }
         }
+    }
+
+    /// Ends the plugin with `SIGKILL`: it inherits the signal mask of the dispatch thread that
+    /// launched it, in which `SIGTERM` is blocked, so `Process.terminate()` would not stop it.
+    private static func killPlugin(_ process: Process) {
+        guard process.isRunning else { return }
+        _ = kill(process.processIdentifier, SIGKILL)
     }
 
     /// Reads `handle` to its end, keeping at most `limit` bytes; calls `overflow` once when more

@@ -151,7 +151,7 @@ actor ResourceWatcher<Object: APIObject> {
 
     private func describe(_ error: any Error, _ request: APIRequest) -> APIClientError {
         if let error = error as? APIClientError { return error }
-        let url = request.url(server: machine.server)  // the machine's server is redacted
+        let url = request.url(server: machine.server)  // redacted by the machine
         if error is DeadlineExceeded {
             return .transport(url: url, message: "no complete response within \(listTimeout)")
         }

@@ -110,8 +110,7 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
 
     /// The resource this machine lists and watches.
     let resource: WatchResource
-    /// The server URL, used only to name requests in errors (pass it redacted,
-    /// ``ClientConfiguration/redactedServer``).
+    /// The server URL with any user info redacted, used only to name requests in errors.
     let server: String
     private let configuration: Configuration
     private let random: @Sendable () -> Double
@@ -130,7 +129,7 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.resource = resource
-        self.server = server
+        self.server = ServerURL.redactingUserInfo(server)
         self.configuration = configuration
         self.random = random
         self.backoff = configuration.backoff
