@@ -262,7 +262,7 @@ extension ManifestSource: ObjectSource {
 }
 
 extension APISource: ObjectSource {
-    public var description: String { "apiserver(\(configuration.server))" }
+    public var description: String { "apiserver(\(configuration.redactedServer))" }
 }
 
 extension ProxyBuilder {
