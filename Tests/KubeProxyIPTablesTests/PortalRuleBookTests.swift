@@ -91,7 +91,8 @@ struct PortalRuleBookTests {
     @Test func isSatisfiedIgnoresOrderButNotMissingExtraOrForeignRules() {
         let book = book([Self.web, Self.api])
         var current = IPTablesRuleSet(tables: [
-            IPTablesTable(name: "nat", chains: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"].map { IPTablesChain(name: $0, policy: "ACCEPT") }),
+            IPTablesTable(
+                name: "nat", chains: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"].map { IPTablesChain(name: $0, policy: "ACCEPT") }),
             IPTablesTable(name: "filter", chains: ["INPUT", "FORWARD", "OUTPUT"].map { IPTablesChain(name: $0, policy: "ACCEPT") }),
         ])
         for jump in ParentJump.all { current.append(jump.rule, in: jump.table) }
@@ -99,7 +100,8 @@ struct PortalRuleBookTests {
         var reversed = current
         for chain in PortalChain.allCases {
             reversed.setChain(
-                IPTablesChain(name: chain.rawValue, rules: desired.rules(in: chain.rawValue, table: chain.table).reversed().map(\.saveOrdered)),
+                IPTablesChain(
+                    name: chain.rawValue, rules: desired.rules(in: chain.rawValue, table: chain.table).reversed().map(\.saveOrdered)),
                 in: chain.table)
         }
         #expect(book.isSatisfied(by: reversed))
