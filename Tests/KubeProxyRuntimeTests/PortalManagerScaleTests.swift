@@ -77,5 +77,24 @@ struct PortalManagerScaleTests {
         ports.removeFirst()
         _ = try await measure("(d) one service removed", ports)
         #expect(PortalState(executor.fake.ruleSet(family: .ipv4)).rules(in: .portalsContainer).count == 10_000)
+        await portals.requireFullSync()
+        let check = try await measure("(e) periodic full check, nothing drifted", ports)
+        #expect(check.restores == 0)
+        // Where the full check's time goes.
+        let text = try await executor.fake.save(family: .ipv4)
+        var start = ContinuousClock.now
+        let parsed = try IPTablesRuleSet(parsingSave: text)
+        print("portal-scale   parse iptables-save: \(ContinuousClock.now - start)")
+        start = ContinuousClock.now
+        let state = PortalState(parsed)
+        print("portal-scale   recognise rules: \(ContinuousClock.now - start)")
+        start = ContinuousClock.now
+        var book = PortalRuleBook()
+        _ = book.update(to: PortalRuleBook.keyed(ports), renderer: PortalManagerTests.renderer)
+        print("portal-scale   render all (book from scratch): \(ContinuousClock.now - start)")
+        start = ContinuousClock.now
+        #expect(book.isSatisfied(by: parsed))
+        print("portal-scale   isSatisfied (recognise + count): \(ContinuousClock.now - start)")
+        #expect(state.unrecognized.isEmpty)
     }
 }
