@@ -59,9 +59,9 @@ public actor PortalManager {
             try await fullSync(wanted)
             return
         }
-        var next = book
-        let script = next.update(to: wanted, renderer: renderer)
-        book = next  // the renders are right whatever happens to the restore
+        // Updated in place (a copy would duplicate 10k entries on every change). The renders are
+        // right whatever happens to the restore; a failure only clears `inSync`.
+        let script = book.update(to: wanted, renderer: renderer)
         if script.isEmpty { return }
         do {
             try await executor.restore(script.text, family: renderer.family)
