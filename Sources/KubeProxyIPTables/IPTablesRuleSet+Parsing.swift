@@ -22,10 +22,11 @@ extension IPTablesRuleSet {
                 current = IPTablesTable(name: name)
                 continue
             }
-            guard var table = current else { throw IPTablesError(.outsideTable, line: lineNumber, text: lineText) }
+            // Taken out of `current`, not copied: a second reference would make every append
+            // copy the chain's rules, turning a 20k-rule save into quadratic work.
+            guard var table = current.take() else { throw IPTablesError(.outsideTable, line: lineNumber, text: lineText) }
             if line == "COMMIT" {
                 tables.append(table)
-                current = nil
                 continue
             }
             if line.hasPrefix(":") {

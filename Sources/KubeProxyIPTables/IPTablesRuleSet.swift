@@ -45,10 +45,16 @@ public struct IPTablesRuleSet: Hashable, Sendable {
     }
 
     /// Appends `rule` to its chain in `table`, creating a user chain when it does not exist.
+    ///
+    /// Appends in place (no copy of the chain), so building a 20k-rule set stays linear.
     public mutating func append(_ rule: IPTablesRule, in table: String) {
-        var chain = self.chain(rule.chain, in: table) ?? IPTablesChain(name: rule.chain)
-        chain.rules.append(rule)
-        setChain(chain, in: table)
+        if let tableIndex = tables.firstIndex(where: { $0.name == table }),
+            let chainIndex = tables[tableIndex].chainIndex(named: rule.chain)
+        {
+            tables[tableIndex].chains[chainIndex].rules.append(rule)
+        } else {
+            setChain(IPTablesChain(name: rule.chain, rules: [rule]), in: table)
+        }
     }
 
     /// The rule set as text: `*table`, chain declarations, `-A` lines, `COMMIT` per table.

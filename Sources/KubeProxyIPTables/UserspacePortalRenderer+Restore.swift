@@ -1,12 +1,13 @@
 extension UserspacePortalRenderer {
-    /// The one `iptables-restore --noflush` input of a sync: for `nat` then `filter`, declare
+    /// The `iptables-restore --noflush` input of a *full* sync: for `nat` then `filter`, declare
     /// the portal chains (`:CHAIN - [0:0]`, which with `--noflush` creates a missing chain and
     /// flushes an existing one — and touches no other chain), append every desired rule, then
     /// the parent-jump fixes from `JumpReconciler` (usually none).
     ///
-    /// The whole state of our chains is rewritten each time, so rules of removed services
-    /// vanish without tracking what was there (unlike upstream, docs/userspace-behaviour.md#rule-updates), and the kernel
-    /// applies it atomically per table.
+    /// The whole state of our chains is rewritten, so rules nobody tracked (a previous run's,
+    /// another program's) vanish too, and the kernel applies it atomically per table. Used
+    /// only when the kernel's state is not known to match; steady-state changes go through
+    /// `PortalRuleBook.update(to:renderer:)`, which writes only the changed rules.
     ///
     /// - Parameters:
     ///   - desired: the result of `render(_:)`.

@@ -3,21 +3,30 @@ import KubeProxyHost
 import KubeProxyIPTables
 import Logging
 
-/// Keeps the kernel's userspace portal chains equal to the desired rules: one
-/// `iptables-restore --noflush` batch per sync that changed something.
+/// Keeps the kernel's userspace portal chains equal to the desired rules.
 ///
-/// Why it reads `iptables-save` only sometimes: the batch rewrites our five chains whole, so it
-/// needs the kernel's state only to repair the parent jumps. It reads it at start, after a
-/// failure, after it repaired jumps, and once per `fullResyncPeriod`, so a steady state costs no
-/// process at all and a change costs exactly one.
+/// Two paths (docs/userspace-behaviour.md#rule-updates):
+/// - **Incremental** (the steady state): the `PortalRuleBook` remembers each service port's
+///   input and rules; a sync re-renders only the ports whose input changed and writes one
+///   `iptables-restore --noflush` batch of `-D` (the exact old rules) and `-A` lines for them.
+///   A sync where no portal input changed — nothing at all, or only endpoints — renders
+///   nothing and runs no process. Cost is linear in the number of service ports only for
+///   comparing inputs; rendering and writing are proportional to the change.
+/// - **Full**: read `iptables-save`, compare it with the book (counting rules, no re-render),
+///   and if anything differs rewrite the five chains whole plus the parent-jump repairs. Taken
+///   on the first sync, after any failed restore, after a batch that repaired jumps (to confirm
+///   them), and once per `fullResyncPeriod` to catch rules someone else changed.
 public actor PortalManager {
     private let executor: any IPTablesExecutor
     private let renderer: UserspacePortalRenderer
     private let fullResyncPeriod: Duration
     private let logger: Logger
-    private var current: IPTablesRuleSet?
+    /// The rendered rules; while `inSync`, exactly what the kernel's portal chains hold.
+    private var book = PortalRuleBook()
+    /// Whether the kernel is known to hold `book`'s rules and the jumps, so the next sync may
+    /// be incremental. Cleared by every failure and by jump repairs.
+    private var inSync = false
     private var lastRead: ContinuousClock.Instant?
-    private var lastApplied: IPTablesRuleSet?
 
     /// Creates a manager for `renderer.family`.
     public init(
@@ -41,36 +50,51 @@ public actor PortalManager {
         return ports
     }
 
-    /// Makes the portal chains match `ports`. Throws the tool's error (command, status, stderr).
+    /// Makes the portal chains match `ports`. Throws the tool's error (command, status, stderr);
+    /// the next sync then takes the full path.
     public func sync(_ ports: [PortalServicePort]) async throws {
-        let desired = renderer.render(ports)
-        let now = ContinuousClock.now
-        let stale = lastRead.map { now - $0 >= fullResyncPeriod } ?? true
-        if current == nil || stale {
-            _ = try await read()
-        } else if desired == lastApplied {
+        let wanted = PortalRuleBook.keyed(ports)
+        let stale = lastRead.map { ContinuousClock.now - $0 >= fullResyncPeriod } ?? true
+        if !inSync || stale {
+            try await fullSync(wanted)
             return
         }
-        guard let current else { return }
-        if UserspacePortalRenderer.isSatisfied(desired: desired, current: current) {
-            lastApplied = desired
-            return
-        }
-        let script = UserspacePortalRenderer.restoreScript(desired: desired, current: current)
-        let repairsJumps = !JumpReconciler.script(current: current).isEmpty
+        // Updated in place (a copy would duplicate 10k entries on every change). The renders are
+        // right whatever happens to the restore; a failure only clears `inSync`.
+        let script = book.update(to: wanted, renderer: renderer)
+        if script.isEmpty { return }
         do {
             try await executor.restore(script.text, family: renderer.family)
         } catch {
-            self.current = nil  // read the kernel again before the retry
-            lastApplied = nil
+            inSync = false
             throw error
         }
-        lastApplied = desired
+    }
+
+    /// Makes the next sync take the full path (read `iptables-save`, compare, rewrite if needed),
+    /// for when something outside the manager may have changed the rules.
+    public func requireFullSync() {
+        inSync = false
+    }
+
+    /// Reads the kernel, and rewrites the five chains (and repairs the jumps) unless they
+    /// already hold exactly the book's rules.
+    private func fullSync(_ wanted: [ServicePortName: PortalServicePort]) async throws {
+        inSync = false
+        _ = book.update(to: wanted, renderer: renderer)
+        let current = try await read()
+        if book.isSatisfied(by: current) {
+            inSync = true
+            return
+        }
+        let script = UserspacePortalRenderer.restoreScript(desired: book.ruleSet(renderer: renderer), current: current)
+        let repairsJumps = !JumpReconciler.script(current: current).isEmpty
+        try await executor.restore(script.text, family: renderer.family)
         if repairsJumps {
+            // Read again next time to confirm the jumps: another program may be fighting us.
             logger.info("repaired the portal chains' parent jumps")
-            self.current = nil
         } else {
-            self.current = Self.merging(desired, into: current)
+            inSync = true
         }
     }
 
@@ -80,27 +104,13 @@ public actor PortalManager {
         let script = PortalCleanup.script(current: state)
         if script.isEmpty { return }
         try await executor.restore(script.text, family: renderer.family)
-        current = nil
-        lastApplied = nil
+        inSync = false
     }
 
     private func read() async throws -> IPTablesRuleSet {
         let text = try await executor.save(family: renderer.family)
         let state = try IPTablesRuleSet(parsingSave: text)
-        current = state
         lastRead = ContinuousClock.now
         return state
-    }
-
-    /// The kernel state after a batch that rewrote our chains and repaired no jumps: the old
-    /// state with our chains replaced.
-    static func merging(_ desired: IPTablesRuleSet, into current: IPTablesRuleSet) -> IPTablesRuleSet {
-        var merged = current
-        for chain in PortalChain.allCases {
-            if let replacement = desired.chain(chain.rawValue, in: chain.table) {
-                merged.setChain(replacement, in: chain.table)
-            }
-        }
-        return merged
     }
 }

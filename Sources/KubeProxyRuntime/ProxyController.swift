@@ -129,7 +129,8 @@ public actor ProxyController {
     private func programPortals(_ snapshot: ProxySnapshot) async -> Bool {
         guard let portals else { return true }
         let listening = await dataPlane.listenerPorts()
-        let ports = snapshot.sortedServicePorts.compactMap { port in
+        // Unsorted: the manager keys ports by name, and sorting 10k names every sync costs.
+        let ports = snapshot.servicePorts.values.compactMap { port in
             listening[port.name].map { PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: $0) }
         }
         do {

@@ -167,7 +167,11 @@ struct FakeRestoreApplier {
 
     mutating func execute(_ command: IPTablesCommand, table: String, line: Int) throws(HostError) {
         guard let tableIndex = ruleSet.tables.firstIndex(where: { $0.name == table }) else { return }
+        // Moved out, not copied: with the set still holding the table, every append would copy
+        // the whole chain, making a 20k-line restore quadratic. Put back on every exit.
         var t = ruleSet.tables[tableIndex]
+        ruleSet.tables[tableIndex] = IPTablesTable(name: table)
+        defer { ruleSet.tables[tableIndex] = t }
         let builtins = IPTablesTable.builtinChains(of: table) ?? []
         switch command {
         case .declareChain(let name, let policy):
@@ -219,7 +223,6 @@ struct FakeRestoreApplier {
             guard builtins.contains(chain), policy == "ACCEPT" || policy == "DROP" else { throw failure(line, "Bad policy name.") }
             t.chains[index].policy = policy
         }
-        ruleSet.tables[tableIndex] = t
     }
 
     func existingChain(_ table: IPTablesTable, _ chain: String, line: Int) throws(HostError) -> Int {

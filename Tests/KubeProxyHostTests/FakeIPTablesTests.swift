@@ -80,6 +80,37 @@ struct FakeIPTablesTests {
         #expect(fake.restoreInputs(family: .ipv6).isEmpty)
     }
 
+    /// Incremental portal batches (`-D` of exact old rules, `-A`, no chain declaration) must
+    /// work on the kernel as on the fake: applied to both after a full sync, the tables agree.
+    @Test(
+        .enabled(if: Prerequisites.missingForIPTables.isEmpty, Prerequisites.skipMessage(Prerequisites.missingForIPTables)),
+        arguments: IPFamily.allCases)
+    func incrementalPortalBatchesAgreeWithTheKernel(_ family: IPFamily) async throws {
+        try await withTestNamespace { netns in
+            let real = SystemIPTables(netns: netns)
+            let fake = FakeIPTables()
+            let (web, dns) = (samplePorts(family: family)[0], samplePorts(family: family)[1])
+            var moved = web
+            moved.proxyPort += 1
+            moved.servicePort.nodePort = 0
+            var book = PortalRuleBook()
+            _ = book.update(to: PortalRuleBook.keyed([web, dns]), renderer: sampleRenderer(family: family))
+            for executor in [real, fake] as [any IPTablesExecutor] {
+                _ = try await sync(executor, family: family, ports: [web, dns])
+            }
+            for ports in [[moved, dns], [moved], [web, dns]] {
+                let script = book.update(to: PortalRuleBook.keyed(ports), renderer: sampleRenderer(family: family))
+                #expect(!script.isEmpty)
+                for executor in [real, fake] as [any IPTablesExecutor] {
+                    try await executor.restore(script.text, family: family)
+                }
+                let state = try await savedState(real, family: family)
+                #expect(try await savedState(fake, family: family) == state)
+                #expect(book.isSatisfied(by: state))
+            }
+        }
+    }
+
     /// The fake must agree with the kernel: the same syncs and cleanup applied to both read
     /// back as the same tables.
     @Test(

@@ -50,7 +50,7 @@ struct PortalManagerTests {
         try await portals.sync([web, Self.port("api", ip: "10.96.0.11", proxyPort: 40002)])
         #expect(fake.restoreInputs(family: .ipv4).count == 2)
         #expect(PortalState(fake.ruleSet(family: .ipv4)).rules(in: .portalsContainer).count == 2)
-        // Removing a service removes its rules: the chains are rewritten whole.
+        // Removing a service removes its rules (with `-D` of exactly those rules).
         try await portals.sync([web])
         #expect(PortalState(fake.ruleSet(family: .ipv4)).rules(in: .portalsContainer).count == 1)
     }
