@@ -44,7 +44,7 @@ extension ClientConfiguration {
                     "does not exist, and there is no --kubeconfig, no KUBECONFIG, no --master and no in-cluster "
                     + "service account (KUBERNETES_SERVICE_HOST is unset)")
         }
-        if let master, !master.isEmpty {
+        if let master, !master.isEmpty, configuration.origin != "--master" {
             configuration.replaceServer(master)
             configuration.origin += ", server from --master"
         }

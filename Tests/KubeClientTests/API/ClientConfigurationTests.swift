@@ -139,7 +139,9 @@ import Testing
             #expect(configuration.server == "http://127.0.0.1:8080")
             #expect(configuration.serverUserInfo?.authorizationValue == "Basic " + base64("user:s3cr3tpass"))
             let warning = try #require(configuration.serverUserInfoWarning)
-            #expect(warning.contains("http://REDACTED@127.0.0.1:8080"))
+            let origin = file == nil ? "--master" : "kubeconfig \(kubeconfig) (context c), server from --master"
+            #expect(warning.hasPrefix("the API server URL http://REDACTED@127.0.0.1:8080 (\(origin)) carries user info"))
+            #expect(warning.contains("sent as HTTP basic auth") == (file == nil))
             var dumped = ""
             dump(configuration, to: &dumped)
             for text in ["\(configuration)", String(reflecting: configuration), dumped, warning] {
