@@ -76,6 +76,8 @@ struct APIAbuseEndToEndTests {
         await server.shutdown()
         let output = proxy.output
         #expect(!output.contains { $0.contains(Self.password) }, "the password appeared in the output")
+        let encoded = String(Self.basicAuthorization.dropFirst("Basic ".count))
+        #expect(!output.contains { $0.contains(encoded) }, "the basic-auth credential appeared in the output")
         let warnings = Self.userInfoWarnings(output)
         #expect(warnings.count == 1, "expected one user-info warning: \(warnings)")
         #expect(warnings.allSatisfy { $0.contains("http://REDACTED@127.0.0.1:\(server.port)") && $0.contains("basic auth") })
