@@ -1,9 +1,10 @@
 import Foundation
+import KubeAPI
 import KubeProxyTesting
 import Testing
 
 /// The real `kube-proxy` binary against abuse from its API server configuration and from the
-/// server itself: secrets in server URLs never reach the output, and an endless watch line costs
+/// server itself: secrets in server URLs are used (as basic auth) but never reach the output, and an endless watch line costs
 /// a logged error and a relist, not memory. Plain HTTP on loopback only.
 @Suite(.serialized)
 struct APIAbuseEndToEndTests {
@@ -37,20 +38,50 @@ struct APIAbuseEndToEndTests {
         return line.flatMap { Int($0.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") }
     }
 
-    @Test func aPasswordInTheMasterURLNeverReachesTheOutput() async throws {
+    /// The basic-auth header a URL with user `user` and ``password`` makes.
+    static var basicAuthorization: String { "Basic " + Data("user:\(password)".utf8).base64EncodedString() }
+
+    /// Lines mentioning user info in the server URL (the one start-up warning).
+    static func userInfoWarnings(_ output: [String]) -> [String] {
+        output.filter { $0.contains("carries user info") }
+    }
+
+    @Test func aPasswordInTheMasterURLIsSentAsBasicAuthButNeverReachesTheOutput() async throws {
         let dir = try ProxyHarness.temporaryDirectory("kp-abuse")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let server = try await HostileAPIServer.start(.init())
+        let server = try await FakeAPIServer.start()
+        let backend = try await ProxyHarness.startBackend(name: "backend-a")
         let master = "http://user:\(Self.password)@127.0.0.1:\(server.port)"
-        let proxy = try Self.startProxy(["--master", master, "-v", "6"], home: dir.path)
-        let status = await proxy.waitForExit(timeout: .seconds(10))
-        if status == nil { await proxy.terminate() }
+        let proxy = try Self.startProxy(["--master", master, "-v", "6", "--iptables-min-sync-period", "100ms"], home: dir.path)
+        do {
+            let synced = await proxy.waitForLine(timeout: .seconds(15)) { $0.contains("initial Services and endpoints loaded") }
+            try #require(synced != nil, "never synced with the API server: \(proxy.output.suffix(10))")
+            _ = try server.create(APIServerEndToEndTests.slice("web-a", service: "web", port: backend.port))
+            _ = try server.create(APIServerEndToEndTests.service("web", clusterIP: "10.96.0.10"))
+            let port = try #require(
+                await ProxyHarness.waitForListener(proxy, servicePort: "default/web:http", timeout: .seconds(5)))
+            #expect(
+                await APIServerEndToEndTests.eventually(.seconds(3)) {
+                    try APIServerEndToEndTests.answers(port, 2) == ["hello from backend-a"]
+                })
+            // A few seconds of watching and resyncing at -v 6: still running, still quiet.
+            try await Task.sleep(for: .seconds(3))
+            #expect(proxy.isRunning, "the proxy exited: \(proxy.output.suffix(5))")
+        } catch {
+            Issue.record("scenario failed: \(error); proxy output: \(proxy.output.suffix(15))")
+        }
+        await proxy.terminate()
+        backend.process.send(SIGKILL)
+        let authorizations = Set(server.requests.map(\.authorization))
         await server.shutdown()
         let output = proxy.output
-        #expect(status == 1, "a --master with user info must be refused at start: \(output.suffix(5))")
         #expect(!output.contains { $0.contains(Self.password) }, "the password appeared in the output")
-        #expect(output.contains { $0.contains("REDACTED@127.0.0.1:\(server.port)") && $0.contains("basic auth") })
-        #expect(server.counts("/api/v1/services").gets == 0, "no request may go out with a refused URL")
+        let encoded = String(Self.basicAuthorization.dropFirst("Basic ".count))
+        #expect(!output.contains { $0.contains(encoded) }, "the basic-auth credential appeared in the output")
+        let warnings = Self.userInfoWarnings(output)
+        #expect(warnings.count == 1, "expected one user-info warning: \(warnings)")
+        #expect(warnings.allSatisfy { $0.contains("http://REDACTED@127.0.0.1:\(server.port)") && $0.contains("basic auth") })
+        #expect(authorizations == [Self.basicAuthorization], "Authorization headers seen: \(authorizations)")
 
         // --write-config-to writes the effective configuration, which has no field for the master.
         let written = dir.appendingPathComponent("effective.yaml").path
@@ -61,9 +92,10 @@ struct APIAbuseEndToEndTests {
         #expect(!writer.output.contains { $0.contains(Self.password) })
     }
 
-    @Test func aPasswordInAKubeconfigServerNeverReachesTheOutput() async throws {
+    @Test func aPasswordInAKubeconfigServerNeverReachesTheOutputAndTheTokenWins() async throws {
         let dir = try ProxyHarness.temporaryDirectory("kp-abuse")
         defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try await FakeAPIServer.start(token: "t0ken")
         let kubeconfig = dir.appendingPathComponent("kubeconfig")
         try ProxyHarness.write(
             """
@@ -71,19 +103,26 @@ struct APIAbuseEndToEndTests {
             kind: Config
             current-context: c
             contexts: [{name: c, context: {cluster: k, user: u}}]
-            clusters: [{name: k, cluster: {server: "http://admin:\(Self.password)@127.0.0.1:1"}}]
-            users: [{name: u, user: {token: t}}]
+            clusters: [{name: k, cluster: {server: "http://admin:\(Self.password)@127.0.0.1:\(server.port)"}}]
+            users: [{name: u, user: {token: t0ken}}]
             """, to: kubeconfig)
         let proxy = try Self.startProxy(["--kubeconfig", kubeconfig.path, "-v", "6"], home: dir.path)
-        let status = await proxy.waitForExit(timeout: .seconds(10))
-        if status == nil { await proxy.terminate() }
+        let synced = await proxy.waitForLine(timeout: .seconds(15)) { $0.contains("initial Services and endpoints loaded") }
+        #expect(synced != nil, "never synced with the API server: \(proxy.output.suffix(10))")
+        try await Task.sleep(for: .seconds(2))
+        #expect(proxy.isRunning, "the proxy exited: \(proxy.output.suffix(5))")
+        await proxy.terminate()
+        let authorizations = Set(server.requests.map(\.authorization))
+        await server.shutdown()
         let output = proxy.output
-        #expect(status == 1, "a server with user info must be refused at start: \(output.suffix(5))")
         #expect(!output.contains { $0.contains(Self.password) }, "the password appeared in the output")
+        let warnings = Self.userInfoWarnings(output)
+        #expect(warnings.count == 1, "expected one user-info warning: \(warnings)")
         #expect(
-            output.contains {
-                $0.contains("clusters[0].cluster.server") && $0.contains("http://REDACTED@127.0.0.1:1")
+            warnings.allSatisfy {
+                $0.contains("http://REDACTED@127.0.0.1:\(server.port)") && $0.contains("bearer token is configured")
             })
+        #expect(authorizations == ["Bearer t0ken"], "Authorization headers seen: \(authorizations)")
     }
 
     @Test func anEndlessWatchLineCostsALoggedErrorAndARelistNotMemory() async throws {

@@ -83,6 +83,7 @@ public final class APISource: Sendable {
             transport = http
         }
         logger.info("connecting to the API server", metadata: ["server": "\(configuration)"])  // redacted
+        if let warning = configuration.serverUserInfoWarning { logger.warning("\(warning)") }
         await watchAll(transport, emit)
         await owned?.shutdown()
     }

@@ -7,8 +7,9 @@ extension ClientConfiguration {
     /// else the in-cluster service account when `KUBERNETES_SERVICE_HOST` and
     /// `KUBERNETES_SERVICE_PORT` are set; else `$HOME/.kube/config` if it exists. `master`
     /// (`--master`) then overrides the server; with nothing else found it is used alone, without
-    /// credentials. A server URL with user info (`http://user:password@host`) is rejected: it
-    /// would mean basic auth, which is not supported.
+    /// credentials. User info in the server URL (`http://user:password@host`) is split off into
+    /// ``serverUserInfo`` and sent as basic auth when no bearer token is configured, as upstream
+    /// does; ``serverUserInfoWarning`` says so at start.
     ///
     /// - Parameters:
     ///   - kubeconfig: the `--kubeconfig` path (`nil` or empty: not given).
@@ -35,7 +36,6 @@ extension ClientConfiguration {
         } else if !home.isEmpty, FileManager.default.fileExists(atPath: defaultFile) {
             configuration = try KubeConfigLoader.load(file: defaultFile)
         } else if let master, !master.isEmpty {
-            try checkMaster(master)
             configuration = ClientConfiguration(server: master, origin: "--master")
         } else {
             throw .configuration(
@@ -44,9 +44,8 @@ extension ClientConfiguration {
                     "does not exist, and there is no --kubeconfig, no KUBECONFIG, no --master and no in-cluster "
                     + "service account (KUBERNETES_SERVICE_HOST is unset)")
         }
-        if let master, !master.isEmpty {
-            try checkMaster(master)
-            configuration.server = master
+        if let master, !master.isEmpty, configuration.origin != "--master" {
+            configuration.replaceServer(master)
             configuration.origin += ", server from --master"
         }
         if !configuration.server.contains("://") {
@@ -54,19 +53,6 @@ extension ClientConfiguration {
             configuration.server = (secure ? "https://" : "http://") + configuration.server
         }
         return configuration
-    }
-
-    /// The message for a server URL with user info: it would be basic auth, which we do not
-    /// support (like `username`/`password`), and the URL is quoted with the user info redacted.
-    static func userInfoMessage(_ server: String) -> String {
-        "\"\(ServerURL.redactingUserInfo(server))\" carries user info (user:password@): basic auth is not supported "
-            + "(use a token, a client certificate or an exec plugin)"
-    }
-
-    /// Rejects a `--master` URL with user info (see ``userInfoMessage(_:)``).
-    private static func checkMaster(_ master: String) throws(APIClientError) {
-        guard ServerURL.hasUserInfo(master) else { return }
-        throw .configuration(file: "--master", field: nil, message: userInfoMessage(master))
     }
 
     /// client-go's `rest.InClusterConfig`: `https://HOST:PORT` (IPv6-safe), the service-account

@@ -3,7 +3,8 @@
 ///
 /// Load it once at start with ``load(kubeconfig:master:environment:inCluster:)``, which fails
 /// with an ``APIClientError/configuration(file:field:message:)`` naming the file and field at
-/// fault; construct it directly in tests. Printing it never shows a token or a private key.
+/// fault; construct it directly in tests. Printing it never shows a token, a private key or the
+/// user info of a server URL.
 public struct ClientConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// How requests are authenticated beyond TLS client certificates.
     public enum Credentials: Sendable, Hashable {
@@ -18,8 +19,13 @@ public struct ClientConfiguration: Sendable, Hashable, CustomStringConvertible {
         case exec(ExecPluginConfig)
     }
 
-    /// The API server URL, e.g. `https://10.0.0.1:6443` (may carry a path prefix).
+    /// The API server URL, e.g. `https://10.0.0.1:6443` (may carry a path prefix), without user
+    /// info: ``init(server:origin:certificateAuthorityPEM:insecureSkipTLSVerify:tlsServerName:clientCertificatePEM:clientKeyPEM:credentials:)``
+    /// and ``replaceServer(_:)`` move that to ``serverUserInfo``.
     public var server: String
+    /// User info the server URL carried, sent as HTTP basic auth when no bearer token is
+    /// configured (Go's `net/http` behaviour); never printed.
+    public internal(set) var serverUserInfo: ServerUserInfo?
     /// Where this configuration came from, for logs: `kubeconfig /etc/kubernetes/proxy.conf
     /// (context default)`, `in-cluster service account`, …
     public var origin: String
@@ -42,7 +48,7 @@ public struct ClientConfiguration: Sendable, Hashable, CustomStringConvertible {
         insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil, clientCertificatePEM: [UInt8]? = nil,
         clientKeyPEM: [UInt8]? = nil, credentials: Credentials = .none
     ) {
-        self.server = server
+        (self.server, self.serverUserInfo) = ServerUserInfo.split(server)
         self.origin = origin
         self.certificateAuthorityPEM = certificateAuthorityPEM
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
@@ -50,6 +56,12 @@ public struct ClientConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.clientCertificatePEM = clientCertificatePEM
         self.clientKeyPEM = clientKeyPEM
         self.credentials = credentials
+    }
+
+    /// Sets ``server`` to `url` without its user info, which replaces ``serverUserInfo`` (a
+    /// `--master` override drops the kubeconfig server's user info, as client-go does).
+    public mutating func replaceServer(_ url: String) {
+        (server, serverUserInfo) = ServerUserInfo.split(url)
     }
 
     /// `https://10.0.0.1:6443 (kubeconfig /x (context a), auth: token file /y)`: what an
@@ -62,6 +74,7 @@ public struct ClientConfiguration: Sendable, Hashable, CustomStringConvertible {
         case .tokenFile(let path): auth.append("token file \(path)")
         case .exec(let plugin): auth.append("exec \(plugin.command)")
         }
+        if serverUserInfo != nil, credentials == .none { auth.append("basic auth from the server URL") }
         if clientCertificatePEM != nil { auth.append("client certificate") }
         var text = "\(redactedServer) (\(origin)"
         if !auth.isEmpty { text += ", auth: " + auth.joined(separator: " + ") }

@@ -134,6 +134,9 @@ final class HTTPTransport: APITransport {
         http.headers.add(name: "User-Agent", value: Self.userAgent)
         if let token = credential.token {
             http.headers.add(name: "Authorization", value: "Bearer \(token.value)")
+        } else if let userInfo = configuration.serverUserInfo {
+            // Go's net/http: URL user info becomes basic auth only without another Authorization.
+            http.headers.add(name: "Authorization", value: userInfo.authorizationValue)
         }
         return (client, http)
     }

@@ -9,10 +9,11 @@ import KubeAPI
 /// `/`) resolve against the kubeconfig's directory; `*-data` fields win over their path
 /// variants; `token` wins over `tokenFile`, which wins over `exec`; a CA together with
 /// `insecure-skip-tls-verify` is an error. Every file named is read (and every PEM parsed) now,
-/// so a broken kubeconfig fails at start with `FILE: FIELD: message`.
+/// so a broken kubeconfig fails at start with `FILE: FIELD: message`. User info in `server` is
+/// accepted and split off into ``ClientConfiguration/serverUserInfo`` (basic auth, as Go sends it).
 ///
 /// Not supported (an error naming the field rather than silently unauthenticated requests):
-/// `auth-provider`, basic auth (`username`/`password`, or user info in `server`), `proxy-url`.
+/// `auth-provider`, the user's `username`/`password`, `proxy-url`.
 enum KubeConfigLoader {
     /// Loads and resolves `file`.
     static func load(file: String) throws(APIClientError) -> ClientConfiguration {
@@ -73,9 +74,6 @@ enum KubeConfigLoader {
         -> ClientConfiguration
     {
         let server = try cluster["server"].requiredString()
-        if ServerURL.hasUserInfo(server) {
-            throw cluster["server"].error(ClientConfiguration.userInfoMessage(server))
-        }
         var configuration = ClientConfiguration(server: server)
         if let data = try cluster["certificate-authority-data"].base64() {
             try PEMMaterial.checkCertificates(data, field: cluster["certificate-authority-data"])

@@ -3,9 +3,10 @@ import Foundation
 /// Keeps user info (`user:password@`) in a server URL out of logs and errors.
 ///
 /// Why it exists: an operator may type `--master http://user:pass@host:6443` or put user info in
-/// a kubeconfig's `server:`. We refuse such a URL at load (basic auth is not supported), but the
-/// message that says so, and every log line or error that prints a server or request URL, must
-/// name the host without the password. One function does it so no printer can forget a case.
+/// a kubeconfig's `server:`. Loading splits the user info off (``ServerUserInfo``) so the stored
+/// server is already clean, but every log line or error that prints a server or request URL
+/// still passes through here as defence in depth, and the start-up warning names the original
+/// URL without the password. One function does it so no printer can forget a case.
 ///
 /// The rule is deliberately blunt: everything between the scheme's `://` (or the start, without
 /// a scheme) and the **last** `@` becomes `REDACTED`. A password containing `/`, `?`, `#` or `@`
@@ -28,7 +29,7 @@ public enum ServerURL {
     }
 
     /// The characters between the scheme (or the start) and the last `@`.
-    private static func userInfoRange(_ url: String) -> Range<String.Index>? {
+    static func userInfoRange(_ url: String) -> Range<String.Index>? {
         let start = url.range(of: "://")?.upperBound ?? url.startIndex
         guard let at = url[start...].lastIndex(of: "@") else { return nil }
         return start..<at

@@ -63,4 +63,6 @@ public struct FakeAPIRequestRecord: Sendable, Hashable {
     public var query: [String: String]
     /// Whether it asked for a watch.
     public var isWatch: Bool
+    /// The `Authorization` header it sent, if any (to check which credential a client chose).
+    public var authorization: String? = nil
 }

@@ -178,7 +178,9 @@ public final class FakeAPIServer: Sendable {
 
     /// Appends `request` to the bounded request log.
     func record(_ request: FakeAPIRequest) {
-        let record = FakeAPIRequestRecord(method: request.method, path: request.path, query: request.query, isWatch: request.isWatch)
+        let record = FakeAPIRequestRecord(
+            method: request.method, path: request.path, query: request.query, isWatch: request.isWatch,
+            authorization: request.authorization)
         state.withLock { state in
             state.requestLog.append(record)
             if state.requestLog.count > Self.requestLogLimit { state.requestLog.removeFirst(state.requestLog.count - Self.requestLogLimit) }

@@ -128,37 +128,55 @@ import Testing
 
     // MARK: - User info and size limits
 
-    @Test func userInfoInMasterIsRejectedWithThePasswordRedacted() throws {
+    @Test func userInfoInMasterIsSplitOffAndNeverPrinted() throws {
         let setup = try Setup()
         defer { setup.directory.remove() }
         let kubeconfig = try setup.kubeconfig("k", server: "https://ok")
         for file in [nil, kubeconfig] {
-            do {
-                _ = try ClientConfiguration.load(
-                    kubeconfig: file, master: "http://user:s3cr3tpass@127.0.0.1:8080", environment: [:],
-                    inCluster: setup.inCluster)
-                Issue.record("user info in --master was accepted")
-            } catch {
-                let text = "\(error)"
-                #expect(text.hasPrefix(#"--master: "http://REDACTED@127.0.0.1:8080" carries user info"#))
-                #expect(text.contains("basic auth is not supported"))
-                #expect(!text.contains("s3cr3tpass"))
+            let configuration = try ClientConfiguration.load(
+                kubeconfig: file, master: "http://user:s3cr3tpass@127.0.0.1:8080", environment: [:],
+                inCluster: setup.inCluster)
+            #expect(configuration.server == "http://127.0.0.1:8080")
+            #expect(configuration.serverUserInfo?.authorizationValue == "Basic " + base64("user:s3cr3tpass"))
+            let warning = try #require(configuration.serverUserInfoWarning)
+            let origin = file == nil ? "--master" : "kubeconfig \(kubeconfig) (context c), server from --master"
+            #expect(warning.hasPrefix("the API server URL http://REDACTED@127.0.0.1:8080 (\(origin)) carries user info"))
+            #expect(warning.contains("sent as HTTP basic auth") == (file == nil))
+            var dumped = ""
+            dump(configuration, to: &dumped)
+            for text in ["\(configuration)", String(reflecting: configuration), dumped, warning] {
+                #expect(!text.contains("s3cr3tpass"), "printed: \(text)")
             }
         }
     }
 
-    @Test func userInfoInAKubeconfigServerIsRejectedNamingTheField() throws {
+    @Test func userInfoInAKubeconfigServerIsSplitOffAndTheTokenWins() throws {
         let setup = try Setup()
         defer { setup.directory.remove() }
         let file = try setup.kubeconfig("k", server: "https://admin:s3cr3tpass@10.0.0.1:6443")
-        do {
-            _ = try ClientConfiguration.load(kubeconfig: file, master: nil, environment: [:], inCluster: setup.inCluster)
-            Issue.record("user info in server was accepted")
-        } catch {
-            let text = "\(error)"
-            #expect(text.hasPrefix(#"\#(file): clusters[0].cluster.server: "https://REDACTED@10.0.0.1:6443" carries"#))
-            #expect(!text.contains("s3cr3tpass"))
-        }
+        let configuration = try ClientConfiguration.load(
+            kubeconfig: file, master: nil, environment: [:], inCluster: setup.inCluster)
+        #expect(configuration.server == "https://10.0.0.1:6443")
+        #expect(configuration.serverUserInfo != nil)
+        let warning = try #require(configuration.serverUserInfoWarning)
+        #expect(warning.hasPrefix("the API server URL https://REDACTED@10.0.0.1:6443 (kubeconfig \(file) (context c))"))
+        #expect(warning.contains("not sent, since a bearer token is configured"))
+        #expect(!warning.contains("s3cr3tpass"))
+    }
+
+    @Test func masterReplacesTheKubeconfigServersUserInfo() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let file = try setup.kubeconfig("k", server: "https://admin:s3cr3tpass@10.0.0.1:6443")
+        let plain = try ClientConfiguration.load(
+            kubeconfig: file, master: "https://10.0.0.2:6443", environment: [:], inCluster: setup.inCluster)
+        #expect(plain.server == "https://10.0.0.2:6443")
+        #expect(plain.serverUserInfo == nil)
+        #expect(plain.serverUserInfoWarning == nil)
+        let other = try ClientConfiguration.load(
+            kubeconfig: file, master: "bob:other@10.0.0.2:6443", environment: [:], inCluster: setup.inCluster)
+        #expect(other.server == "http://10.0.0.2:6443")
+        #expect(other.serverUserInfo?.authorizationValue == "Basic " + base64("bob:other"))
     }
 
     @Test func aKubeconfigAboveTheSizeLimitIsRefusedWithoutReadingItAll() throws {

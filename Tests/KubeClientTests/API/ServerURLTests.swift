@@ -1,3 +1,4 @@
+import Foundation
 import KubeAPI
 import Testing
 
@@ -28,10 +29,39 @@ import Testing
         #expect(!ServerURL.hasUserInfo(url))
     }
 
-    @Test func theConfigurationPrintsItsServerRedacted() {
-        let configuration = ClientConfiguration(server: "http://user:s3cr3t@127.0.0.1:8080", origin: "test")
+    @Test func theConfigurationKeepsItsServerWithoutUserInfoAndStillRedactsOne() {
+        var configuration = ClientConfiguration(server: "http://user:s3cr3t@127.0.0.1:8080", origin: "test")
+        #expect(configuration.server == "http://127.0.0.1:8080")
+        #expect("\(configuration)" == "http://127.0.0.1:8080 (test, auth: basic auth from the server URL)")
+        // Defence in depth: a server assigned with user info is still printed redacted.
+        configuration.server = "http://user:s3cr3t@127.0.0.1:8080"
         #expect(configuration.redactedServer == "http://REDACTED@127.0.0.1:8080")
-        #expect("\(configuration)" == "http://REDACTED@127.0.0.1:8080 (test)")
+        #expect("\(configuration)".hasPrefix("http://REDACTED@127.0.0.1:8080 (test"))
+    }
+
+    @Test(arguments: [
+        ("http://user:s3cr3t@127.0.0.1:8080", "http://127.0.0.1:8080", "user:s3cr3t"),
+        ("https://us%40er:pa%3Ass%2Fw@api.example:6443/prefix", "https://api.example:6443/prefix", "us@er:pa:ss/w"),
+        ("http://u:p@ss@host", "http://host", "u:p@ss"),
+        ("http://only-user@host", "http://host", "only-user:"),
+        ("user:bad%zz@host:6443", "host:6443", "user:bad%zz"),
+    ])
+    func userInfoIsSplitOffAndPercentDecoded(url: String, server: String, credential: String) throws {
+        let (clean, userInfo) = ServerUserInfo.split(url)
+        #expect(clean == server)
+        let info = try #require(userInfo)
+        #expect(info.authorizationValue == "Basic " + Data(credential.utf8).base64EncodedString())
+        #expect(info.redactedURL == ServerURL.redactingUserInfo(url))
+        var dumped = ""
+        dump(info, to: &dumped)
+        #expect("\(info)" == "<redacted>" && String(reflecting: info) == "<redacted>")
+        #expect(!dumped.contains("s3cr3t"))
+    }
+
+    @Test func aURLWithoutUserInfoIsNotSplit() {
+        let (server, userInfo) = ServerUserInfo.split("https://10.0.0.1:6443/api")
+        #expect(server == "https://10.0.0.1:6443/api")
+        #expect(userInfo == nil)
     }
 
     @Test func errorsOfAMachineOnARedactedServerNameNoPassword() throws {
