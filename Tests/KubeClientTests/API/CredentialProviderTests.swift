@@ -37,8 +37,11 @@ private func execScript(_ directory: TemporaryDirectory, body: String) throws ->
 private func plugin(_ command: String, state: String, apiVersion: String = "client.authentication.k8s.io/v1")
     -> ClientConfiguration
 {
+    // Run through /bin/sh rather than exec'ing the script: a process another test forks while the
+    // script is being written inherits its write descriptor, and exec'ing a file open for writing
+    // fails with ETXTBSY ("Text file busy").
     let exec = ExecPluginConfig(
-        apiVersion: apiVersion, command: command, arguments: ["--flag"],
+        apiVersion: apiVersion, command: "/bin/sh", arguments: [command, "--flag"],
         environment: [.init(name: "STATE", value: state)], provideClusterInfo: true, origin: "/kc: users[0].user.exec")
     return ClientConfiguration(
         server: "https://api.test:6443", certificateAuthorityPEM: Array(testCertificatePEM.utf8),
@@ -138,7 +141,7 @@ private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
             Issue.record("expected the plugin to fail")
         } catch {
             let text = "\(error)"
-            #expect(text.hasPrefix("/kc: users[0].user.exec (command \(script)): \(message)"))
+            #expect(text.hasPrefix("/kc: users[0].user.exec (command /bin/sh): \(message)"))
             #expect(!text.contains("leaky"))
         }
     }
@@ -154,7 +157,7 @@ private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let started = ContinuousClock.now
         await #expect(
             throws: APIClientError.credential(
-                source: "/kc: users[0].user.exec (command \(script))", message: "timed out after 1 s")
+                source: "/kc: users[0].user.exec (command /bin/sh)", message: "timed out after 1 s")
         ) {
             try await ExecPlugin.run(
                 config, cluster: nil, environment: ProcessInfo.processInfo.environment, timeout: 1)
