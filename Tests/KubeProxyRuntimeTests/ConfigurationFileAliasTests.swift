@@ -30,11 +30,12 @@ struct ConfigurationFileAliasTests {
     }
 
     @Test func aSmallAliasIsStillAccepted() throws {
-        let text = ConfigurationFileTests.header + """
-            clusterCIDR: &cidr 10.244.0.0/16
-            clientConnection:
-              kubeconfig: *cidr
-            """
+        let text =
+            ConfigurationFileTests.header + """
+                clusterCIDR: &cidr 10.244.0.0/16
+                clientConnection:
+                  kubeconfig: *cidr
+                """
         let config = try ConfigurationFile.parse(text, file: "c.yaml")
         #expect(config.clusterCIDR == "10.244.0.0/16")
         #expect(config.clientConnection.kubeconfig == "10.244.0.0/16")
