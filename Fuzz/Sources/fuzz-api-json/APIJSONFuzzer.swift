@@ -25,12 +25,17 @@ public func apiJSONFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     case 7: roundTrip(ObjectList<EndpointSlice>.self, body)
     case 8: roundTrip(WatchEvent<Service>.self, body)
     case 9: roundTrip(WatchEvent<JSONValue>.self, body)
-    case 10: _ = DecodedWatchEvent<Service>.decode(Array(body)).mapError { $0.description }
-    case 11: _ = DecodedWatchEvent<EndpointSlice>.decode(Array(body)).mapError { $0.description }
-    case 12: _ = DecodedWatchEvent<Endpoints>.decode(Array(body)).mapError { $0.description }
-    default: _ = DecodedWatchEvent<Node>.decode(Array(body)).mapError { $0.description }
+    case 10: watchLine(DecodedWatchEvent<Service>.self, body)
+    case 11: watchLine(DecodedWatchEvent<EndpointSlice>.self, body)
+    case 12: watchLine(DecodedWatchEvent<Endpoints>.self, body)
+    default: watchLine(DecodedWatchEvent<Node>.self, body)
     }
     return 0
+}
+
+/// Decodes one watch line the way the client does, including the failure message it logs.
+private func watchLine<Object: APIObject>(_ type: DecodedWatchEvent<Object>.Type, _ body: Data) {
+    if case .failure(let failure) = DecodedWatchEvent<Object>.decode(Array(body)) { _ = failure.description }
 }
 
 /// Decodes `body` as `T`; when that works, checks that encoding and decoding again is lossless.

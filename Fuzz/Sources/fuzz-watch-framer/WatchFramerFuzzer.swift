@@ -32,7 +32,7 @@ public func watchFramerFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
         fatalError("hasPartialLine is \(framer.hasPartialLine) for tail \(tail)")
     }
     for line in lines {
-        _ = DecodedWatchEvent<Service>.decode(line).mapError { $0.description }
+        if case .failure(let failure) = DecodedWatchEvent<Service>.decode(line) { _ = failure.description }
     }
     framer.reset()
     guard !framer.hasPartialLine, framer.append([UInt8(ascii: "\n")]).isEmpty else {
