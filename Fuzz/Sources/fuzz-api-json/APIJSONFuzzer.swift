@@ -7,9 +7,9 @@ import KubeAPI
 /// client decodes them (list responses, watch lines, `Status` bodies).
 ///
 /// The first byte picks the type; the rest is the JSON body. A body that decodes must also
-/// survive the round trip: encoding it and decoding the result gives an equal value (the client
-/// re-serialises nothing today, but fakes and `kube-proxy --dump` do, and an asymmetric
-/// `init(from:)`/`encode(to:)` pair is a bug waiting for them).
+/// survive the round trip: encoding it and decoding the result gives an equal value. Encoding is
+/// on real paths too: the manifest decoder re-encodes each `JSONValue` document to decode its
+/// kind, and the fake API server serves encoded objects to the end-to-end tests.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func apiJSONFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
