@@ -1,5 +1,5 @@
 // swift-tools-version: 6.0
-// The target layout follows ../shared/DESIGN.md §2: a pure core, I/O at the edges, one thin executable.
+// The target layout follows docs/design.md#targets: a pure core, I/O at the edges, one thin executable.
 import PackageDescription
 
 let package = Package(

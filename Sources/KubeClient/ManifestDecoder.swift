@@ -27,11 +27,32 @@ struct ManifestFileContents: Sendable, Hashable {
 /// Field paths in errors are relative to the document (`items[2].spec.ports[0].port` inside a
 /// list), so a user can find the field without knowing how the file was split.
 enum ManifestDecoder {
-    /// Decodes `data` read from `file`.
-    static func decode(_ data: Data, file: String, validator: @escaping ManifestValidator) -> ManifestFileContents {
+    /// Decodes `data` read from `file`. Errors and warnings beyond `limits.maxReportsPerFile`
+    /// are folded into one summary each (the file is rejected all the same).
+    static func decode(
+        _ data: Data, file: String, validator: @escaping ManifestValidator, limits: ManifestLimits = ManifestLimits()
+    ) -> ManifestFileContents {
+        var contents = decodeAll(data, file: file, validator: validator, limits: limits)
+        contents.errors = capped(contents.errors, file: file, limit: limits.maxReportsPerFile, noun: "errors")
+        contents.warnings = capped(contents.warnings, file: file, limit: limits.maxReportsPerFile, noun: "warnings")
+        return contents
+    }
+
+    /// The first `limit` reports, then one line counting the rest.
+    private static func capped(_ reports: [ManifestError], file: String, limit: Int, noun: String) -> [ManifestError] {
+        guard reports.count > limit else { return reports }
+        let summary = ManifestError(
+            reason: reports[limit].reason, file: file,
+            message: "\(reports.count - limit) more \(noun) in this file not shown")
+        return Array(reports.prefix(limit)) + [summary]
+    }
+
+    private static func decodeAll(
+        _ data: Data, file: String, validator: @escaping ManifestValidator, limits: ManifestLimits
+    ) -> ManifestFileContents {
         var contents = ManifestFileContents()
         let documents: [JSONValue]
-        switch ManifestParser.documents(in: data, file: file) {
+        switch ManifestParser.documents(in: data, file: file, limits: limits) {
         case .success(let parsed): documents = parsed
         case .failure(let error):
             contents.errors = [error]
@@ -153,7 +174,8 @@ private struct DocumentDecoder {
             return nil
         }
         if let apiVersion = members["apiVersion"]?.stringValue, apiVersion != kind.apiVersion {
-            let message = "apiVersion \(apiVersion) is not read by kube-proxy (expected \(kind.apiVersion)); ignored"
+            let message =
+                "apiVersion \(ManifestExcerpt.excerpt(apiVersion, limit: 100)) is not read by kube-proxy (expected \(kind.apiVersion)); ignored"
             contents.warnings.append(error(.unsupportedKind, kind: apiKind, object: label, message: message))
             return nil
         }
@@ -205,7 +227,7 @@ private struct DocumentDecoder {
         case .keyNotFound(let key, let context):
             return (fieldPath(context.codingPath + [key]), "is required")
         case .dataCorrupted(let context):
-            return (fieldPath(context.codingPath), context.debugDescription)
+            return (fieldPath(context.codingPath), ManifestExcerpt.excerpt(context.debugDescription))
         @unknown default:
             return ("", String(describing: error))
         }

@@ -1,5 +1,10 @@
 /// A problem with a manifest path, file, document or object, with enough context to find it:
 /// `manifests/svc.yaml: document 2 (Service default/web): spec.ports[0].port: must be between 1 and 65535`.
+///
+/// Every text field may carry manifest content (a name, a key, a value quoted by a validator or a
+/// parser), so the initializer shortens each to an excerpt and escapes control characters: an
+/// error is always one line of bounded length, whatever the file holds. `file` is kept as given
+/// (it identifies the file) and escaped only in ``description``.
 public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, for callers that react differently (tests, health).
     public enum Reason: Sendable, Hashable {
@@ -18,6 +23,9 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
         /// A kind (or `apiVersion`) kube-proxy does not read. Only a warning: the document is
         /// skipped and never blocks its file, so whole-application manifests can be pointed at.
         case unsupportedKind
+        /// A bound of ``ManifestLimits`` was hit: the file is too large, holds too many
+        /// documents, or its aliases expand too far (a "billion laughs" document).
+        case limitExceeded
     }
 
     /// Category of the problem.
@@ -35,7 +43,15 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
     /// What is wrong.
     public var message: String
 
-    /// Creates an error.
+    /// The longest `kind`, `object` and `field` kept, in characters (a namespace and a name
+    /// together are at most 317).
+    static let contextLimit = 320
+    /// The longest `message` kept, in characters: room for our own words around a quoted
+    /// excerpt of at most ``ManifestExcerpt/defaultLimit``.
+    static let messageLimit = 400
+
+    /// Creates an error; `kind`, `object`, `field` and `message` are cut to excerpts and
+    /// escaped (see the type's discussion).
     public init(
         reason: Reason, file: String, document: Int? = nil, kind: String? = nil, object: String? = nil,
         field: String? = nil, message: String
@@ -43,15 +59,24 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
         self.reason = reason
         self.file = file
         self.document = document
-        self.kind = kind
-        self.object = object
-        self.field = field
-        self.message = message
+        self.kind = kind.map { Self.bounded($0, limit: Self.contextLimit) }
+        self.object = object.map { Self.bounded($0, limit: Self.contextLimit) }
+        self.field = field.map { Self.bounded($0, limit: Self.contextLimit) }
+        self.message = Self.bounded(message, limit: Self.messageLimit)
+    }
+
+    /// The file name as printed: escaped, since a directory entry may contain a newline too.
+    public var displayFile: String {
+        Self.bounded(file, limit: 4096)
+    }
+
+    private static func bounded(_ text: String, limit: Int) -> String {
+        ManifestExcerpt.isClean(text, limit: limit) ? text : ManifestExcerpt.excerpt(text, limit: limit)
     }
 
     /// `file: document N (Kind ns/name): field: message`, leaving out what is unknown.
     public var description: String {
-        var text = file
+        var text = displayFile
         if let document {
             text += ": document \(document)"
             let context = [kind, object].compactMap { $0 }.joined(separator: " ")

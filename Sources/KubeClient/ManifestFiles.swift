@@ -8,6 +8,11 @@ import Foundation
     import Darwin
 #endif
 
+/// `read(2)`, under a name the `read` method below does not shadow.
+private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}
+
 /// What `stat` says about a file; any change means the content may have changed.
 ///
 /// The inode catches editors that write a temporary file and rename it over the original (and
@@ -64,9 +69,49 @@ struct ManifestFiles: Sendable {
         return files
     }
 
-    /// The bytes of `file`.
-    func read(_ file: String) throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: file))
+    /// What reading one file found.
+    enum Contents: Sendable, Hashable {
+        /// All of the file.
+        case bytes(Data)
+        /// The file is larger than the limit (`size` is what `fstat` said, or at least the limit
+        /// plus one if it grew while being read); nothing beyond the limit was read.
+        case tooLarge(size: Int64)
+    }
+
+    /// Why a file could not be read.
+    struct ReadFailure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The system's words for `errno` (`Permission denied`).
+        var description: String
+    }
+
+    /// The bytes of `file`, unless it holds more than `maxBytes`: the size is checked with
+    /// `fstat` on the open file before anything is read, and the read stops one byte past the
+    /// limit, so a file that grows between `stat` and `read` cannot slip through either.
+    func read(_ file: String, maxBytes: Int) throws(ReadFailure) -> Contents {
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Self.failure() }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw Self.failure() }
+        let size = Int64(status.st_size)
+        if size > Int64(maxBytes) { return .tooLarge(size: size) }
+        var data = Data()
+        data.reserveCapacity(Int(size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure()
+            }
+            if count == 0 { return .bytes(data) }
+            data.append(contentsOf: chunk[..<count])
+            if data.count > maxBytes { return .tooLarge(size: max(size, Int64(data.count))) }
+        }
+    }
+
+    private static func failure() -> ReadFailure {
+        ReadFailure(description: String(cString: strerror(errno)))
     }
 
     /// Whether a directory entry is read: `*.yaml`, `*.yml`, `*.json`, not hidden.

@@ -11,11 +11,15 @@ import Yams
 enum ManifestParser {
     /// The documents of `data`, in order; an empty YAML document is `.null` (it still counts in
     /// the numbering). A syntax error is reported against the first document that did not parse.
-    static func documents(in data: Data, file: String) -> Result<[JSONValue], ManifestError> {
+    /// YAML is refused before it is composed if its aliases break `limits` (see
+    /// ``aliasViolation(in:limits:)``), and at the first document past `limits.maxDocuments`.
+    static func documents(
+        in data: Data, file: String, limits: ManifestLimits = ManifestLimits()
+    ) -> Result<[JSONValue], ManifestError> {
         if file.lowercased().hasSuffix(".json") {
             return jsonDocuments(in: data, file: file)
         }
-        return yamlDocuments(in: data, file: file)
+        return yamlDocuments(in: data, file: file, limits: limits)
     }
 
     private static func jsonDocuments(in data: Data, file: String) -> Result<[JSONValue], ManifestError> {
@@ -27,14 +31,28 @@ enum ManifestParser {
         }
     }
 
-    private static func yamlDocuments(in data: Data, file: String) -> Result<[JSONValue], ManifestError> {
+    private static func yamlDocuments(
+        in data: Data, file: String, limits: ManifestLimits
+    ) -> Result<[JSONValue], ManifestError> {
         guard let text = String(data: data, encoding: .utf8) else {
             return .failure(ManifestError(reason: .syntax, file: file, message: "not valid UTF-8"))
+        }
+        if let violation = aliasViolation(in: data, limits: limits) {
+            return .failure(
+                ManifestError(
+                    reason: .limitExceeded, file: file, document: violation.document,
+                    message: "line \(violation.line), column \(violation.column): \(violation.problem)"))
         }
         var documents: [JSONValue] = []
         do {
             let parser = try Parser(yaml: text, encoding: .utf8)
             while let node = try parser.nextRoot() {
+                guard documents.count < limits.maxDocuments else {
+                    return .failure(
+                        ManifestError(
+                            reason: .limitExceeded, file: file,
+                            message: "more than \(limits.maxDocuments) documents; refused"))
+                }
                 documents.append(try json(from: node))
             }
             return .success(documents)
@@ -54,14 +72,39 @@ enum ManifestParser {
         case .sequence(let sequence):
             return .array(try sequence.map(json(from:)))
         case .mapping(let mapping):
-            var members: [String: JSONValue] = [:]
-            for (key, value) in mapping {
-                members[key.string ?? ""] = try json(from: value)
-            }
-            return .object(members)
+            return .object(try members(of: mapping))
         case .alias:
             throw ConversionError(mark: node.mark, message: "unresolved alias")
         }
+    }
+
+    /// The members of a mapping, with YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) applied
+    /// as `kubectl` applies them: keys written in the mapping win over merged ones, and an
+    /// earlier merged mapping wins over a later one.
+    private static func members(of mapping: Yams.Node.Mapping) throws -> [String: JSONValue] {
+        var written: [String: JSONValue] = [:]
+        var merged: [String: JSONValue] = [:]
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key, scalar.style == .plain, scalar.string == "<<" else {
+                written[key.string ?? ""] = try json(from: value)
+                continue
+            }
+            let sources: [Yams.Node]
+            switch value {
+            case .mapping: sources = [value]
+            case .sequence(let sequence): sources = Array(sequence)
+            default: throw ConversionError(mark: value.mark, message: "<< must merge a mapping or a list of mappings")
+            }
+            for source in sources {
+                guard case .mapping(let sourceMapping) = source else {
+                    throw ConversionError(mark: source.mark, message: "<< must merge a mapping or a list of mappings")
+                }
+                for (name, member) in try members(of: sourceMapping) where merged[name] == nil {
+                    merged[name] = member
+                }
+            }
+        }
+        return written.merging(merged) { explicit, _ in explicit }
     }
 
     private static func json(from scalar: Yams.Node.Scalar, node: Yams.Node) throws -> JSONValue {
@@ -76,7 +119,8 @@ enum ManifestParser {
         case .float:
             if let value = node.float {
                 guard value.isFinite else {
-                    throw ConversionError(mark: node.mark, message: "\"\(scalar.string)\" is not a finite number")
+                    throw ConversionError(
+                        mark: node.mark, message: "\(ManifestExcerpt.quoted(scalar.string)) is not a finite number")
                 }
                 return .double(value)
             }
@@ -107,8 +151,10 @@ enum ManifestParser {
             if let context { text += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
             return text
         case .duplicatedKeysInMapping(let duplicates, let context):
+            let shown = duplicates.sorted().prefix(5).map { ManifestExcerpt.quoted($0, limit: 60) }
+            let more = duplicates.count > shown.count ? " and \(duplicates.count - shown.count) more" : ""
             return "line \(context.mark.line), column \(context.mark.column): duplicate keys "
-                + duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+                + shown.joined(separator: ", ") + more
         default:
             return String(describing: error).split(separator: "\n").first.map(String.init) ?? "invalid YAML"
         }

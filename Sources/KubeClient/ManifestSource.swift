@@ -18,7 +18,11 @@ import Synchronization
 ///   were until it is fixed (an info line says when it recovers);
 /// - an unreadable file keeps its objects; a vanished file deletes them;
 /// - an object defined in two files comes from the first, the other is an error naming both;
-/// - unsupported kinds are logged as warnings and skipped.
+/// - unsupported kinds are logged as warnings and skipped;
+/// - a file beyond ``ManifestLimits`` (too large, too many documents, aliases expanding too
+///   far) is refused like a broken one, and a too large file is refused by its `stat` size,
+///   unread, and not looked at again until its signature changes;
+/// - error text quoting the file's content is short and escaped (``ManifestError``).
 ///
 /// A change shows up within about two poll intervals: a changed file is read once its `stat`
 /// signature is stable across two polls, which keeps editors' intermediate states out.
@@ -28,6 +32,7 @@ public final class ManifestSource: Sendable {
     private let validator: ManifestValidator
     private let pollInterval: Duration
     private let clock: any Clock<Duration>
+    private let limits: ManifestLimits
     private let logger: Logger
     private let errors = Mutex<[ManifestError]>([])
 
@@ -42,15 +47,17 @@ public final class ManifestSource: Sendable {
     ///   - validator: checks each object; any cause rejects the object's whole file.
     ///   - pollInterval: how often the files are checked for changes.
     ///   - clock: the clock polls sleep on (injected for tests).
+    ///   - limits: the bounds on file size, documents and alias expansion.
     ///   - logger: receives errors, warnings, recoveries and a debug line per event.
     public init(
         path: String, validator: @escaping ManifestValidator, pollInterval: Duration = .milliseconds(250),
-        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        clock: any Clock<Duration> = ContinuousClock(), limits: ManifestLimits = ManifestLimits(), logger: Logger
     ) {
         self.path = path
         self.validator = validator
         self.pollInterval = pollInterval
         self.clock = clock
+        self.limits = limits
         self.logger = logger
     }
 
@@ -60,7 +67,7 @@ public final class ManifestSource: Sendable {
     /// - Throws: ``ManifestError`` (`.missingPath`) if `path` does not exist at start, or
     ///   (`.unreadable`) if a directory cannot be listed at start.
     public func run(_ emit: @Sendable (SourceEvent) async -> Void) async throws {
-        var poller = ManifestPoller(files: try ManifestFiles(path: path), validator: validator)
+        var poller = ManifestPoller(files: try ManifestFiles(path: path), validator: validator, limits: limits)
         switch poller.poll(initial: true, rehash: false) {
         case .failure(let failure):
             throw ManifestError(reason: .unreadable, file: path, message: "cannot list: \(failure.message)")
@@ -81,11 +88,13 @@ public final class ManifestSource: Sendable {
             polls += 1
             switch poller.poll(initial: false, rehash: polls % Self.rehashEvery == 0) {
             case .failure(let failure):
-                if failure.message != listingError { logger.error("\(path): cannot list: \(failure.message)") }
+                if failure.message != listingError {
+                    logger.error("\(ManifestExcerpt.excerpt(path)): cannot list: \(failure.message)")
+                }
                 listingError = failure.message
             case .success(let update):
                 listingError = nil
-                await deliver(update, poller.errors, emit)
+                if !update.isIdle { await deliver(update, poller.errors, emit) }
             }
         }
     }
@@ -99,13 +108,14 @@ public final class ManifestSource: Sendable {
         _ update: ManifestTracker.Update, _ current: [ManifestError], _ emit: @Sendable (SourceEvent) async -> Void
     ) async {
         for warning in update.warnings {
-            logger.warning("\(warning)", metadata: ["file": "\(warning.file)"])
+            logger.warning("\(warning)", metadata: ["file": "\(warning.displayFile)"])
         }
         for error in update.newErrors {
-            logger.error("\(error)", metadata: ["file": "\(error.file)"])
+            logger.error("\(error)", metadata: ["file": "\(error.displayFile)"])
         }
         for file in update.recovered {
-            logger.info("\(file): recovered; its contents are applied", metadata: ["file": "\(file)"])
+            let display = ManifestExcerpt.excerpt(file, limit: 4096)
+            logger.info("\(display): recovered; its contents are applied", metadata: ["file": "\(display)"])
         }
         errors.withLock { $0 = current }
         for event in update.events {
@@ -119,6 +129,7 @@ public final class ManifestSource: Sendable {
 private struct ManifestPoller {
     let files: ManifestFiles
     let validator: ManifestValidator
+    let limits: ManifestLimits
     var tracker = ManifestTracker()
 
     var errors: [ManifestError] { tracker.errors }
@@ -141,16 +152,32 @@ private struct ManifestPoller {
         return .success(tracker.apply(loads: loads, removed: plan.removed))
     }
 
+    /// Reads and decodes one due file; a file over the size limit by its listed size is
+    /// refused without being opened.
     private func load(_ file: String, signature: FileSignature) -> ManifestTracker.FileLoad {
+        if signature.size > Int64(limits.maxFileBytes) {
+            return .refused(signature, tooLarge(file, size: signature.size))
+        }
         let data: Data
         do {
-            data = try files.read(file)
+            switch try files.read(file, maxBytes: limits.maxFileBytes) {
+            case .bytes(let bytes): data = bytes
+            case .tooLarge(let size): return .refused(signature, tooLarge(file, size: size))
+            }
         } catch {
-            return .unreadable(message: (error as NSError).localizedDescription)
+            return .unreadable(message: error.description)
         }
         let hash = ManifestFiles.contentHash(data)
         if tracker.hash(of: file) == hash { return .unchanged(signature) }
-        return .decoded(signature, hash: hash, ManifestDecoder.decode(data, file: file, validator: validator))
+        return .decoded(
+            signature, hash: hash, ManifestDecoder.decode(data, file: file, validator: validator, limits: limits))
+    }
+
+    private func tooLarge(_ file: String, size: Int64) -> ManifestError {
+        ManifestError(
+            reason: .limitExceeded, file: file,
+            message: "file is \(size) bytes, more than the limit of \(limits.maxFileBytes) (--manifest-max-bytes); "
+                + "not read until it changes")
     }
 }
 

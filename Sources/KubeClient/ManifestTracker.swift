@@ -21,6 +21,9 @@ struct ManifestTracker: Sendable {
         case decoded(FileSignature, hash: UInt64, ManifestFileContents)
         /// The file could not be read.
         case unreadable(message: String)
+        /// The file was refused unread (larger than the limit): an error like a bad document,
+        /// but recorded against this signature so it is not looked at again until it changes.
+        case refused(FileSignature, ManifestError)
     }
 
     /// Which files to read and which are gone, from one listing.
@@ -41,6 +44,8 @@ struct ManifestTracker: Sendable {
         var recovered: [String] = []
         /// Warnings from files decoded in this poll (unsupported kinds).
         var warnings: [ManifestError] = []
+        /// Nothing was read and nothing is gone, so nothing (errors included) changed.
+        var isIdle = false
     }
 
     private struct FileState: Sendable {
@@ -93,8 +98,11 @@ struct ManifestTracker: Sendable {
         return Plan(read: read.sorted(), removed: removed.sorted())
     }
 
-    /// Applies what was read (and what is gone) and returns the events and report.
+    /// Applies what was read (and what is gone) and returns the events and report. An idle poll
+    /// (nothing read, nothing gone) cannot change anything and returns at once, so an unchanged
+    /// directory costs a listing per poll, not a merge and a diff of every object.
     mutating func apply(loads: [String: FileLoad], removed: [String] = []) -> Update {
+        if loads.isEmpty && removed.isEmpty { return Update(isIdle: true) }
         let errorsBefore = errorsByFile()
         var update = Update()
         for file in removed { files[file] = nil }
@@ -116,6 +124,10 @@ struct ManifestTracker: Sendable {
             case .unreadable(let message):
                 state.hash = nil
                 state.errors = [ManifestError(reason: .unreadable, file: file, message: "cannot read: \(message)")]
+            case .refused(let signature, let error):
+                state.applied = signature
+                state.hash = nil
+                state.errors = [error]
             }
             files[file] = state
         }

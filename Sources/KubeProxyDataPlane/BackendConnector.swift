@@ -4,12 +4,12 @@ import NIOCore
 
 /// Connects one accepted client to an endpoint and glues the two channels together.
 ///
-/// The dial ladder of upstream (TCP-04): up to one attempt per entry of `dialTimeouts`
+/// The dial ladder of upstream (docs/userspace-behaviour.md#tcp-dial-ladder): up to one attempt per entry of `dialTimeouts`
 /// (250 ms, 500 ms, 1 s, 2 s by default), each asking the balancer for an endpoint — with
-/// affinity on the first attempt and `resetAffinity` on the later ones (LB-15). No endpoints or
-/// every attempt failed: the client is closed (it saw a completed handshake, then EOF; TCP-05).
+/// affinity on the first attempt and `resetAffinity` on the later ones. No endpoints or
+/// every attempt failed: the client is closed (it saw a completed handshake, then EOF).
 ///
-/// Unlike upstream (TCP-03, kubernetes/kubernetes#12242) nothing here blocks the listener: the
+/// Unlike upstream (kubernetes/kubernetes#12242) nothing here blocks the listener: the
 /// client channel waits with `autoRead` off while the dial runs as futures on its loop.
 struct BackendConnector: Sendable {
     /// The service port, for logs.
@@ -26,15 +26,29 @@ struct BackendConnector: Sendable {
     let tracker: ConnectionTracker
     /// The listener's statistics.
     let counters: ListenerCounters
+    /// The process's descriptors: a connection needs two (client and backend).
+    let budget: DescriptorBudget
     /// Debug-level per-connection logging.
     let logger: Logger
 
     /// Starts serving `client`, a freshly accepted, active channel with `autoRead` off; call on
     /// its loop.
+    ///
+    /// Over the descriptor budget the client is closed at once (it sees EOF, as with no
+    /// endpoints) rather than left to exhaust the process's descriptors.
     func serve(_ client: any Channel) {
+        guard budget.tryAcquire(Self.descriptorsPerConnection) else {
+            counters.connectFailed()
+            refuse(client)
+            return
+        }
         tracker.register(client)
         counters.connectionAccepted()
-        client.closeFuture.whenComplete { [counters] _ in counters.connectionClosed() }
+        // Both descriptors are given back with the client; its backend closes with it (glue).
+        client.closeFuture.whenComplete { [counters, budget] _ in
+            counters.connectionClosed()
+            budget.release(Self.descriptorsPerConnection)
+        }
         attempt(0, client: client, clientIP: IPAddress(socketAddress: client.remoteAddress))
     }
 
@@ -91,6 +105,22 @@ struct BackendConnector: Sendable {
         }
         client.read()
         backend.read()
+    }
+
+    /// Client and backend socket.
+    static let descriptorsPerConnection = 2
+
+    private func refuse(_ client: any Channel) {
+        if budget.shouldWarn(nowNanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) {
+            logger.warning(
+                "descriptor reserve reached; closing new connections at once",
+                metadata: [
+                    "service": "\(name)", "inUse": "\(budget.inUse)", "ceiling": "\(budget.ceiling)",
+                    "limit": "\(budget.limit)",
+                ]
+            )
+        }
+        client.close(promise: nil)
     }
 
     private func fail(_ client: any Channel, _ kind: DataPlaneError.Kind) {

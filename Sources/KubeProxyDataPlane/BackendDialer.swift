@@ -16,8 +16,11 @@ protocol BackendDialer: Sendable {
     ) -> EventLoopFuture<any Channel>
 }
 
-/// The production dialer: a plain TCP connect with NIO's connect timeout.
+/// The production dialer: a plain TCP connect with NIO's connect timeout and TCP keepalive.
 struct TCPBackendDialer: BackendDialer {
+    /// The keepalive of every dialled socket (upstream's dialer enables it too).
+    var keepalive = TCPKeepalive.upstream
+
     func connect(
         to endpoint: EndpointAddress,
         on eventLoop: any EventLoop,
@@ -32,6 +35,7 @@ struct TCPBackendDialer: BackendDialer {
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.autoRead, value: false)
+            .keepalive(keepalive)
             .connect(to: address)
     }
 }

@@ -3,7 +3,7 @@ import NIOCore
 /// Remembers every open relayed channel so `UserspaceProxy.shutdown` can wait for them to finish
 /// (drain) and then close the rest.
 ///
-/// Connections outlive their listener (TCP-08), so no listener can own them. The set is confined
+/// Connections outlive their listener (docs/userspace-behaviour.md#tcp-changes), so no listener can own them. The set is confined
 /// to one event loop; channels register themselves and drop out when their close future fires.
 final class ConnectionTracker: Sendable {
     private struct State {
@@ -72,6 +72,11 @@ final class ConnectionTracker: Sendable {
             let closing = state.value.channels.values.map { $0.close() }
             return EventLoopFuture.andAllComplete(closing, on: eventLoop)
         }
+    }
+
+    /// The open tracked channels, for diagnostics and tests (e.g. reading socket options).
+    func channels() -> EventLoopFuture<[any Channel]> {
+        eventLoop.submit { [state] in Array(state.value.channels.values) }
     }
 
     /// The number of open tracked channels (two per relayed connection, one while dialling).

@@ -8,7 +8,7 @@ import NIOCore
 ///   partner's writability returns. So at most one read burst plus the partner's write-buffer
 ///   high-water mark is held in memory per direction; a slow reader stalls the fast writer.
 /// - Close: when either channel closes (EOF, error or reset), the partner first flushes what it
-///   was already handed and then closes fully, like upstream's copy loop (TCP-06). Half-close is
+///   was already handed and then closes fully, like upstream's copy loop (docs/userspace-behaviour.md#tcp-relay). Half-close is
 ///   deliberately not propagated, as upstream (PR #18524): half-open pairs leaked sockets.
 /// - No locks: both channels share one loop (the dialer connects on the client's loop), so the
 ///   partner reference is only touched on that loop.

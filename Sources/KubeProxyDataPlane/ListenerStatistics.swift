@@ -17,7 +17,7 @@ public struct ListenerStatistics: Sendable, Hashable {
     /// Connections (TCP) or sessions (UDP) that got no endpoint: none configured, or every dial
     /// attempt failed.
     public var connectFailures: Int
-    /// Dial attempts beyond the first of a TCP connection (the retry ladder, TCP-04).
+    /// Dial attempts beyond the first of a TCP connection (docs/userspace-behaviour.md#tcp-dial-ladder).
     public var connectRetries: Int
     /// UDP sessions currently in the session table (opening or open).
     public var udpSessions: Int

@@ -2,16 +2,16 @@ import KubeProxyCore
 
 /// Hands out proxy (listening) ports, either "let the kernel pick" or from a `--proxy-port-range`.
 ///
-/// Upstream semantics kept (spec PA-01/02/03/06/08):
+/// Upstream semantics kept (docs/userspace-behaviour.md#port-allocation):
 /// - kernel mode (no range) always answers 0 and `release` is a no-op;
 /// - range mode tracks used ports in a bitmap; a search starts at a uniformly random offset, scans
 ///   up to the end of the range, then wraps to the start; a found port is marked used at once;
 /// - releasing a port outside the range (including 0) is ignored.
 ///
 /// Deliberately different from upstream:
-/// - no background filler and no 1 s wait (PA-04/05): allocation is synchronous and answers `nil`
+/// - no background filler and no 1 s wait: allocation is synchronous and answers `nil`
 ///   at once when the range is exhausted, so nothing is pre-reserved;
-/// - the caller releases a port whose bind failed and ports of closed listeners (PA-07 leak fixed);
+/// - the caller releases a port whose bind failed and ports of closed listeners (upstream leaked them);
 ///   `UserspaceProxy` does both.
 ///
 /// A value type: the owner (the proxy's actor) serialises access; randomness is injected so tests

@@ -1,7 +1,7 @@
 import KubeProxyCore
 
 /// A port the proxy holds open without serving it, so no other program can take it while the
-/// kernel's rules send that port's traffic to a proxy listener (spec IPT-14): NodePorts on all
+/// kernel's rules send that port's traffic to a proxy listener (docs/userspace-behaviour.md#port-claims): NodePorts on all
 /// addresses, and service ports of external/load-balancer IPs that are local to the node.
 ///
 /// Identity for holding is `address`, `port` and `protocol`; `owner` only says which service

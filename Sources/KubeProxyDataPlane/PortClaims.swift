@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Holds ports open so no other program can take them (spec IPT-14): a TCP socket that listens
+/// Holds ports open so no other program can take them (docs/userspace-behaviour.md#port-claims): a TCP socket that listens
 /// but never accepts, or a bound UDP socket that is never read.
 ///
 /// Declarative like `UserspaceProxy.apply`: `updateClaims` gets the complete desired set, keeps
@@ -46,6 +46,7 @@ public actor PortClaims {
     private let group: any EventLoopGroup
     private let family: IPFamily
     private let logger: Logger
+    private let descriptors: DescriptorBudget?
     private var held: [Key: Held] = [:]
     private var turns = TurnQueue()
     private var isClosed = false
@@ -55,10 +56,13 @@ public actor PortClaims {
     /// - Parameters:
     ///   - group: event loops for the held sockets (not owned).
     ///   - family: the family of all-addresses claims (`address == nil`).
+    ///   - descriptors: counts every held socket (one descriptor each) while it is open; claims
+    ///     are never refused for it, since the portal rules need them.
     ///   - logger: receives debug detail; results are returned for the caller to log.
-    public init(group: any EventLoopGroup, family: IPFamily, logger: Logger) {
+    public init(group: any EventLoopGroup, family: IPFamily, descriptors: DescriptorBudget? = nil, logger: Logger) {
         self.group = group
         self.family = family
+        self.descriptors = descriptors
         self.logger = logger
     }
 
@@ -82,7 +86,12 @@ public actor PortClaims {
                 continue
             }
             do {
-                held[key] = Held(claim: claim, channel: try await open(claim))
+                let channel = try await open(claim)
+                if let descriptors {
+                    descriptors.acquire(1)
+                    channel.closeFuture.whenComplete { _ in descriptors.release(1) }
+                }
+                held[key] = Held(claim: claim, channel: channel)
                 results.append(PortClaimResult(claim: claim, outcome: .claimed))
             } catch {
                 let outcome = PortClaimResult.Outcome.failed(errno: Self.errno(error), detail: "\(error)")

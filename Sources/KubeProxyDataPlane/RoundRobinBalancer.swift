@@ -1,18 +1,18 @@
 import KubeProxyCore
 
 /// The endpoint choice of one service port: shuffled round robin with optional ClientIP affinity
-/// (spec §4, LB-01…LB-15), as a value with no I/O.
+/// (docs/userspace-behaviour.md#round-robin and the sections after it), as a value with no I/O.
 ///
 /// Upstream semantics kept:
 /// - a new endpoint *set* is shuffled and the rotation restarts at its first element; an update
-///   with the same set in another order changes nothing (order, position and pins kept, LB-06);
+///   with the same set in another order changes nothing (order, position and pins kept);
 /// - an update that changes the set drops only the pins of endpoints that vanished;
 /// - an empty update empties the list and every pin but keeps the affinity configuration, so
-///   affinity survives a scale to zero (LB-07/08, kubernetes/kubernetes#25314);
+///   affinity survives a scale to zero (kubernetes/kubernetes#25314);
 /// - with ClientIP affinity a client keeps its endpoint while it has been idle for less than the
-///   timeout (whole seconds, LB-12); a reset (a retry after a failed dial) takes the next endpoint
-///   in turn and re-pins the client (LB-13, kubernetes/kubernetes#24648);
-/// - expired pins are ignored by `next` and removed by `removeStaleAffinity` (LB-14).
+///   timeout (whole seconds); a reset (a retry after a failed dial) takes the next endpoint
+///   in turn and re-pins the client (kubernetes/kubernetes#24648);
+/// - expired pins are ignored by `next` and removed by `removeStaleAffinity`.
 ///
 /// Deliberately different from upstream: endpoints and affinity (with its timeout) arrive in
 /// one `update` call, so the configured `timeoutSeconds` is always honoured whatever order the
@@ -65,7 +65,7 @@ public struct RoundRobinBalancer: Sendable {
         if case .none = newAffinity { pins.removeAll() }
     }
 
-    /// Replaces the endpoint list (LB-05…LB-08); see the type's documentation.
+    /// Replaces the endpoint list (docs/userspace-behaviour.md#endpoint-updates); see the type's documentation.
     public mutating func setEndpoints(
         _ newEndpoints: [EndpointAddress],
         using generator: inout some RandomNumberGenerator
@@ -89,7 +89,7 @@ public struct RoundRobinBalancer: Sendable {
     ///   - clientIP: the client's address as seen by the proxy; `nil` (unknown) disables affinity
     ///     for this call.
     ///   - resetAffinity: `false` on a connection's first attempt, `true` on every retry after a
-    ///     failed dial (LB-15), so a pinned but dead endpoint is not chosen again.
+    ///     failed dial, so a pinned but dead endpoint is not chosen again.
     ///   - now: the current instant, for affinity ages.
     public mutating func next(clientIP: IPAddress?, resetAffinity: Bool, now: Instant) -> EndpointAddress? {
         guard !endpoints.isEmpty else { return nil }
@@ -103,7 +103,7 @@ public struct RoundRobinBalancer: Sendable {
         return endpoint
     }
 
-    /// Forgets pins idle for at least the affinity timeout (LB-14); run once per sync so the table
+    /// Forgets pins idle for at least the affinity timeout; run once per sync so the table
     /// does not grow with every client ever seen.
     public mutating func removeStaleAffinity(now: Instant) {
         guard let timeout = affinityTimeout else { return }

@@ -46,7 +46,7 @@ final class ServiceBalancer: Sendable {
     }
 
     /// Forgets expired ClientIP pins every `interval` until the returned task is cancelled, so
-    /// the pin table stays bounded between syncs too (LB-14).
+    /// the pin table stays bounded between syncs too.
     func removeStaleAffinity(every interval: TimeAmount) -> RepeatedTask {
         eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [state, now] _ in
             state.value.removeStaleAffinity(now: now())

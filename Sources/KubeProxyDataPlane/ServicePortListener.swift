@@ -10,6 +10,6 @@ protocol ServicePortListener: Sendable {
     var localPort: Int { get }
     /// The endpoint choice shared by the listener's connections.
     var balancer: ServiceBalancer { get }
-    /// Stops accepting; established TCP connections keep flowing (TCP-08), UDP sessions end.
+    /// Stops accepting; established TCP connections keep flowing (docs/userspace-behaviour.md#tcp-changes), UDP sessions end.
     func close() async
 }

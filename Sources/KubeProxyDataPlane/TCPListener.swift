@@ -6,12 +6,15 @@ import NIOPosix
 ///
 /// The server channel lives on the balancer's loop; accepted connections are spread over the
 /// whole group and, once active, handed to a `BackendConnector` with `autoRead` off, so no client
-/// byte is read before a backend is connected. Accept errors are NIO's business: its accept back-off handles
-/// "too many open files" instead of upstream's panic (TCP-02).
+/// byte is read before a backend is connected. "Too many open files" and other resource errors
+/// of `accept4` pause accepting for `AcceptBackoff.delay` instead of spinning (NIO's plain
+/// bootstrap installs no back-off) or panicking like upstream (docs/userspace-behaviour.md#tcp-listeners). Both relay sockets get
+/// TCP keepalive (`TCPKeepalive`); the client's is set here, on accept.
 final class TCPListener: ServicePortListener {
     let localPort: Int
     let balancer: ServiceBalancer
-    private let channel: any Channel
+    /// The listening channel (tests inspect its pipeline).
+    let channel: any Channel
 
     private init(channel: any Channel, localPort: Int, balancer: ServiceBalancer) {
         self.channel = channel
@@ -23,14 +26,17 @@ final class TCPListener: ServicePortListener {
     static func open(
         address: SocketAddress,
         childGroup: any EventLoopGroup,
-        connector: BackendConnector
+        connector: BackendConnector,
+        keepalive: TCPKeepalive
     ) async throws -> TCPListener {
         let channel = try await ServerBootstrap(group: connector.balancer.eventLoop, childGroup: childGroup)
+            .serverChannelInitializer { AcceptBackoff.install(on: $0) }
             // Like Go's net.Listen: a port freed by a removed service is reusable at once even
             // while its old connections sit in TIME_WAIT. It does not allow two live listeners.
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.autoRead, value: false)
+            .childKeepalive(keepalive)
             .childChannelInitializer { client in
                 client.eventLoop.makeCompletedFuture {
                     try client.pipeline.syncOperations.addHandler(ConnectionStartHandler(connector: connector))

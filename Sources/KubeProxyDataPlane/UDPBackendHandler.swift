@@ -1,10 +1,10 @@
 import NIOCore
 
 /// The handler of one UDP session's connected backend socket: hands replies to the listener,
-/// which sends them to the client from the service's socket (UDP-06).
+/// which sends them to the client from the service's socket (docs/userspace-behaviour.md#udp-sessions).
 ///
 /// Any error on the socket (typically ECONNREFUSED after an ICMP port unreachable from a dead
-/// endpoint) ends the session, as upstream's reply loop did (UDP-07); the client's next datagram
+/// endpoint) ends the session, as upstream's reply loop did; the client's next datagram
 /// opens a new session on the next endpoint in turn.
 final class UDPBackendHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
@@ -21,7 +21,9 @@ final class UDPBackendHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        listener.relayReply(unwrapInboundIn(data).data, client: client, id: id)
+        // First: the received bytes live in the loop's shared region (`UDPReceiveBuffer`).
+        let reply = UDPReceiveBuffer.copyOut(unwrapInboundIn(data).data, using: context.channel.allocator)
+        listener.relayReply(reply, client: client, id: id)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

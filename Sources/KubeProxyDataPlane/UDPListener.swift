@@ -5,9 +5,9 @@ import NIOPosix
 
 /// The listening UDP socket of one service port, served by a `UDPListenerHandler` on the
 /// balancer's event loop (one loop per UDP service port, like upstream's one reader per port,
-/// UDP-01, but without blocking anything else).
+/// upstream, but without blocking anything else).
 ///
-/// Closing it ends every session of the port (UDP-09): their backend sockets are closed at once.
+/// Closing it ends every session of the port (docs/userspace-behaviour.md#udp-removal): their backend sockets are closed at once.
 final class UDPListener: ServicePortListener {
     let localPort: Int
     let balancer: ServiceBalancer
@@ -30,16 +30,17 @@ final class UDPListener: ServicePortListener {
         balancer: ServiceBalancer,
         counters: ListenerCounters,
         settings: UDPSessionSettings,
+        budget: DescriptorBudget,
         logger: Logger
     ) async throws -> UDPListener {
         let channel = try await DatagramBootstrap(group: balancer.eventLoop)
-            .channelOption(.recvAllocator, value: UDPSessionSettings.receiveAllocator)
+            .channelOption(.recvAllocator, value: UDPReceiveBuffer.receiveAllocator)
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = UDPListenerHandler(
                         name: name, listenAddress: listenAddress, balancer: balancer, counters: counters,
-                        settings: settings, logger: logger
+                        settings: settings, budget: budget, logger: logger
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

@@ -3,12 +3,16 @@ import Logging
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Serves the listening socket of one UDP service port: keeps its `UDPSessionTable`, opens a
 /// connected socket per client session, forwards client datagrams and sends the replies back
-/// from this socket (spec §6).
+/// from this socket (docs/userspace-behaviour.md#udp-sessions).
 ///
 /// Replies leave from the listening socket, so their source is the proxy port and conntrack
-/// un-NATs them back to the service address the client used (UDP-06). Every session's backend
+/// un-NATs them back to the service address the client used. Every session's backend
 /// socket lives on this channel's event loop, so the table needs no lock and a backend's
 /// `UDPBackendHandler` calls straight into this handler.
 ///
@@ -25,6 +29,7 @@ final class UDPListenerHandler: ChannelInboundHandler {
     private let listenAddress: IPAddress
     private let balancer: ServiceBalancer
     private let counters: ListenerCounters
+    private let budget: DescriptorBudget
     private let logger: Logger
     private var table: Table
     private var context: ChannelHandlerContext?
@@ -38,12 +43,14 @@ final class UDPListenerHandler: ChannelInboundHandler {
         balancer: ServiceBalancer,
         counters: ListenerCounters,
         settings: UDPSessionSettings,
+        budget: DescriptorBudget,
         logger: Logger
     ) {
         self.name = name
         self.listenAddress = listenAddress
         self.balancer = balancer
         self.counters = counters
+        self.budget = budget
         self.logger = logger
         self.table = Table(settings: settings)
     }
@@ -64,11 +71,13 @@ final class UDPListenerHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let datagram = unwrapInboundIn(data)
-        let client = datagram.remoteAddress
-        switch table.clientDatagram(from: client, datagram.data, now: .now()) {
+        let received = unwrapInboundIn(data)
+        let client = received.remoteAddress
+        // First: the received bytes live in the loop's shared region (`UDPReceiveBuffer`).
+        let datagram = UDPReceiveBuffer.copyOut(received.data, using: context.channel.allocator)
+        switch table.clientDatagram(from: client, datagram, now: .now()) {
         case .forward(let backend):
-            send(datagram.data, to: backend)
+            send(datagram, to: backend)
         case .openSession(let id):
             openSession(id, client: client, on: context.eventLoop)
         case .held:
@@ -115,15 +124,30 @@ final class UDPListenerHandler: ChannelInboundHandler {
     // MARK: Sessions
 
     private func openSession(_ id: Table.SessionID, client: SocketAddress, on loop: any EventLoop) {
+        guard budget.tryAcquire(1) else {
+            // The session's socket would eat into the descriptors the rest of the process needs.
+            counters.droppedDatagrams(table.sessionFailed(client: client, id: id))
+            counters.setUDPSessions(table.count)
+            counters.connectFailed()
+            warnDescriptorsExhausted()
+            return
+        }
         counters.setUDPSessions(table.count)
         scheduleSweep(on: loop)
-        let (name, listenAddress) = (self.name, self.listenAddress)
+        let (name, listenAddress, budget) = (self.name, self.listenAddress, self.budget)
         balancer.next(clientIP: IPAddress(socketAddress: client), resetAffinity: false)
             .flatMap { endpoint -> EventLoopFuture<any Channel> in
                 guard let endpoint else {
                     return loop.makeFailedFuture(DataPlaneError(name: name, address: listenAddress, kind: .noEndpoints))
                 }
                 return Self.connectBackend(to: endpoint, on: loop)
+            }
+            .always { result in
+                // The descriptor is counted until the session's socket closes, whoever closes it.
+                switch result {
+                case .success(let backend): backend.closeFuture.whenComplete { _ in budget.release(1) }
+                case .failure: budget.release(1)
+                }
             }
             .hop(to: loop)
             .assumeIsolated()
@@ -188,7 +212,7 @@ final class UDPListenerHandler: ChannelInboundHandler {
             return loop.makeFailedFuture(error)
         }
         return DatagramBootstrap(group: loop)
-            .channelOption(.recvAllocator, value: UDPSessionSettings.receiveAllocator)
+            .channelOption(.recvAllocator, value: UDPReceiveBuffer.receiveAllocator)
             .connect(to: address)
     }
 
@@ -208,6 +232,17 @@ final class UDPListenerHandler: ChannelInboundHandler {
         logger.warning(
             "UDP session table of \(name) is full (\(limit) sessions); dropping datagrams of new clients",
             metadata: ["service": "\(name)", "limit": "\(limit)"]
+        )
+    }
+
+    private func warnDescriptorsExhausted() {
+        guard budget.shouldWarn(nowNanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) else { return }
+        logger.warning(
+            "descriptor reserve reached; dropping datagrams of new UDP clients",
+            metadata: [
+                "service": "\(name)", "inUse": "\(budget.inUse)", "ceiling": "\(budget.ceiling)",
+                "limit": "\(budget.limit)",
+            ]
         )
     }
 
@@ -235,5 +270,30 @@ final class UDPListenerHandler: ChannelInboundHandler {
         }
         counters.droppedDatagrams(ended.droppedDatagrams)
         counters.setUDPSessions(table.count)
+        if ended.backends.count >= Self.trimThreshold, let loop = context?.eventLoop {
+            // After a flood has expired, give the freed session memory back to the system once
+            // the closed channels are gone (a tick later), not only to the allocator.
+            loop.scheduleTask(in: .milliseconds(100)) { Self.trimHeap() }
+        }
     }
+
+    /// How many sessions must end in one sweep before the heap is trimmed.
+    static let trimThreshold = 256
+
+    /// Returns free heap pages to the system (glibc's `malloc_trim`); a no-op where the C
+    /// library has none (looked up at run time: Swift's Glibc module does not import malloc.h).
+    static func trimHeap() {
+        _ = mallocTrim?(0)
+    }
+
+    private typealias MallocTrim = @convention(c) (Int) -> Int32
+
+    private static let mallocTrim: MallocTrim? = {
+        #if canImport(Glibc)
+            guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+            return unsafeBitCast(symbol, to: MallocTrim.self)
+        #else
+            return nil
+        #endif
+    }()
 }

@@ -1,18 +1,7 @@
 import NIOCore
 
-/// Limits and timeouts of the UDP session table of every UDP service port (spec §6).
+/// Limits and timeouts of the UDP session table of every UDP service port (docs/userspace-behaviour.md#udp-sessions).
 struct UDPSessionSettings: Sendable {
-    /// The receive buffer of every UDP socket of the proxy: more than the largest UDP payload
-    /// (65,507 bytes over IPv4, 65,527 over IPv6), so no datagram is ever truncated. Upstream used
-    /// 4096 bytes and cut longer datagrams (UDP-02, kubernetes/kubernetes#47659). NIO pools the
-    /// buffers, so the size costs memory per pooled buffer, not an allocation per datagram.
-    static let receiveBufferSize = 65_536
-
-    /// The receive allocator every proxy UDP socket uses (see `receiveBufferSize`).
-    static var receiveAllocator: FixedSizeRecvByteBufferAllocator {
-        FixedSizeRecvByteBufferAllocator(capacity: receiveBufferSize)
-    }
-
     /// A session with no datagram in either direction for this long is closed (`--udp-timeout`).
     var idleTimeout: TimeAmount
     /// The most sessions one service port holds (opening ones included).

@@ -2,13 +2,13 @@ import NIOCore
 
 /// The client sessions of one UDP service port as a state machine with no I/O: events go in
 /// (a datagram from a client or a backend, a backend socket opened or failed, a sweep), actions
-/// come out, and `UDPListenerHandler` carries them out (spec §6, UDP-04…UDP-10).
+/// come out, and `UDPListenerHandler` carries them out (docs/userspace-behaviour.md#udp-sessions).
 ///
 /// A session is keyed by the client's address (ip:port) and moves `opening` → `open`:
 /// - the first datagram of an unknown client asks the caller to open a session (choose an
 ///   endpoint, connect a UDP socket); datagrams that arrive meanwhile are held, at most
 ///   `pendingLimit` of them, and handed back once the socket is open;
-/// - the endpoint of a session never changes (UDP-08); a session ends when no datagram crossed
+/// - the endpoint of a session never changes; a session ends when no datagram crossed
 ///   in either direction for `idleTimeout` (swept by `expire`), when its backend socket fails, or
 ///   when the table closes;
 /// - the table holds at most `sessionLimit` sessions; a new client's datagram is dropped while

@@ -22,6 +22,7 @@ extension UserspaceProxy {
         do {
             try await balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity).get()
             let (listener, allocated) = try await openListener(desired, balancer: balancer, counters: counters)
+            descriptors.acquire(1)
             active[name] = Active(
                 desired: desired, listener: listener, allocatedPort: allocated, counters: counters,
                 affinityCleanup: balancer.removeStaleAffinity(every: affinityCleanupInterval)
@@ -51,16 +52,19 @@ extension UserspaceProxy {
         return change(.updated, desired, port: entry.listener.localPort, endpoints: count)
     }
 
-    /// Closes the listener of `name` and gives its port back.
+    /// Closes the listener of `name` and gives its port back. The change reports the endpoint
+    /// count the port had, so the "stopped" log line tells what went away with it.
     func stop(_ name: ServicePortName) async -> DataPlaneChange {
         guard let entry = active.removeValue(forKey: name) else {
             return DataPlaneChange(kind: .stopped, name: name, listenAddress: bindAddress, port: nil, endpointCount: 0)
         }
         statuses[name] = nil
         entry.affinityCleanup.cancel()
+        let count = (try? await entry.listener.balancer.endpointCount().get()) ?? entry.desired.endpoints.count
         await entry.listener.close()
+        descriptors.release(1)
         allocator.release(entry.allocatedPort)
-        return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: 0)
+        return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: count)
     }
 
     /// Binds the preferred port when one is given and usable, else allocates a port and binds it,
@@ -151,13 +155,15 @@ extension UserspaceProxy {
         case .tcp:
             let connector = BackendConnector(
                 name: name, listenAddress: bindAddress, balancer: balancer, dialer: dialer,
-                dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, logger: logger
+                dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, budget: descriptors, logger: logger
             )
-            return try await TCPListener.open(address: address, childGroup: group, connector: connector)
+            return try await TCPListener.open(
+                address: address, childGroup: group, connector: connector, keepalive: keepalive
+            )
         case .udp:
             return try await UDPListener.open(
                 address: address, name: name, listenAddress: bindAddress, balancer: balancer, counters: counters,
-                settings: udpSettings, logger: logger
+                settings: udpSettings, budget: descriptors, logger: logger
             )
         case .sctp:
             throw ChannelError.operationUnsupported

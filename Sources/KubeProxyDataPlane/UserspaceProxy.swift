@@ -9,16 +9,16 @@ import NIOCore
 /// proxy converges to it and returns what it changed. Guarantees:
 /// - a listener is keyed by `ServicePortName` (protocol included) only: endpoint and affinity
 ///   changes update its balancer in place and never re-create it; they affect new connections
-///   and new UDP sessions only (TCP-09); a UDP session to a removed endpoint goes on until idle;
+///   and new UDP sessions only (docs/userspace-behaviour.md#tcp-changes); a UDP session to a removed endpoint goes on until idle;
 /// - a port that leaves the desired state has its listener closed; its established TCP
-///   connections keep flowing until either side closes (TCP-08), its UDP sessions end at once;
+///   connections keep flowing until either side closes, its UDP sessions end at once;
 /// - a port whose listener could not be opened is retried on every `apply` (upstream waited for
-///   the Service to change, PA-05);
+///   the Service to change; docs/userspace-behaviour.md#port-allocation);
 /// - a new listener binds its `preferredPort` first when one is given (a restart keeps the
 ///   kernel's rules valid), else a port from the `PortAllocator`; a port whose bind failed with
 ///   `EADDRINUSE` is skipped (another port of the range is tried) and given back afterwards, and
-///   a closed listener's port is given back (upstream leaked both, PA-07);
-/// - expired ClientIP pins are forgotten on every `apply` and at least every 60 s (LB-14);
+///   a closed listener's port is given back (upstream leaked both);
+/// - expired ClientIP pins are forgotten on every `apply` and at least every 60 s (docs/userspace-behaviour.md#client-ip-affinity);
 /// - SCTP ports are reported `.unsupported` and never crash anything.
 ///
 /// `apply` and `shutdown` calls are serialised internally, so overlapping calls are safe.
@@ -40,6 +40,10 @@ public actor UserspaceProxy {
     let dialTimeouts: [TimeAmount]
     let dialer: any BackendDialer
     let udpSettings: UDPSessionSettings
+    /// The keepalive of both sockets of every relayed TCP connection.
+    let keepalive: TCPKeepalive
+    /// The descriptors the data plane may hold (listeners, relayed connections, UDP sessions).
+    let descriptors: DescriptorBudget
     let affinityCleanupInterval: TimeAmount
     let logger: Logger
     let tracker: ConnectionTracker
@@ -51,7 +55,7 @@ public actor UserspaceProxy {
     private var isShutDown = false
     private var turns = TurnQueue()
 
-    /// The upstream dial ladder (TCP-04): four attempts, doubling timeouts.
+    /// The upstream dial ladder (docs/userspace-behaviour.md#tcp-dial-ladder): four attempts, doubling timeouts.
     public static let defaultDialTimeouts: [Duration] = [
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2),
     ]
@@ -74,9 +78,13 @@ public actor UserspaceProxy {
     ///     for this long is closed (within a quarter of it more). Non-positive means the default.
     ///   - udpSessionLimit: the most UDP sessions per service port; datagrams of new clients are
     ///     dropped while the table is full (one warning per port per 10 s). At least 1.
+    ///   - descriptors: the descriptors the data plane may hold; new TCP clients are closed at
+    ///     once and datagrams of new UDP clients dropped beyond it. Defaults to this process's
+    ///     `RLIMIT_NOFILE` less `DescriptorBudget.defaultReserve(limit:)`; pass a shared budget
+    ///     to make other components see the same count.
     ///   - logger: receives per-connection failures at debug level and warnings that have no
-    ///     other outlet (a full UDP session table); per-port changes are returned from `apply`
-    ///     for the caller to log.
+    ///     other outlet (a full UDP session table, the descriptor reserve reached); per-port
+    ///     changes are returned from `apply` for the caller to log.
     public init(
         group: any EventLoopGroup,
         bindAddress: IPAddress,
@@ -84,16 +92,18 @@ public actor UserspaceProxy {
         dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts,
         udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
+        descriptors: DescriptorBudget = .forThisProcess(),
         logger: Logger
     ) {
         self.init(
             group: group, bindAddress: bindAddress, portRange: portRange, dialTimeouts: dialTimeouts,
-            udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, dialer: TCPBackendDialer(),
-            logger: logger
+            udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, descriptors: descriptors,
+            dialer: TCPBackendDialer(), logger: logger
         )
     }
 
-    /// The designated initialiser, with the seams for tests (dialer, affinity cleanup period).
+    /// The designated initialiser, with the seams for tests (dialer, affinity cleanup period,
+    /// keepalive timers of accepted sockets, descriptor budget).
     init(
         group: any EventLoopGroup,
         bindAddress: IPAddress,
@@ -102,6 +112,8 @@ public actor UserspaceProxy {
         udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
         affinityCleanupInterval: Duration = .seconds(60),
+        keepalive: TCPKeepalive = .upstream,
+        descriptors: DescriptorBudget = .forThisProcess(),
         dialer: any BackendDialer,
         logger: Logger
     ) {
@@ -113,16 +125,18 @@ public actor UserspaceProxy {
         let idle = udpIdleTimeout > .zero ? udpIdleTimeout : UserspaceProxy.defaultUDPIdleTimeout
         self.udpSettings = UDPSessionSettings(idleTimeout: TimeAmount(idle), sessionLimit: max(1, udpSessionLimit))
         self.affinityCleanupInterval = TimeAmount(affinityCleanupInterval)
+        self.keepalive = keepalive
+        self.descriptors = descriptors
         self.dialer = dialer
         self.logger = logger
         self.tracker = ConnectionTracker(eventLoop: group.next())
-        self.claims = PortClaims(group: group, family: bindAddress.family, logger: logger)
+        self.claims = PortClaims(group: group, family: bindAddress.family, descriptors: descriptors, logger: logger)
     }
 
     /// Converges to `desired` (keyed by each port's `name`) and returns what changed, sorted by
     /// service port; stops come first so a freed range port can serve a new listener at once.
     ///
-    /// Also forgets expired ClientIP pins of every listener (LB-14). After `shutdown` it does
+    /// Also forgets expired ClientIP pins of every listener. After `shutdown` it does
     /// nothing and returns no changes.
     public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
         await acquire()
@@ -197,7 +211,7 @@ public actor UserspaceProxy {
     }
 
     /// Holds the NodePorts and local service addresses in `desired` open so no other program
-    /// takes them (IPT-14); see `PortClaims.updateClaims`. After `shutdown` it does nothing.
+    /// takes them (docs/userspace-behaviour.md#port-claims); see `PortClaims.updateClaims`. After `shutdown` it does nothing.
     public func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult] {
         await claims.updateClaims(desired)
     }

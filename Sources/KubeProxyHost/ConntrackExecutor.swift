@@ -4,7 +4,7 @@ import KubeProxyCore
 ///
 /// When a UDP service port goes away, existing conntrack entries for its ClusterIP still
 /// carry the old REDIRECT/DNAT translation, so clients' datagrams would keep vanishing until
-/// the entries expire (UDP-09). Implementations throw `HostError`.
+/// the entries expire (docs/userspace-behaviour.md#udp-removal). Implementations throw `HostError`.
 public protocol ConntrackExecutor: Sendable {
     /// Deletes all UDP flows whose original destination is `destination`; "nothing to
     /// delete" is success.

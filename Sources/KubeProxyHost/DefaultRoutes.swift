@@ -4,7 +4,7 @@ import KubeProxyCore
 ///
 /// Pure parsing of `/proc/net/route` and `/proc/net/ipv6_route` text, kept apart from the file
 /// reads so it is tested on sample tables. Used to pick the node's primary address (`HIP`,
-/// CFG-05), the way upstream's `ChooseHostInterface` does.
+/// docs/userspace-behaviour.md#host-address), the way upstream's `ChooseHostInterface` does.
 public enum DefaultRoutes {
     /// Route flag: the route is up.
     static let routeUp: UInt32 = 0x0001

@@ -18,7 +18,7 @@ public struct HostError: Error, Hashable, Sendable, CustomStringConvertible {
         case signal(Int32)
         /// A system call failed with `errno`.
         case systemCall(errno: Int32)
-        /// No usable default route of this family (CFG-05 "failed to select a host interface").
+        /// No usable default route of this family (docs/userspace-behaviour.md#host-address).
         case noDefaultRoute(IPFamily)
         /// A file could not be read.
         case unreadableFile

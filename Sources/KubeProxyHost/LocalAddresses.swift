@@ -10,7 +10,7 @@ import KubeProxyCore
 /// The node's own addresses, read from the kernel.
 ///
 /// `current()` is refreshed every sync (portal IPs that are local get their port claimed,
-/// IPT-14); `primaryAddress(family:)` is read once at start for `HIP` (CFG-05).
+/// docs/userspace-behaviour.md#port-claims); `primaryAddress(family:)` is read once at start for `HIP`.
 public enum LocalAddresses {
     /// Every IPv4/IPv6 address on every interface (loopback included, up or not).
     public static func current() throws(HostError) -> Set<IPAddress> {

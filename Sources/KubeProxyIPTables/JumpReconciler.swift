@@ -1,4 +1,4 @@
-/// Computes the commands that put the five parent jumps (IPT-02) where they belong, from the
+/// Computes the commands that put the five parent jumps (docs/userspace-behaviour.md#parent-jumps) where they belong, from the
 /// parsed current state — and nothing when they already are.
 ///
 /// Jumps are not rewritten every sync (that would flush the built-in chains other software

@@ -1,10 +1,10 @@
-/// One of the five jumps from a built-in chain into a portal chain (IPT-02).
+/// One of the five jumps from a built-in chain into a portal chain (docs/userspace-behaviour.md#parent-jumps).
 ///
 /// The argument lists are upstream's, byte for byte, so a node switched between upstream's
 /// userspace proxy and ours ends with one copy of each jump, never two. Portal jumps (J1, J2,
 /// J5) must be the first rule of their chain so service portals win over anything else;
 /// NodePort jumps (J3, J4) must be the last so a load-balancer IP that is also a local address
-/// is handled as a portal, not captured by a NodePort of the same number (IPT-04).
+/// is handled as a portal, not captured by a NodePort of the same number.
 public struct ParentJump: Hashable, Sendable {
     /// Where in its chain the jump must sit.
     public enum Position: Hashable, Sendable {

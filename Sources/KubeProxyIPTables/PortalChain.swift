@@ -1,4 +1,4 @@
-/// The five chains the userspace proxy owns (IPT-01), with the table each lives in.
+/// The five chains the userspace proxy owns (docs/userspace-behaviour.md#portal-chains), with the table each lives in.
 ///
 /// These names are public contract: operators grep for them and other tools (and our own
 /// `--cleanup`) find our rules by them. Nothing outside these chains is ever written by the

@@ -1,4 +1,4 @@
-/// The restore input that removes everything the userspace mode ever wrote (IPT-21,
+/// The restore input that removes everything the userspace mode ever wrote (docs/userspace-behaviour.md#cleanup,
 /// `--cleanup`), computed from the parsed current state.
 ///
 /// Every rule outside the portal chains that jumps to one of them is deleted — all copies of

@@ -6,8 +6,8 @@ import KubeProxyCore
 /// comparing argument lists would make every check depend on spelling. This value is built
 /// either from our own render or recognised from any argument order, and two rules are the
 /// same when their `PortalRule`s are equal. It covers every kind of rule the userspace mode
-/// writes: portal and NodePort rules (IPT-10…13), the NodePort filter rule, and the parent
-/// jumps (IPT-02). Anything with an option it does not know is not a `PortalRule` (`nil`),
+/// writes: portal and NodePort rules (R1–R10 of docs/userspace-behaviour.md#portal-rules), the NodePort filter rule, and the parent
+/// jumps (docs/userspace-behaviour.md#parent-jumps). Anything with an option it does not know is not a `PortalRule` (`nil`),
 /// so foreign rules are never mistaken for ours.
 public struct PortalRule: Hashable, Sendable, CustomStringConvertible {
     /// Where a matching packet goes.
@@ -64,7 +64,7 @@ public struct PortalRule: Hashable, Sendable, CustomStringConvertible {
         self.target = target
     }
 
-    /// The argument list in upstream's order (IPT-06):
+    /// The argument list in upstream's order (docs/userspace-behaviour.md#rule-match):
     /// `-m comment --comment C -p P -m P --dport N [-d IP/32] [-m physdev ! --physdev-is-in]
     /// [-m addrtype --dst-type LOCAL] [-m state --state NEW]` and the target.
     public var arguments: [String] {

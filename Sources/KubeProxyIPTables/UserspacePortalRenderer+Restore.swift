@@ -5,7 +5,7 @@ extension UserspacePortalRenderer {
     /// the parent-jump fixes from `JumpReconciler` (usually none).
     ///
     /// The whole state of our chains is rewritten each time, so rules of removed services
-    /// vanish without tracking what was there (unlike upstream, IPT-19), and the kernel
+    /// vanish without tracking what was there (unlike upstream, docs/userspace-behaviour.md#rule-updates), and the kernel
     /// applies it atomically per table.
     ///
     /// - Parameters:

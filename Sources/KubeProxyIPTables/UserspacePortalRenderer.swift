@@ -1,6 +1,6 @@
 import KubeProxyCore
 
-/// Renders the desired content of the five portal chains for one IP family (IPT-06…13).
+/// Renders the desired content of the five portal chains for one IP family (docs/userspace-behaviour.md#portal-rules).
 ///
 /// Pure and deterministic: the same inputs give the same rule set, byte for byte, whatever
 /// order the ports arrive in (they are sorted by `ServicePortName`). Rendering happens in named
@@ -8,14 +8,14 @@ import KubeProxyCore
 /// apply time, the parent jumps via `JumpReconciler` — and the result is one `IPTablesRuleSet`
 /// that `restoreScript(desired:current:)` turns into a single `iptables-restore --noflush` input.
 ///
-/// Targets (IPT-07/08): from containers, `REDIRECT --to-ports PP` when the proxy listens on an
+/// Targets (docs/userspace-behaviour.md#rule-targets): from containers, `REDIRECT --to-ports PP` when the proxy listens on an
 /// unspecified address, else `DNAT` to `LIP:PP`; from the host always `DNAT`, to `HIP:PP` when
 /// the listen address is unspecified, else to `LIP:PP`.
 public struct UserspacePortalRenderer: Hashable, Sendable {
     /// `--bind-address` (`LIP`). An address of another family than `family` counts as
     /// unspecified: the proxy's sockets then listen on the wildcard of this family.
     public var listenIP: IPAddress
-    /// The node's primary address of `family` (`HIP`, CFG-05); used only while `listenIP` is
+    /// The node's primary address of `family` (`HIP`, docs/userspace-behaviour.md#host-address); used only while `listenIP` is
     /// unspecified. Must be of `family`.
     public var hostIP: IPAddress
     /// The family of every address rendered; addresses of the other family are left out
@@ -89,7 +89,7 @@ public struct UserspacePortalRenderer: Hashable, Sendable {
         return rules
     }
 
-    /// The common match of IPT-06 for `chain`, matching `dport` and, if given, `destination`.
+    /// The common match (docs/userspace-behaviour.md#rule-match) for `chain`, matching `dport` and, if given, `destination`.
     func baseRule(
         _ port: PortalServicePort, chain: PortalChain, dport: Int, destination: IPAddress? = nil, target: PortalRule.Target
     ) -> PortalRule {
@@ -98,7 +98,7 @@ public struct UserspacePortalRenderer: Hashable, Sendable {
             destinationPort: dport, destination: destination, target: target)
     }
 
-    /// IPT-10 / IPT-12: R1 (container) and R2 (host) for a ClusterIP or LB IP.
+    /// R1 (container) and R2 (host) for a ClusterIP or LB IP (docs/userspace-behaviour.md#portal-rules).
     func clusterIPRules(_ port: PortalServicePort, destination: IPAddress) -> [PortalRule] {
         let (dport, tc, th) = (port.servicePort.port, containerTarget(proxyPort: port.proxyPort), hostTarget(proxyPort: port.proxyPort))
         return [
@@ -107,7 +107,7 @@ public struct UserspacePortalRenderer: Hashable, Sendable {
         ]
     }
 
-    /// IPT-11: R3 (not from a bridge), R4 (local, container) and R5 (local, host).
+    /// R3 (not from a bridge), R4 (local, container) and R5 (local, host) for an external IP.
     func externalIPRules(_ port: PortalServicePort, destination: IPAddress) -> [PortalRule] {
         let (dport, tc, th) = (port.servicePort.port, containerTarget(proxyPort: port.proxyPort), hostTarget(proxyPort: port.proxyPort))
         let container = baseRule(port, chain: .portalsContainer, dport: dport, destination: destination, target: tc)
@@ -120,7 +120,7 @@ public struct UserspacePortalRenderer: Hashable, Sendable {
         return [fromNetwork, fromPods, fromHost]
     }
 
-    /// IPT-13: R8, R9 on the node port, and R10 — the filter ACCEPT on the *proxy* port,
+    /// NodePort: R8, R9 on the node port, and R10 — the filter ACCEPT on the *proxy* port,
     /// because INPUT sees the packet after REDIRECT.
     func nodePortRules(_ port: PortalServicePort) -> [PortalRule] {
         let np = port.servicePort.nodePort

@@ -1,3 +1,4 @@
+import KubeClient
 import KubeProxyCore
 import Yams
 
@@ -29,6 +30,11 @@ public enum ConfigurationFile {
 
     /// Parses `text` (YAML or JSON) read from `file` on top of upstream's defaults.
     public static func parse(_ text: String, file: String) throws(Error) -> KubeProxyConfiguration {
+        // Checked before composing: composing already walks aliased keys, which for an alias bomb
+        // never ends (docs/design.md#hostile-input-is-normal-input).
+        if let violation = YAMLAliasGuard.violation(in: text) {
+            throw Error(file: file, field: "", message: "refused: \(violation)")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -42,6 +48,28 @@ public enum ConfigurationFile {
         var config = KubeProxyConfiguration()
         try reader.read(mapping, path: "", into: &config)
         return config
+    }
+
+    /// `config` (read from `file`) with its path fields resolved against the file's directory, as
+    /// Kubernetes component configs resolve them: a config file and the kubeconfig it names are
+    /// usually shipped together (a ConfigMap, `/etc/kubernetes/`), whatever the current directory
+    /// of the process. Absolute and empty paths are kept; flags are not affected (they are applied
+    /// afterwards and stay relative to the current directory).
+    ///
+    /// The path fields: `clientConnection.kubeconfig` and our `manifests`.
+    public static func resolvingPaths(of config: KubeProxyConfiguration, relativeTo file: String) -> KubeProxyConfiguration {
+        var resolved = config
+        resolved.clientConnection.kubeconfig = resolve(config.clientConnection.kubeconfig, relativeTo: file)
+        resolved.manifests = resolve(config.manifests, relativeTo: file)
+        return resolved
+    }
+
+    /// `path` joined to the directory of `file` unless it is empty or absolute.
+    static func resolve(_ path: String, relativeTo file: String) -> String {
+        guard !path.isEmpty, !path.hasPrefix("/") else { return path }
+        guard let slash = file.lastIndex(of: "/") else { return path }  // the file is in the current directory
+        let directory = file[..<slash]
+        return directory.isEmpty ? "/" + path : "\(directory)/\(path)"
     }
 
     /// The effective configuration as a file upstream's kube-proxy would accept (keys sorted).
@@ -97,8 +125,10 @@ public enum ConfigurationFile {
                 ])
             ),
             ("logging", map([("format", s(config.loggingFormat)), ("verbosity", i(config.verbosity))])),
+            ("manifestMaxBytes", i(config.manifestMaxBytes)),
             ("manifests", s(config.manifests)),
             ("metricsBindAddress", s(config.metricsBindAddress)),
+            ("metricsPerServicePort", b(config.metricsPerServicePort)),
             ("mode", s(config.mode.rawValue)),
             (
                 "nftables",
@@ -195,8 +225,9 @@ struct FieldReader {
         let known: Set<String> = [
             "apiVersion", "kind", "bindAddress", "bindAddressHardFail", "clientConnection", "clusterCIDR",
             "configSyncPeriod", "conntrack", "detectLocal", "detectLocalMode", "enableProfiling", "featureGates",
-            "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifests", "metricsBindAddress",
-            "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange", "showHiddenMetricsForVersion",
+            "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifestMaxBytes", "manifests",
+            "metricsBindAddress", "metricsPerServicePort", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange",
+            "showHiddenMetricsForVersion",
             "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
         ]
         var sawAPIVersion = false, sawKind = false
@@ -240,8 +271,10 @@ struct FieldReader {
                     default: break
                     }
                 }
+            case "manifestMaxBytes": config.manifestMaxBytes = try int(value, p)
             case "manifests": config.manifests = try string(value, p)
             case "metricsBindAddress": config.metricsBindAddress = try string(value, p)
+            case "metricsPerServicePort": config.metricsPerServicePort = try bool(value, p)
             case "mode":
                 let v = try string(value, p)
                 if v.isEmpty {

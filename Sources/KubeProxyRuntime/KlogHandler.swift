@@ -50,6 +50,10 @@ public struct KlogHandler: LogHandler {
     }
 
     /// One formatted line (with the trailing newline); metadata keys are sorted for stable output.
+    ///
+    /// A line can never be forged: the message and keys have their control characters escaped
+    /// (`escape`) and every non-numeric value is quoted Go-`%q` style (`quote`), so a newline or
+    /// terminal escape in an object name, a manifest or an API answer stays inside its own line.
     static func format(level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, now: String) -> String {
         let letter: String
         switch level {
@@ -57,20 +61,22 @@ public struct KlogHandler: LogHandler {
         case .warning: letter = "W"
         case .error, .critical: letter = "E"
         }
-        var line = "\(letter)\(now) \(getpid()) \(label)] \(message)"
+        var line = "\(letter)\(now) \(getpid()) \(escape(label))] \(escape(message))"
         for key in metadata.keys.sorted() {
-            line += " \(key)=\(render(metadata[key]!))"
+            line += " \(escape(key))=\(render(metadata[key]!))"
         }
         return line + "\n"
     }
 
+    /// A metadata value as klog prints structured values: numbers bare, everything else quoted;
+    /// arrays and dictionaries recurse, so nested strings are quoted too.
     static func render(_ value: Logger.Metadata.Value) -> String {
         switch value {
         case .string(let s): return isNumber(s) ? s : quote(s)
         case .stringConvertible(let c): return isNumber(c.description) ? c.description : quote(c.description)
         case .array(let values): return "[" + values.map(render).joined(separator: ",") + "]"
         case .dictionary(let dict):
-            return "{" + dict.keys.sorted().map { "\($0)=\(render(dict[$0]!))" }.joined(separator: ",") + "}"
+            return "{" + dict.keys.sorted().map { "\(escape($0))=\(render(dict[$0]!))" }.joined(separator: ",") + "}"
         }
     }
 
@@ -81,17 +87,67 @@ public struct KlogHandler: LogHandler {
             && digits.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
     }
 
+    /// `s` in double quotes with Go's `%q` escaping: `"` and `\` backslashed, and every
+    /// non-printable scalar escaped as in `escape`.
     static func quote(_ s: String) -> String {
         var out = "\""
-        for c in s {
-            switch c {
+        for scalar in s.unicodeScalars {
+            switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.append(c)
+            default: appendEscaped(scalar, to: &out)
             }
         }
         return out + "\""
+    }
+
+    /// `s` with every non-printable scalar escaped the way Go's `%q` writes it (`\n`, `\t`,
+    /// `\x1b`, `\u2028`, …); printable text, quotes and backslashes are left alone. Used for the
+    /// message, which klog prints unquoted but which may interpolate object names.
+    static func escape(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { !isPrintable($0) }) else { return s }
+        var out = ""
+        for scalar in s.unicodeScalars { appendEscaped(scalar, to: &out) }
+        return out
+    }
+
+    /// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+    /// Everything else (C0/C1 controls, DEL, line and paragraph separators, format characters
+    /// such as bidi overrides, other spaces) could hide or rewrite text on a terminal.
+    private static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar.value >= 0x20 && scalar.value < 0x7F }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
+            .spaceSeparator:
+            return false
+        default:
+            return true
+        }
+    }
+
+    private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout String) {
+        if isPrintable(scalar) {
+            out.unicodeScalars.append(scalar)
+            return
+        }
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{07}": out += "\\a"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        case "\u{0B}": out += "\\v"
+        default:
+            let hex = String(scalar.value, radix: 16)
+            if scalar.value < 0x80 {
+                out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+            } else if scalar.value <= 0xFFFF {
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out += "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+            }
+        }
     }
 
     static func timestamp() -> String {

@@ -90,6 +90,7 @@ public struct ProxyBuilder: Sendable {
             udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
+        let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)
         let health = HealthHolder(syncPeriod: configuration.syncPeriod)
         let serviceHealth = ServiceHealthServers(
             addresses: configuration.nodePortAddresses.compactMap {
@@ -127,7 +128,7 @@ public struct ProxyBuilder: Sendable {
         var services: [any ServiceLifecycle.Service] = [
             SourceService(source: source, controller: controller, runner: runner),
             SyncService(runner: runner),
-            StatisticsService(controller: controller),
+            StatisticsService(dataPlane: dataPlane, metrics: dataPlaneMetrics),
         ]
         let retry: Duration? = configuration.bindAddressHardFail ? nil : .seconds(5)
         if let address = HostPort(configuration.healthzBindAddress) {
@@ -139,7 +140,8 @@ public struct ProxyBuilder: Sendable {
         if let address = HostPort(configuration.metricsBindAddress) {
             services.append(
                 MetricsServer(
-                    address: address, registry: registry, group: group, logger: logger.child("metrics"),
+                    address: address, registry: registry, dataPlane: dataPlaneMetrics, group: group,
+                    logger: logger.child("metrics"),
                     bindRetryInterval: retry))
         }
         let serviceGroup = ServiceGroup(
@@ -260,7 +262,7 @@ extension ManifestSource: ObjectSource {
 }
 
 extension APISource: ObjectSource {
-    public var description: String { "apiserver(\(configuration.server))" }
+    public var description: String { "apiserver(\(configuration.redactedServer))" }
 }
 
 extension ProxyBuilder {
@@ -270,7 +272,8 @@ extension ProxyBuilder {
     static func source(_ configuration: KubeProxyConfiguration, nodeName: String, logger: Logger) throws -> any ObjectSource {
         if !configuration.manifests.isEmpty {
             return ManifestSource(
-                path: configuration.manifests, validator: ObjectValidation.validator(), logger: logger.child("manifests"))
+                path: configuration.manifests, validator: ObjectValidation.validator(),
+                limits: ManifestLimits(maxFileBytes: configuration.manifestMaxBytes), logger: logger.child("manifests"))
         }
         let client = try ClientConfiguration.load(
             kubeconfig: configuration.kubeconfig.isEmpty ? nil : configuration.kubeconfig,
@@ -290,21 +293,6 @@ struct SourceService: ServiceLifecycle.Service, CustomStringConvertible {
         try await cancelWhenGracefulShutdown {
             try await source.run { event in
                 if await controller.handle(event) { runner.requestSync() }
-            }
-        }
-    }
-}
-
-/// Publishes the data plane's counters to the metrics every few seconds.
-struct StatisticsService: ServiceLifecycle.Service, CustomStringConvertible {
-    var description: String { "statistics" }
-    let controller: ProxyController
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                await controller.publishStatistics()
             }
         }
     }

@@ -9,7 +9,7 @@ import Logging
 /// The proxier of one IP family: records source events, and at sync time turns the recorded
 /// changes into a snapshot and hands the userspace plan to the data plane.
 ///
-/// Event handling only records (DESIGN.md §1): no socket work happens on the event path, so a
+/// Event handling only records (docs/design.md#the-loop): no socket work happens on the event path, so a
 /// burst of edits costs one sync. Until the source reports `synced`, syncs do nothing, so a
 /// half-loaded state is never programmed (upstream's "services and endpoints synced" rule).
 public actor ProxyController {
@@ -89,7 +89,10 @@ public actor ProxyController {
     public var snapshot: ProxySnapshot { state.snapshot }
 
     /// One sync: apply pending changes, program the data plane. Returns false when something
-    /// must be retried (a listener that could not be opened).
+    /// must be retried (a listener that could not be opened, or a port claim that failed), so
+    /// the scheduler retries after its short backoff rather than at the next periodic sync.
+    /// A failed claim alone still counts as programmed for health and metrics: the rules that
+    /// were written are right, the taken port is left out on purpose.
     public func sync() async -> Bool {
         guard initialized else { return true }
         let started = ContinuousClock.now
@@ -109,6 +112,7 @@ public actor ProxyController {
         if !(await programPortals(snapshot)) { ok = false }
         await flushConntrack(removed: delta.removedServicePorts)
         await observe(snapshot: snapshot, delta: delta, succeeded: ok, started: started)
+        let claimsHeld = failedClaims.isEmpty
         if ok && !firstSyncDone {
             firstSyncDone = true
             logger.info(
@@ -118,7 +122,7 @@ public actor ProxyController {
                     "duration": "\(GoDuration.format(ContinuousClock.now - started))",
                 ])
         }
-        return ok
+        return ok && claimsHeld
     }
 
     /// Points the kernel's portal rules at the listeners' current ports; false on failure.
@@ -137,10 +141,10 @@ public actor ProxyController {
         }
     }
 
-    /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets (upstream
-    /// IPT-14), so no other program takes a port our rules redirect. A port someone else holds
+    /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets
+    /// (docs/userspace-behaviour.md#port-claims), so no other program takes a port our rules redirect. A port someone else holds
     /// is reported on its Service and gets no rule (we would otherwise steal its traffic); the
-    /// claim is retried every sync.
+    /// claim is retried every sync, and `sync` reports the failure so a retry comes soon.
     private func updateClaims(_ snapshot: ProxySnapshot) async {
         let local = localAddresses()
         var desired: Set<PortClaim> = []
@@ -179,14 +183,7 @@ public actor ProxyController {
         return port
     }
 
-    /// Hands the data plane's counters to the metrics; called periodically, off the sync path,
-    /// because creating the per-service-port series of 10k new ports takes seconds.
-    public func publishStatistics() async {
-        guard let metrics = observers.metrics else { return }
-        metrics.dataPlane(await dataPlane.statistics())
-    }
-
-    /// Upstream UDP-09: a removed UDP service port's cluster IP loses its conntrack entries, so
+    /// As upstream (docs/userspace-behaviour.md#udp-removal): a removed UDP service port's cluster IP loses its conntrack entries, so
     /// long-lived flows do not keep steering at a closed proxy port.
     private func flushConntrack(removed: [ServicePortName: ServicePort]) async {
         guard let conntrack else { return }

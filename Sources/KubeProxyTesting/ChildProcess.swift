@@ -9,11 +9,19 @@ import Foundation
 /// Tests must never leave processes behind: `terminate()` kills by PID (SIGKILL after a grace
 /// period) and `deinit` does the same as a last resort, so a failing `#expect` cannot leak a
 /// proxy or a backend into the next test.
+///
+/// The output is read by a thread of its own with blocking reads, so a process can have exited
+/// while its last lines still sit in the pipe. `waitForExit` and `terminate` therefore also wait
+/// (up to ``drainTimeout``) until the reader saw end-of-file: a test that asserts on `output`
+/// after either of them sees everything the process printed.
 public final class ChildProcess: @unchecked Sendable {
+    /// How long `waitForExit`/`terminate` wait for the pipe to drain after the process exited.
+    /// End-of-file normally follows the exit at once; the bound only matters when a grandchild
+    /// inherited the pipe and keeps it open.
+    public static let drainTimeout: Duration = .seconds(5)
+
     private let process = Process()
-    private let lock = NSLock()
-    private var lines: [String] = []
-    private var partial = Data()
+    private let captured = CapturedOutput()
     private let pipe = Pipe()
     /// The command line, for messages.
     public let commandLine: String
@@ -27,11 +35,15 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.append(data)
-        }
         try process.run()
+        // The thread holds the read end and the buffer, not `self`, so dropping a ChildProcess
+        // still runs `deinit` (which kills the process, which ends the thread).
+        let reader = Thread { [handle = pipe.fileHandleForReading, captured] in
+            captured.readToEnd(handle.fileDescriptor)
+            withExtendedLifetime(handle) {}
+        }
+        reader.name = "ChildProcess output"
+        reader.start()
     }
 
     deinit {
@@ -39,17 +51,16 @@ public final class ChildProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        pipe.fileHandleForReading.readabilityHandler = nil
     }
 
-    private func append(_ data: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        partial.append(data)
-        while let newline = partial.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
-            lines.append(line)
-            partial.removeSubrange(partial.startIndex...newline)
+    /// Whether the reader saw end-of-file, i.e. `output` holds everything the process printed.
+    public var outputComplete: Bool { captured.isComplete }
+
+    /// Waits until the reader saw end-of-file, at most `timeout`.
+    private func waitForOutputComplete(timeout: Duration = ChildProcess.drainTimeout) async {
+        let deadline = ContinuousClock.now + timeout
+        while !outputComplete && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -59,12 +70,9 @@ public final class ChildProcess: @unchecked Sendable {
     /// Whether it is still running.
     public var isRunning: Bool { process.isRunning }
 
-    /// Every complete line printed so far.
-    public var output: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines
-    }
+    /// Every complete line printed so far; once the output is complete, also a last line that
+    /// lacked its newline.
+    public var output: [String] { captured.lines }
 
     /// Waits until a line satisfying `predicate` appears (searching from line `from`), or the timeout.
     /// Returns the line, or nil on timeout or exit.
@@ -76,7 +84,7 @@ public final class ChildProcess: @unchecked Sendable {
             let snapshot = output
             if snapshot.count > from, let line = snapshot[from...].first(where: predicate) { return line }
             if !process.isRunning {
-                try? await Task.sleep(for: .milliseconds(100))  // let the reader drain the pipe
+                await waitForOutputComplete()
                 return output.dropFirst(from).first(where: predicate)
             }
             try? await Task.sleep(for: .milliseconds(20))
@@ -89,7 +97,8 @@ public final class ChildProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, signal) }
     }
 
-    /// SIGTERM, then SIGKILL after `grace`; waits for exit and returns the exit status.
+    /// SIGTERM, then SIGKILL after `grace`; waits for exit and for the output to be read to its
+    /// end (at most ``drainTimeout``), and returns the exit status.
     @discardableResult
     public func terminate(grace: Duration = .seconds(3)) async -> Int32 {
         if process.isRunning {
@@ -101,10 +110,12 @@ public final class ChildProcess: @unchecked Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
+        await waitForOutputComplete()
         return process.terminationStatus
     }
 
-    /// Waits for the process to exit by itself (up to `timeout`), then returns its status or nil.
+    /// Waits for the process to exit by itself (up to `timeout`), then for its output to be read
+    /// to the end (at most ``drainTimeout``), and returns its status; nil if it is still running.
     public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
@@ -112,7 +123,52 @@ public final class ChildProcess: @unchecked Sendable {
         }
         if process.isRunning { return nil }
         process.waitUntilExit()
+        await waitForOutputComplete()
         return process.terminationStatus
+    }
+}
+
+/// The lines read from a child's pipe, shared between the reader thread and the test.
+private final class CapturedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var complete: [String] = []
+    private var partial = Data()
+    private var reachedEndOfFile = false
+
+    var lines: [String] { lock.withLock { complete } }
+    var isComplete: Bool { lock.withLock { reachedEndOfFile } }
+
+    /// Reads `descriptor` until end-of-file (or an error other than EINTR), then keeps a last
+    /// line that lacks its newline and marks the output complete.
+    func readToEnd(_ descriptor: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                append(buffer[0..<count])
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        lock.withLock {
+            if !partial.isEmpty { complete.append(String(decoding: partial, as: UTF8.self)) }
+            partial.removeAll()
+            reachedEndOfFile = true
+        }
+    }
+
+    private func append(_ bytes: ArraySlice<UInt8>) {
+        lock.withLock {
+            partial.append(contentsOf: bytes)
+            var start = partial.startIndex
+            while let newline = partial[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                complete.append(String(decoding: partial[start..<newline], as: UTF8.self))
+                start = partial.index(after: newline)
+            }
+            partial.removeSubrange(partial.startIndex..<start)
+        }
     }
 }
 

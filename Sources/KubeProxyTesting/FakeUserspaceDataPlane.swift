@@ -53,12 +53,12 @@ public final class FakeUserspaceDataPlane: UserspaceDataPlane {
                             endpointCount: port.endpoints.count, reason: ""))
                 }
             }
-            for name in state.ports.keys where desired[name] == nil {
+            for (name, port) in state.ports where desired[name] == nil {
                 state.ports[name] = nil
                 changes.append(
                     DataPlaneChange(
-                        kind: .stopped, name: name, listenAddress: .v4(0x7f00_0001), port: 40000, endpointCount: 0,
-                        reason: ""))
+                        kind: .stopped, name: name, listenAddress: .v4(0x7f00_0001), port: 40000,
+                        endpointCount: port.endpoints.count, reason: ""))
             }
             return changes
         }

@@ -1,17 +1,17 @@
 import Foundation
 
-/// Loads the upstream Kubernetes API JSON fixtures (`shared/fixtures/k8s-api/*.json`) for
+/// Loads the upstream Kubernetes API JSON fixtures (`Tests/Fixtures/k8s-api/*.json`) for
 /// decoder and round-trip tests.
 ///
-/// The fixtures live outside the package, in `../shared/fixtures/k8s-api` relative to the package
-/// root (the layout of both a developer checkout and CI's clone). The package root is found from
-/// this file's `#filePath`, so tests work from any working directory; set `KUBE_PROXY_FIXTURES`
-/// to point at another directory.
+/// The fixtures are part of the repository (their provenance is in the directory's README), so
+/// a plain clone tests with nothing beside it. The package root is found from this file's
+/// `#filePath`, so tests work from any working directory; set `KUBE_PROXY_FIXTURES` to point at
+/// another directory, e.g. a newer upstream snapshot.
 public enum Fixtures {
     /// Environment variable that overrides the fixture directory.
     public static let environmentVariable = "KUBE_PROXY_FIXTURES"
 
-    /// Errors carry the path that was tried, so a missing `shared/` is obvious.
+    /// Errors carry the path that was tried, so a wrong `KUBE_PROXY_FIXTURES` is obvious.
     public struct LoadError: Error, CustomStringConvertible {
         /// The file or directory that could not be read.
         public var path: String
@@ -22,13 +22,12 @@ public enum Fixtures {
         public var description: String { "cannot read fixture \(path): \(underlying)" }
     }
 
-    /// The fixture directory: `$KUBE_PROXY_FIXTURES`, else `<package root>/../shared/fixtures/k8s-api`.
+    /// The fixture directory: `$KUBE_PROXY_FIXTURES`, else `<package root>/Tests/Fixtures/k8s-api`.
     public static var directory: URL {
         if let override = ProcessInfo.processInfo.environment[environmentVariable], !override.isEmpty {
             return URL(fileURLWithPath: override, isDirectory: true)
         }
-        return packageRoot.deletingLastPathComponent()
-            .appendingPathComponent("shared/fixtures/k8s-api", isDirectory: true)
+        return packageRoot.appendingPathComponent("Tests/Fixtures/k8s-api", isDirectory: true)
     }
 
     /// The package root: three levels above `Sources/KubeProxyTesting/Fixtures.swift`.

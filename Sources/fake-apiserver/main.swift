@@ -2,7 +2,8 @@
 // debugging a client by hand (`kubectl --kubeconfig <printed path> get svc -A -w`).
 //
 // It prints `url: …` and `kubeconfig: …` lines on stdout (unbuffered, so a parent process can
-// read them), then serves until SIGTERM or SIGINT, or until its parent process exits.
+// read them), then serves until SIGTERM or SIGINT, or until its parent process exits. Faults
+// come from `--fault` at start and from the control endpoint `/fake/faults` while it runs.
 import Dispatch
 import Foundation
 import KubeProxyTesting
@@ -21,11 +22,32 @@ struct Options {
     var kubeconfig: String?
     var bookmarkInterval = 60
     var historyLimit = 1000
+    var faults: [FakeAPIFault] = []
 
     static let usage = """
         usage: fake-apiserver [--host ADDR] [--port N] [--tls] [--mtls] [--token TOKEN]
                               [--seed-services N] [--kubeconfig PATH] [--bookmark-interval SECONDS]
-                              [--history N]
+                              [--history N] [--fault SPEC]...
+
+        A fake Kubernetes API server (Services, EndpointSlices, Endpoints, Nodes) for demos and
+        for rehearsing API-server trouble. It prints `url:` and `kubeconfig:` lines, then serves
+        until SIGTERM/SIGINT. kubectl get/watch/apply/edit/patch/delete work against it.
+
+          --host ADDR               listen address (default 127.0.0.1)
+          --port N                  listen port (default 0: any free port)
+          --tls                     serve HTTPS with a freshly generated CA (in the kubeconfig)
+          --mtls                    --tls, and require a client certificate (in the kubeconfig)
+          --token TOKEN             require `Authorization: Bearer TOKEN` (in the kubeconfig)
+          --seed-services N         start with N Services and one EndpointSlice each
+          --kubeconfig PATH         where to write the kubeconfig (default: a temporary directory)
+          --bookmark-interval S     seconds between watch bookmarks (default 60)
+          --history N               changes kept for watch resumption; older versions are 410 (default 1000)
+          --fault SPEC              inject a fault at start (repeatable); SPEC is one of:
+        \(FakeAPIFault.grammar)
+
+        While it runs, inject faults through its control endpoint with the kubeconfig it wrote:
+          echo stall=30s | kubectl --kubeconfig KUBECONFIG create --raw /fake/faults -f -
+          kubectl --kubeconfig KUBECONFIG get --raw /fake/faults      # what is in force
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -50,6 +72,12 @@ struct Options {
             case "--kubeconfig": options.kubeconfig = value(argument)
             case "--bookmark-interval": options.bookmarkInterval = max(1, number(argument))
             case "--history": options.historyLimit = max(1, number(argument))
+            case "--fault":
+                do {
+                    options.faults.append(try FakeAPIFault(parsing: value(argument)))
+                } catch {
+                    fail("--fault: \(error)\n\(FakeAPIFault.grammar)")
+                }
             case "-h", "--help":
                 say(usage)
                 exit(0)
@@ -101,6 +129,7 @@ do {
     server = try await FakeAPIServer.start(
         host: options.host, port: options.port, tls: tls, token: options.token, configuration: configuration)
     try server.seed(services: options.seedServices)
+    for fault in options.faults { server.inject(fault) }
     let kubeconfig = try server.writeKubeconfig(
         to: options.kubeconfig ?? workDirectory + "/kubeconfig",
         options: FakeAPIKubeconfigOptions(includeClientCertificate: options.mutualTLS)

@@ -1,5 +1,5 @@
 // kube-proxy: flags and config file → configuration → builder. Nothing else lives here
-// (DESIGN.md rule 12).
+// (docs/design.md#thin-executable).
 import ArgumentParser
 import Foundation
 import KubeProxyCore
@@ -22,7 +22,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("config"), help: "The path to a KubeProxyConfiguration file (kubeproxy.config.k8s.io/v1alpha1).")
     var configFile: String?
 
-    @Option(name: .customLong("write-config-to"), help: "If set, write the effective configuration to this file and exit.")
+    @Option(
+        name: .customLong("write-config-to"),
+        help:
+            "If set, write the effective configuration to this file ('-' for standard output) and exit. Symbolic links are followed, never replaced."
+    )
     var writeConfigTo: String?
 
     @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace (iptables and nftables are not implemented yet).")
@@ -76,6 +80,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     var manifests: String?
 
     @Option(
+        name: .customLong("manifest-max-bytes"),
+        help: "The largest --manifests file read, in bytes (default 16777216, 16 MiB); larger files are refused unread.")
+    var manifestMaxBytes: Int?
+
+    @Option(
         name: .customLong("kubeconfig"),
         help: "Path to a kubeconfig file with authorization and API server information (else KUBECONFIG, in-cluster, ~/.kube/config).")
     var kubeconfig: String?
@@ -117,6 +126,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("use-endpoints"), help: "Watch legacy core/v1 Endpoints instead of EndpointSlices.")
     var useEndpoints = false
 
+    @Flag(
+        name: .customLong("metrics-per-service-port"),
+        help: "Label the kubeproxy_userspace_* metrics by service port (one series set per port) instead of per protocol.")
+    var metricsPerServicePort = false
+
     @Flag(name: .customLong("cleanup"), help: "Remove every rule and chain kube-proxy could have created, then exit.")
     var cleanup = false
 
@@ -128,14 +142,9 @@ struct KubeProxyCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> KubeProxyConfiguration {
         var config = KubeProxyConfiguration()
         if let configFile {
-            let text: String
+            // Paths inside the file are relative to the file; flags below stay relative to the CWD.
             do {
-                text = try String(contentsOfFile: configFile, encoding: .utf8)
-            } catch {
-                throw ValidationError("--config: cannot read \(configFile): \(error.localizedDescription)")
-            }
-            do {
-                config = try ConfigurationFile.parse(text, file: configFile)
+                config = try ConfigurationFile.load(path: configFile)
             } catch {
                 throw ValidationError("--config: \(error)")
             }
@@ -165,6 +174,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let udpTimeout { config.udpIdleTimeout = try duration(udpTimeout, flag: "--udp-timeout") }
         if let configSyncPeriod { config.configSyncPeriod = try duration(configSyncPeriod, flag: "--config-sync-period") }
         if let manifests { config.manifests = manifests }
+        if let manifestMaxBytes { config.manifestMaxBytes = manifestMaxBytes }
         if let kubeconfig { config.kubeconfig = kubeconfig }
         if let master { config.master = master }
         if let clusterCIDR { config.clusterCIDR = clusterCIDR }
@@ -186,6 +196,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let verbosity { config.verbosity = verbosity }
         if let userspacePortals { config.userspacePortals = userspacePortals }
         if useEndpoints { config.useEndpoints = true }
+        if metricsPerServicePort { config.metricsPerServicePort = true }
         if cleanup || writeConfigTo != nil { return config }  // neither needs a runnable configuration
         let problems = config.validate() + ProxyBuilder.validate(config)
         if !problems.isEmpty {
@@ -206,11 +217,12 @@ struct KubeProxyCommand: AsyncParsableCommand {
         let config = try makeConfiguration()
         if let writeConfigTo {
             do {
-                try ConfigurationFile.render(config).write(toFile: writeConfigTo, atomically: true, encoding: .utf8)
+                try ConfigurationFile.write(ConfigurationFile.render(config), to: writeConfigTo)
             } catch {
-                throw ValidationError("--write-config-to: cannot write \(writeConfigTo): \(error.localizedDescription)")
+                throw ValidationError("--write-config-to: \(error)")
             }
-            print("wrote the effective configuration to \(writeConfigTo)")
+            // On stderr: with `-` (or /dev/stdout) standard output carries the configuration itself.
+            FileHandle.standardError.write(Data("wrote the effective configuration to \(writeConfigTo)\n".utf8))
             return
         }
         let level = KlogHandler.level(forVerbosity: config.verbosity)

@@ -1,12 +1,12 @@
 import KubeProxyCore
 import KubeProxyIPTables
 
-/// The iptables rules spec §2 says the userspace proxy must leave on the lab's node, written out
+/// The iptables rules docs/userspace-behaviour.md#portal-rules says the userspace proxy must leave on the lab's node, written out
 /// by hand for this topology (not produced by the renderer under test), and the comparison
 /// against a parsed `iptables-save`.
 ///
 /// The proxy listens on 0.0.0.0 (no `--bind-address`), so container-side rules REDIRECT to the
-/// proxy port and host-side rules DNAT to the node's primary address 10.100.0.10 (IPT-07/08).
+/// proxy port and host-side rules DNAT to the node's primary address 10.100.0.10 (docs/userspace-behaviour.md#rule-targets).
 enum UserspaceExpectedRules {
     static let chains = [
         ("nat", "KUBE-PORTALS-CONTAINER"), ("nat", "KUBE-PORTALS-HOST"), ("nat", "KUBE-NODEPORT-CONTAINER"),
@@ -17,7 +17,7 @@ enum UserspaceExpectedRules {
 
     static let hostIP = ip(UserspaceLab.nodeIP)
 
-    /// Per chain, the rules for proxy ports `web`, `dns`, `sticky` (IPT-10…13).
+    /// Per chain, the rules (R1–R10) for proxy ports `web`, `dns`, `sticky`.
     static func serviceRules(web: Int, dns: Int, sticky: Int) -> [String: [PortalRule]] {
         let webName = UserspaceLab.webPort
         func container(
@@ -76,7 +76,7 @@ enum UserspaceExpectedRules {
         ]
     }
 
-    /// A parent jump (IPT-02) and where it must sit in its built-in chain.
+    /// A parent jump (docs/userspace-behaviour.md#parent-jumps) and where it must sit in its built-in chain.
     struct Jump {
         let table: String
         let rule: PortalRule
@@ -111,7 +111,7 @@ enum UserspaceExpectedRules {
 
     /// Every way `saved` differs from the expectation; empty when it matches exactly: each
     /// chain holds exactly the expected rules once each (order-insensitive), and each parent
-    /// jump occurs once, first or last in its chain as IPT-02 requires.
+    /// jump occurs once, first or last in its chain as required.
     static func differences(_ saved: IPTablesRuleSet, web: Int, dns: Int, sticky: Int) -> [String] {
         var problems: [String] = []
         let expected = serviceRules(web: web, dns: dns, sticky: sticky)

@@ -110,7 +110,7 @@ struct UserspaceLabTests {
         let web = try #require(ports[UserspaceLab.webPort]), dns = try #require(ports[UserspaceLab.dnsPort])
         let sticky = try #require(ports[UserspaceLab.stickyPort])
         let problems = UserspaceExpectedRules.differences(try lab.iptablesSave(), web: web, dns: dns, sticky: sticky)
-        if !problems.isEmpty { Issue.record("iptables-save differs from spec §2:\n\(problems.joined(separator: "\n"))") }
+        if !problems.isEmpty { Issue.record("iptables-save differs from the expected portal rules:\n\(problems.joined(separator: "\n"))") }
 
         // --cleanup with the proxy gone (it would re-create rules on its next sync).
         await lab.killProxy()

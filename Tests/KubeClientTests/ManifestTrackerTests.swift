@@ -164,6 +164,36 @@ import Testing
         #expect(readable.events.isEmpty)
     }
 
+    @Test func aRefusedFileKeepsItsObjectsIsReportedOnceAndIsNotDueUntilItChanges() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+        let tooLarge = ManifestError(reason: .limitExceeded, file: "f", message: "file is 2000 bytes, too large")
+        _ = tracker.plan(listing: ["f": Self.signature(2)])
+        #expect(tracker.plan(listing: ["f": Self.signature(2)]).read == ["f"])
+        let refused = tracker.apply(loads: ["f": .refused(Self.signature(2), tooLarge)])
+        #expect(refused.events.isEmpty)
+        #expect(refused.newErrors == [tooLarge])
+        #expect(tracker.objects.count == 1)
+        #expect(tracker.plan(listing: ["f": Self.signature(2)]).read == [])
+        // A rehash looks again (by size only, in the poller) and reports nothing new.
+        #expect(tracker.plan(listing: ["f": Self.signature(2)], rehash: true).read == ["f"])
+        #expect(tracker.apply(loads: ["f": .refused(Self.signature(2), tooLarge)]).newErrors.isEmpty)
+        #expect(tracker.hash(of: "f") == nil)
+    }
+
+    @Test func anIdlePollChangesNothingAndSaysSo() {
+        var tracker = ManifestTracker()
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")], errors: [])])
+        _ = tracker.apply(loads: ["g": Self.load(1, [], errors: [Self.brokenError("g")])])
+        let idle = tracker.apply(loads: [:])
+        #expect(idle.isIdle && idle.events.isEmpty && idle.newErrors.isEmpty)
+        #expect(tracker.errors == [Self.brokenError("g")])
+        #expect(tracker.objects.count == 1)
+        #expect(!tracker.apply(loads: [:], removed: ["g"]).isIdle)
+        #expect(tracker.errors.isEmpty)
+    }
+
     @Test func unchangedContentOnlyRefreshesTheSignature() {
         var tracker = ManifestTracker()
         _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)

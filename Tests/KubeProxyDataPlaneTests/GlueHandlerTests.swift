@@ -80,7 +80,7 @@ struct GlueHandlerTests {
         #expect(pair.clientReads.reads == 2)
     }
 
-    /// TCP-06: either side closing closes the other, after delivering what it already sent.
+    /// Either side closing closes the other, after delivering what it already sent.
     @Test func closeOfOneSideFlushesThenClosesTheOther() async throws {
         let pair = try await makePair()
         try pair.backend.writeInbound(ByteBuffer(string: "last words"))

@@ -3,11 +3,11 @@ import Testing
 
 @testable import KubeProxyDataPlane
 
-/// Upstream `port_allocator_test.go` (spec §8.3) plus the scan order of PA-03.
+/// Upstream `port_allocator_test.go` plus the scan order of docs/userspace-behaviour.md#port-allocation.
 @Suite("PortAllocator")
 struct PortAllocatorTests {
     /// TestRangeAllocatorEmpty: an empty range cannot exist; the spellings mean "kernel picks",
-    /// whose allocator always answers 0 and ignores releases (PA-01).
+    /// whose allocator always answers 0 and ignores releases.
     @Test func kernelPicksAlwaysAllocatesZero() throws {
         #expect(try PortRange.parse("0-0") == nil)
         var allocator = PortAllocator(range: nil)
@@ -35,7 +35,7 @@ struct PortAllocatorTests {
         #expect(allocator.allocate(using: &generator) == nil)
     }
 
-    /// TestRangeAllocator_RandomishAllocation: 100 ports, twice, in different orders (PA-08).
+    /// TestRangeAllocator_RandomishAllocation: 100 ports, twice, in different orders.
     @Test func randomishAllocation() throws {
         let range = try PortRange(first: 1, last: 100)
         var allocator = PortAllocator(range: range)
@@ -55,7 +55,7 @@ struct PortAllocatorTests {
         #expect(first != second)
     }
 
-    /// PA-03: from the random offset the search goes up to the end of the range, then wraps.
+    /// From the random offset the search goes up to the end of the range, then wraps.
     @Test func scansUpThenWraps() throws {
         var allocator = PortAllocator(range: try PortRange(first: 10, last: 14))
         #expect(allocator.allocate(startingAt: 2) == 12)
@@ -66,7 +66,7 @@ struct PortAllocatorTests {
         #expect(allocator.allocate(startingAt: 4) == nil)
     }
 
-    /// PA-06: releasing ports outside the range, or twice, changes nothing else.
+    /// Releasing ports outside the range, or twice, changes nothing else.
     @Test func releaseIgnoresForeignPorts() throws {
         var allocator = PortAllocator(range: try PortRange(first: 10, last: 12))
         #expect(allocator.allocate(startingAt: 0) == 10)

@@ -6,7 +6,7 @@ import Testing
 
 @testable import KubeProxyDataPlane
 
-/// Port claims (IPT-14) with real sockets on loopback.
+/// Port claims (docs/userspace-behaviour.md#port-claims) with real sockets on loopback.
 @Suite("PortClaims", .timeLimit(.minutes(1)))
 struct PortClaimsTests {
     typealias T = UserspaceProxyTests

@@ -2,9 +2,9 @@ import KubeProxyCore
 import KubeProxyDataPlane
 import Testing
 
-/// Upstream `roundrobin_test.go` (spec §8.2, including the historical tests) and the fixed
+/// Upstream `roundrobin_test.go` (including the historical tests) and the fixed
 /// affinity-timeout bug. Shuffled orders are read back from `endpoints`, as upstream's tests do.
-/// Upstream's multi-service tests (service removal, LB-09) have no counterpart: one balancer
+/// Upstream's multi-service tests (service removal) have no counterpart: one balancer
 /// value per service port cannot touch another; per-port-name endpoint lists are built by the
 /// caller.
 @Suite("RoundRobinBalancer")
@@ -73,7 +73,7 @@ struct RoundRobinBalancerTests {
         #expect(picks(&b, 1) == [nil])
     }
 
-    /// LB-06: the same set in another order keeps order, position and pins.
+    /// docs/userspace-behaviour.md#endpoint-updates: the same set in another order keeps order, position and pins.
     @Test func sameSetInOtherOrderChangesNothing() {
         let input = [endpoint(1), endpoint(2), endpoint(3)]
         var b = balancer(input, affinity: .clientIP(timeoutSeconds: 100))
@@ -253,7 +253,7 @@ struct RoundRobinBalancerTests {
         #expect(b.pinnedClientCount == 0)
     }
 
-    /// LB-07/08: scale to zero forgets pins but keeps the affinity configuration.
+    /// Scale to zero forgets pins but keeps the affinity configuration.
     @Test func emptyUpdateKeepsAffinityConfiguration() {
         let input = [endpoint(1), endpoint(2)]
         var b = balancer(input, affinity: .clientIP(timeoutSeconds: 30))

@@ -5,7 +5,7 @@ import Testing
 
 @testable import KubeProxyDataPlane
 
-/// The event-loop-confined balancer: periodic affinity hygiene (LB-14) with an injected clock.
+/// The event-loop-confined balancer: periodic affinity hygiene (docs/userspace-behaviour.md#client-ip-affinity) with an injected clock.
 @Suite("ServiceBalancer", .timeLimit(.minutes(1)))
 struct ServiceBalancerTests {
     final class FakeTime: Sendable {

@@ -60,7 +60,7 @@ struct UserspaceProxyListenerTests {
         await proxy.shutdown()
     }
 
-    /// A range port taken by another program is skipped and not leaked (upstream PA-07).
+    /// A range port taken by another program is skipped and not leaked (upstream leaked it).
     @Test func busyRangePortIsSkippedAndNotLeaked() async throws {
         let range = try await Self.freeRange()
         let busyPort = range.first + 1

@@ -83,7 +83,7 @@ struct UserspaceProxyTests {
         await b.close()
     }
 
-    /// TCP-08/09: endpoint changes and deletion leave an established connection alone; deletion
+    /// docs/userspace-behaviour.md#tcp-changes: endpoint changes and deletion leave an established connection alone; deletion
     /// closes the listener; the relay pair goes away once the client leaves.
     @Test func establishedConnectionsOutliveUpdatesAndDeletion() async throws {
         let a = try await TestBackend.greeter("a")
@@ -103,6 +103,7 @@ struct UserspaceProxyTests {
             let stopped = await proxy.apply([:])
             #expect(stopped.map(\.kind) == [.stopped])
             #expect(stopped.first?.port == port)
+            #expect(stopped.first?.endpointCount == 1, "the count the port had, for the 'stopped' log line")
             #expect(await TestClient.isRefused(port: port))
             try await session.send("after delete\n")
             #expect(try await session.line() == "after delete")
@@ -113,7 +114,7 @@ struct UserspaceProxyTests {
         await b.close()
     }
 
-    /// TCP-05: accepted, then closed: the client sees EOF, never "connection refused".
+    /// Accepted, then closed: the client sees EOF, never "connection refused".
     @Test func noEndpointsAcceptsThenCloses() async throws {
         let proxy = Self.proxy()
         let svc = Self.service("empty")
@@ -125,7 +126,7 @@ struct UserspaceProxyTests {
         await proxy.shutdown()
     }
 
-    /// TCP-04: a refused dial is retried on the next endpoint, so every client is served.
+    /// docs/userspace-behaviour.md#tcp-dial-ladder: a refused dial is retried on the next endpoint, so every client is served.
     @Test func refusedDialIsRetriedOnAnotherEndpoint() async throws {
         let closed = try await TestBackend.closedPort()
         let live = try await TestBackend.greeter("live")
@@ -151,7 +152,7 @@ struct UserspaceProxyTests {
         await proxy.shutdown()
     }
 
-    /// Unlike upstream (TCP-03), a dial that hangs does not hold up the next client.
+    /// Unlike upstream, a dial that hangs does not hold up the next client.
     @Test func blackHoledDialDoesNotBlockOtherClients() async throws {
         let (hole, filler) = try await TestBackend.blackHole()
         let live = try await TestBackend.greeter("live")

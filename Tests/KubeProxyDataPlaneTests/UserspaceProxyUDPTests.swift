@@ -6,7 +6,7 @@ import Testing
 
 @testable import KubeProxyDataPlane
 
-/// UDP through real loopback sockets: sessions, balancing, expiry, limits, sizes (spec §6).
+/// UDP through real loopback sockets: sessions, balancing, expiry, limits, sizes (docs/userspace-behaviour.md#udp-sessions).
 @Suite("UserspaceProxy UDP", .timeLimit(.minutes(1)))
 struct UserspaceProxyUDPTests {
     typealias T = UserspaceProxyTests
@@ -94,7 +94,7 @@ struct UserspaceProxyUDPTests {
         await b.close()
     }
 
-    /// Upstream cut datagrams at 4096 bytes (UDP-02); the largest IPv4 payload passes intact.
+    /// Upstream cut datagrams at 4096 bytes; the largest IPv4 payload passes intact.
     @Test(arguments: [60 << 10, 65_507])
     func largeDatagramsPassIntact(size: Int) async throws {
         let mirror = try await TestUDPBackend.mirror()
@@ -138,7 +138,7 @@ struct UserspaceProxyUDPTests {
         await a.close()
     }
 
-    /// UDP-09: removing the service port closes its socket and every session's socket.
+    /// Removing the service port closes its socket and every session's socket.
     @Test func removingThePortClosesItsSessions() async throws {
         let a = try await TestUDPBackend.echo("a")
         let proxy = T.proxy()

@@ -3,7 +3,7 @@ import Testing
 
 struct IPTablesRuleTests {
     @Test func saveOrderMovesGenericMatchesFrontLikeTheIPT13Example() {
-        // Ours (IPT-06 order) and what iptables-save printed on a real node (kubernetes#13913).
+        // Ours (the order of docs/userspace-behaviour.md#rule-match) and what iptables-save printed on a real node (kubernetes#13913).
         let ours = IPTablesRule(
             chain: "KUBE-NODEPORT-CONTAINER",
             arguments: [

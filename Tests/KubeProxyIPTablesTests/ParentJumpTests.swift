@@ -3,7 +3,7 @@ import Testing
 
 struct ParentJumpTests {
     @Test func jumpsAreUpstreamsArgumentListsExactly() {
-        // IPT-02, verbatim.
+        // Upstream's jumps, verbatim (docs/userspace-behaviour.md#parent-jumps).
         #expect(
             ParentJump.all.map { "\($0.table) \($0.rule.description)" } == [
                 #"nat -A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER"#,

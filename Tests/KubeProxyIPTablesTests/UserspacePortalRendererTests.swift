@@ -2,7 +2,7 @@ import KubeProxyCore
 import KubeProxyIPTables
 import Testing
 
-/// Golden tests: rendered rules against the argument lists of spec §2 (IPT-10…13), written
+/// Golden tests: rendered rules against the argument lists of docs/userspace-behaviour.md#portal-rules, written
 /// out by hand, plus structural checks.
 struct UserspacePortalRendererTests {
     static let web = servicePort("web", clusterIP: "10.96.0.10", port: 80)

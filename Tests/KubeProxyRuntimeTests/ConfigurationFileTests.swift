@@ -103,6 +103,7 @@ struct ConfigurationFileTests {
         config.nodePortAddresses = ["primary"]
         config.featureGates = ["A": false]
         config.verbosity = 2
+        config.metricsPerServicePort = true
         let text = ConfigurationFile.render(config)
         #expect(text.contains("apiVersion: kubeproxy.config.k8s.io/v1alpha1"))
         #expect(text.contains("syncPeriod: 1m30s"))
@@ -120,6 +121,20 @@ struct ConfigurationFileTests {
         #expect(fields.contains("--iptables-sync-period (iptables.syncPeriod)"))
         #expect(fields.contains("--healthz-bind-address (healthzBindAddress)"))
         #expect(fields.contains("iptables.masqueradeBit"))
+    }
+
+    /// The example in a bind-address error is that server's own port, so copying it works.
+    @Test func bindAddressErrorsGiveAnExampleWithTheServersPort() throws {
+        var config = KubeProxyConfiguration()
+        config.healthzBindAddress = "healthz"
+        config.metricsBindAddress = "metrics"
+        let problems = config.validate()
+        let metrics = try #require(problems.first { $0.field.hasPrefix("--metrics-bind-address") })
+        #expect(metrics.message.contains("127.0.0.1:10249"))
+        #expect(!metrics.message.contains("10256"))
+        let healthz = try #require(problems.first { $0.field.hasPrefix("--healthz-bind-address") })
+        #expect(healthz.message.contains("0.0.0.0:10256"))
+        #expect(!healthz.message.contains("10249"))
     }
 }
 

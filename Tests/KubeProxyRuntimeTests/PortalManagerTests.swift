@@ -128,7 +128,7 @@ struct PortalManagerTests {
         _ = await controller.handle(.service(.added(web)))
         _ = await controller.handle(.service(.added(api)))
         _ = await controller.handle(.synced)
-        #expect(await controller.sync())
+        #expect(await controller.sync() == false, "a failed claim asks the scheduler for a prompt retry")
         let claims = Set(dataPlane.claims.map { "\($0.address.map(String.init(describing:)) ?? "*"):\($0.port)" })
         #expect(claims == ["*:30080", "10.100.0.10:80"], "only the local external IP is claimed")
         let nodePortRules = PortalState(fake.ruleSet(family: .ipv4)).rules(in: .nodePortContainer)

@@ -3,7 +3,9 @@
 /// reason for responses, the command and exit status for credential plugins.
 ///
 /// Bearer tokens never appear in any case's text: configuration messages name the *field* that
-/// holds a token, never its value, and request URLs carry no credentials.
+/// holds a token, never its value, and URLs are printed through
+/// ``ServerURL/redactingUserInfo(_:)``. Text the server sent (a `Status` message, a body) is
+/// quoted as a short escaped excerpt.
 public enum APIClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The client configuration is missing or broken (thrown at start).
     ///
@@ -19,6 +21,10 @@ public enum APIClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The answer did not make sense: undecodable JSON, an unknown watch event type, a stream
     /// that ended in the middle of an event.
     case protocolViolation(url: String, message: String)
+    /// The server sent more than we read into memory: a LIST response body or a single watch
+    /// event above its documented limit (`limit` bytes), e.g. a broken proxy streaming one
+    /// endless line. `what` says which (`watch event`, `list response`).
+    case tooLarge(url: String, what: String, limit: Int)
     /// A credential could not be obtained at run time: an exec plugin failed or printed
     /// nonsense, a token file became unreadable.
     case credential(source: String, message: String)
@@ -51,8 +57,17 @@ public enum APIClientError: Error, Sendable, Hashable, CustomStringConvertible {
             return "GET \(url): \(message)"
         case .protocolViolation(let url, let message):
             return "GET \(url): protocol error: \(message)"
+        case .tooLarge(let url, let what, let limit):
+            return "GET \(url): \(what) larger than the \(Self.describeBytes(limit)) limit"
         case .credential(let source, let message):
             return "\(source): \(message)"
         }
+    }
+
+    /// `16 MiB`, `64 KiB` or `100 bytes`: limits as operators read them.
+    static func describeBytes(_ bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 }

@@ -24,23 +24,25 @@ extension Status {
         code == 429 || reason == "TooManyRequests"
     }
 
-    /// The error a client reports for this status at `url`.
+    /// The error a client reports for this status at `url`; the server's reason and message
+    /// are quoted as short escaped excerpts (they may be anything a proxy in between sent).
     func error(url: String, fallbackCode: Int) -> APIClientError {
-        .status(url: url, status: code ?? fallbackCode, reason: reason, message: message)
+        .status(
+            url: url, status: code ?? fallbackCode, reason: reason.map { LogExcerpt.quote($0, limit: 60) },
+            message: message.map { LogExcerpt.quote($0) })
     }
 }
 
 extension APIResponse {
-    /// The `Status` in the body, or one made from the HTTP status and the start of a body that
-    /// is not a `Status` (an HTML page from a proxy, say).
+    /// The `Status` in the body, or one made from the HTTP status and an escaped excerpt of a
+    /// body that is not a `Status` (an HTML page from a proxy, say).
     var decodedStatus: Status {
         if let decoded = try? JSONDecoder().decode(Status.self, from: Data(body)), decoded.kind == "Status" {
             var status = decoded
             if status.code == nil { status.code = self.status }
             return status
         }
-        let text = String(decoding: body.prefix(200), as: UTF8.self)
-            .split(whereSeparator: \.isNewline).joined(separator: " ")
+        let text = LogExcerpt.quote(bytes: body)
         return Status(message: text.isEmpty ? nil : text, code: self.status)
     }
 

@@ -16,6 +16,10 @@ import Logging
 /// - never throws for API trouble (unreachable server, `401`/`403`, `429`, `5xx`, broken streams):
 ///   it logs and retries with backoff. It throws only for configuration errors at start.
 ///
+/// Size limits (``APILimits``): a watch event above 16 MiB or a LIST response above 256 MiB is
+/// an error that backs off and relists, never unbounded memory. Server URLs in logs and errors
+/// have their user info redacted.
+///
 /// Which endpoints: legacy `/api/v1/endpoints` when `useEndpoints` is set or when
 /// `GET /apis/discovery.k8s.io/v1` answers `404`; EndpointSlices otherwise.
 public final class APISource: Sendable {
@@ -29,6 +33,7 @@ public final class APISource: Sendable {
     private let clock: any Clock<Duration>
     private let elapsed: @Sendable () -> Duration
     private let random: @Sendable () -> Double
+    private let limits: APILimits
     private let logger: Logger
 
     /// Creates a source; nothing is contacted until ``run(_:)``.
@@ -46,7 +51,8 @@ public final class APISource: Sendable {
     init(
         config: ClientConfiguration, nodeName: String, useEndpoints: Bool, transport: (any APITransport)?,
         clock: some Clock<Duration> = ContinuousClock(),
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, logger: Logger
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, limits: APILimits = APILimits(),
+        logger: Logger
     ) {
         self.configuration = config
         self.nodeName = nodeName
@@ -55,6 +61,7 @@ public final class APISource: Sendable {
         self.clock = clock
         self.elapsed = Self.elapsedTime(clock)
         self.random = random
+        self.limits = limits
         self.logger = logger
     }
 
@@ -70,11 +77,12 @@ public final class APISource: Sendable {
             transport = injected
         } else {
             let credentials = CredentialProvider(configuration: configuration, logger: logger)
-            let http = try HTTPTransport(configuration: configuration, credentials: credentials, logger: logger)
+            let http = try HTTPTransport(
+                configuration: configuration, credentials: credentials, limits: limits, logger: logger)
             owned = http
             transport = http
         }
-        logger.info("connecting to the API server", metadata: ["server": "\(configuration)"])
+        logger.info("connecting to the API server", metadata: ["server": "\(configuration)"])  // redacted
         await watchAll(transport, emit)
         await owned?.shutdown()
     }
@@ -84,7 +92,7 @@ public final class APISource: Sendable {
         let send: @Sendable (WatcherMessage) -> Void = { continuation.yield($0) }
         let elapsed = self.elapsed
         let endpointsDiscovery = EndpointsDiscovery(
-            transport: transport, server: configuration.server, clock: clock, elapsed: elapsed, random: random,
+            transport: transport, server: configuration.redactedServer, clock: clock, elapsed: elapsed, random: random,
             logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -131,9 +139,10 @@ public final class APISource: Sendable {
         _ resource: WatchResource, _ type: Object.Type, _ transport: any APITransport,
         _ elapsed: @escaping @Sendable () -> Duration, wrap: @escaping @Sendable (ObjectChange<Object>) -> SourceEvent
     ) -> ResourceWatcher<Object> {
-        let machine = WatchStateMachine<Object>(resource: resource, server: configuration.server, random: random)
+        let machine = WatchStateMachine<Object>(resource: resource, server: configuration.redactedServer, random: random)
         return ResourceWatcher(
-            machine: machine, transport: transport, clock: clock, elapsed: elapsed, logger: logger, wrap: wrap)
+            machine: machine, transport: transport, clock: clock, elapsed: elapsed,
+            maximumEventBytes: limits.watchEventBytes, logger: logger, wrap: wrap)
     }
 
     /// Time since now on `clock`, as a monotonic offset for the state machines.

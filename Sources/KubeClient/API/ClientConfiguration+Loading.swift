@@ -7,7 +7,8 @@ extension ClientConfiguration {
     /// else the in-cluster service account when `KUBERNETES_SERVICE_HOST` and
     /// `KUBERNETES_SERVICE_PORT` are set; else `$HOME/.kube/config` if it exists. `master`
     /// (`--master`) then overrides the server; with nothing else found it is used alone, without
-    /// credentials.
+    /// credentials. A server URL with user info (`http://user:password@host`) is rejected: it
+    /// would mean basic auth, which is not supported.
     ///
     /// - Parameters:
     ///   - kubeconfig: the `--kubeconfig` path (`nil` or empty: not given).
@@ -34,6 +35,7 @@ extension ClientConfiguration {
         } else if !home.isEmpty, FileManager.default.fileExists(atPath: defaultFile) {
             configuration = try KubeConfigLoader.load(file: defaultFile)
         } else if let master, !master.isEmpty {
+            try checkMaster(master)
             configuration = ClientConfiguration(server: master, origin: "--master")
         } else {
             throw .configuration(
@@ -43,6 +45,7 @@ extension ClientConfiguration {
                     + "service account (KUBERNETES_SERVICE_HOST is unset)")
         }
         if let master, !master.isEmpty {
+            try checkMaster(master)
             configuration.server = master
             configuration.origin += ", server from --master"
         }
@@ -53,31 +56,50 @@ extension ClientConfiguration {
         return configuration
     }
 
+    /// The message for a server URL with user info: it would be basic auth, which we do not
+    /// support (like `username`/`password`), and the URL is quoted with the user info redacted.
+    static func userInfoMessage(_ server: String) -> String {
+        "\"\(ServerURL.redactingUserInfo(server))\" carries user info (user:password@): basic auth is not supported "
+            + "(use a token, a client certificate or an exec plugin)"
+    }
+
+    /// Rejects a `--master` URL with user info (see ``userInfoMessage(_:)``).
+    private static func checkMaster(_ master: String) throws(APIClientError) {
+        guard ServerURL.hasUserInfo(master) else { return }
+        throw .configuration(file: "--master", field: nil, message: userInfoMessage(master))
+    }
+
     /// client-go's `rest.InClusterConfig`: `https://HOST:PORT` (IPv6-safe), the service-account
     /// CA, and the rotating service-account token file.
     static func inClusterConfiguration(host: String, port: String, paths: InClusterPaths) throws(APIClientError)
         -> ClientConfiguration
     {
         let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        guard let token = FileManager.default.contents(atPath: paths.tokenFile) else {
+        let token: [UInt8]
+        switch BoundedFile.read(paths.tokenFile) {
+        case .success(let bytes): token = bytes
+        case .failure(let failure):
             throw .configuration(
-                file: paths.tokenFile, field: nil, message: "service-account token not readable (in-cluster configuration)")
+                file: paths.tokenFile, field: nil, message: "service-account token \(failure) (in-cluster configuration)")
         }
         guard !String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw .configuration(file: paths.tokenFile, field: nil, message: "service-account token is empty")
         }
-        guard let authority = FileManager.default.contents(atPath: paths.certificateAuthorityFile) else {
+        let authority: [UInt8]
+        switch BoundedFile.read(paths.certificateAuthorityFile) {
+        case .success(let bytes): authority = bytes
+        case .failure(let failure):
             throw .configuration(
                 file: paths.certificateAuthorityFile, field: nil,
-                message: "service-account CA not readable (in-cluster configuration)")
+                message: "service-account CA \(failure) (in-cluster configuration)")
         }
         do {
-            _ = try PEMMaterial.certificates(Array(authority))
+            _ = try PEMMaterial.certificates(authority)
         } catch {
             throw .configuration(file: paths.certificateAuthorityFile, field: nil, message: "no valid PEM certificate")
         }
         return ClientConfiguration(
             server: "https://\(hostPart):\(port)", origin: "in-cluster service account",
-            certificateAuthorityPEM: Array(authority), credentials: .tokenFile(paths.tokenFile))
+            certificateAuthorityPEM: authority, credentials: .tokenFile(paths.tokenFile))
     }
 }

@@ -63,7 +63,7 @@ public struct ClientConfiguration: Sendable, Hashable, CustomStringConvertible {
         case .exec(let plugin): auth.append("exec \(plugin.command)")
         }
         if clientCertificatePEM != nil { auth.append("client certificate") }
-        var text = "\(server) (\(origin)"
+        var text = "\(redactedServer) (\(origin)"
         if !auth.isEmpty { text += ", auth: " + auth.joined(separator: " + ") }
         if insecureSkipTLSVerify { text += ", TLS verification disabled" }
         return text + ")"

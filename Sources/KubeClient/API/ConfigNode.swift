@@ -98,10 +98,10 @@ struct ConfigNode: Sendable {
     func fileContents(relativeTo directory: String) throws(APIClientError) -> (path: String, bytes: [UInt8])? {
         guard let name = try string() else { return nil }
         let resolved = Self.resolve(name, relativeTo: directory)
-        guard let data = FileManager.default.contents(atPath: resolved) else {
-            throw error("file \(resolved) not readable")
+        switch BoundedFile.read(resolved) {
+        case .success(let bytes): return (resolved, bytes)
+        case .failure(let failure): throw error("file \(resolved) \(failure)")
         }
-        return (resolved, Array(data))
     }
 
     /// `name` if absolute, else `directory/name`.

@@ -71,12 +71,18 @@ actor CredentialProvider {
 
     private func tokenFileCredentials(_ path: String) throws(APIClientError) -> Credentials {
         if isFresh(), let cached { return cached }
-        let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
-        let token = text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let read = BoundedFile.read(path)
+        let token =
+            (try? read.get()).map { String(decoding: $0, as: UTF8.self) }?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         refreshAt = now().addingTimeInterval(tokenFileRefresh)
         invalidated = false
         guard !token.isEmpty else {
-            let problem = text == nil ? "not readable" : "empty"
+            let problem: String
+            switch read {
+            case .success: problem = "empty"
+            case .failure(let failure): problem = "\(failure)"
+            }
             if let cached {
                 logger.warning("token file \(path) is \(problem); keeping the previous token")
                 return cached

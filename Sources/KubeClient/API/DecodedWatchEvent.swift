@@ -59,24 +59,26 @@ enum DecodedWatchEvent<Object: APIObject>: Decodable, Sendable {
     }
 }
 
-/// A JSON decoding error reduced to one line: `at object.spec.ports[0].port: expected Int`.
+/// A JSON decoding error reduced to one line: `at object.spec.ports[0].port: expected Int`
+/// (an escaped excerpt: field names and the decoder's text may quote what the server sent).
 struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// The message.
     var description: String
 
     /// Summarises `error` (a `DecodingError` or anything else).
     init(_ error: any Error) {
-        guard let error = error as? DecodingError else {
-            description = "\(error)"
-            return
-        }
+        description = LogExcerpt.quote(Self.summary(error), limit: 300)
+    }
+
+    private static func summary(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
         switch error {
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
             .dataCorrupted(let context):
             let path = Self.path(context.codingPath)
-            description = path.isEmpty ? context.debugDescription : "at \(path): \(context.debugDescription)"
+            return path.isEmpty ? context.debugDescription : "at \(path): \(context.debugDescription)"
         @unknown default:
-            description = "\(error)"
+            return "\(error)"
         }
     }
 

@@ -12,7 +12,7 @@ struct EndpointsDiscovery: Sendable {
 
     /// Where to ask.
     let transport: any APITransport
-    /// The server URL, for error messages.
+    /// The server URL, for error messages (printed with its user info redacted).
     let server: String
     /// What backoff sleeps on.
     let clock: any Clock<Duration>
@@ -42,12 +42,12 @@ struct EndpointsDiscovery: Sendable {
                     return false
                 default:
                     let status = response.decodedStatus
-                    problem = status.error(url: request.url(server: server), fallbackCode: response.status)
+                    problem = status.error(url: request.url(server: ServerURL.redactingUserInfo(server)), fallbackCode: response.status)
                 }
             } catch let error as APIClientError {
                 problem = error
             } catch {
-                problem = .transport(url: request.url(server: server), message: "\(error)")
+                problem = .transport(url: request.url(server: ServerURL.redactingUserInfo(server)), message: "\(error)")
             }
             let delay = backoff.next(now: elapsed(), random: random())
             logger.warning("API discovery: \(problem); retrying in \(delay)")

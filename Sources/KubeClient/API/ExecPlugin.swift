@@ -2,13 +2,21 @@ import Dispatch
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Runs an exec credential plugin once and checks what it printed.
 ///
 /// The plugin runs with our environment plus its configured `env` and `KUBERNETES_EXEC_INFO`
 /// (an `ExecCredential` request, non-interactive), stdin closed. It must exit 0 and print an
 /// `ExecCredential` of the same `apiVersion` with a token or a certificate/key pair. A plugin
-/// that runs longer than `timeout` is terminated. Errors carry the command, exit status and the
-/// tail of stderr — never stdout, which holds the credential.
+/// that runs longer than `timeout` is killed, and so is one that prints more than
+/// ``APILimits/execOutputBytes`` (1 MiB) on stdout; of stderr only the last 4 KiB are kept.
+/// Errors carry the command, exit status and an escaped excerpt of stderr's tail — never
+/// stdout, which holds the credential.
 enum ExecPlugin {
     /// A credential a plugin produced.
     struct Credential: Sendable, Hashable {
@@ -45,9 +53,15 @@ enum ExecPlugin {
         } catch {
             throw .credential(source: source, message: "cannot run: \(error)")
         }
+        if outcome.stdoutOverflowed {
+            let limit = APILimits.execOutputBytes
+            throw .credential(
+                source: source, message: "printed more than \(APIClientError.describeBytes(limit)) on stdout; stopped")
+        }
         guard outcome.status == 0 else {
-            let tail = String(decoding: outcome.stderr.suffix(400), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let tail = LogExcerpt.quote(
+                String(decoding: outcome.stderr.suffix(400), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                limit: 400)
             let how = outcome.timedOut ? "timed out after \(Int(timeout)) s" : "exited with status \(outcome.status)"
             throw .credential(source: source, message: tail.isEmpty ? how : "\(how): \(tail)")
         }
@@ -67,7 +81,9 @@ enum ExecPlugin {
         guard credential.apiVersion == plugin.apiVersion else {
             throw .credential(
                 source: source,
-                message: "answered in apiVersion \"\(credential.apiVersion ?? "")\", expected \"\(plugin.apiVersion)\"")
+                message:
+                    "answered in apiVersion \"\(LogExcerpt.quote(credential.apiVersion ?? "", limit: 60))\", "
+                    + "expected \"\(plugin.apiVersion)\"")
         }
         guard let status = credential.status else {
             throw .credential(source: source, message: "printed an ExecCredential without status")
@@ -88,7 +104,8 @@ enum ExecPlugin {
         }
         if let timestamp = status.expirationTimestamp, !timestamp.isEmpty {
             guard let expiry = ExecCredential.parseTimestamp(timestamp) else {
-                throw .credential(source: source, message: "expirationTimestamp \"\(timestamp)\" is not RFC 3339")
+                let quoted = LogExcerpt.quote(timestamp, limit: 60)
+                throw .credential(source: source, message: "expirationTimestamp \"\(quoted)\" is not RFC 3339")
             }
             result.expiry = expiry
         }
@@ -117,12 +134,15 @@ enum ExecPlugin {
     private struct ProcessOutcome: Sendable {
         var status: Int32
         var stdout: [UInt8]
+        var stdoutOverflowed: Bool
         var stderr: [UInt8]
         var timedOut: Bool
     }
 
     /// Runs the process on a dispatch thread (Foundation's `Process` blocks), reading both
-    /// pipes concurrently so a chatty plugin cannot deadlock on a full pipe.
+    /// pipes concurrently so a chatty plugin cannot deadlock on a full pipe, and bounded: stdout
+    /// past ``APILimits/execOutputBytes`` terminates the plugin (the rest is drained, not
+    /// kept), stderr keeps its tail.
     private static func launch(
         _ executable: String, _ arguments: [String], _ environment: [String: String], timeout: TimeInterval
     ) async throws -> ProcessOutcome {
@@ -147,24 +167,64 @@ enum ExecPlugin {
                 let timer = DispatchWorkItem {
                     guard process.isRunning else { return }
                     fired.set()
-                    process.terminate()
+                    killPlugin(process)
                 }
                 DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
                 let group = DispatchGroup()
-                nonisolated(unsafe) var errorBytes = Data()
+                nonisolated(unsafe) var errorBytes: [UInt8] = []
                 DispatchQueue.global().async(group: group) {
-                    errorBytes = errors.fileHandleForReading.readDataToEndOfFile()
+                    errorBytes = readTail(errors.fileHandleForReading, keeping: APILimits.execErrorTailBytes)
                 }
-                let outputBytes = output.fileHandleForReading.readDataToEndOfFile()
+                let (outputBytes, overflowed) = readBounded(output.fileHandleForReading, limit: APILimits.execOutputBytes) {
+                    killPlugin(process)
+                }
                 group.wait()
                 process.waitUntilExit()
                 timer.cancel()
                 let timedOut = fired.isSet
                 continuation.resume(
                     returning: ProcessOutcome(
-                        status: process.terminationStatus, stdout: Array(outputBytes), stderr: Array(errorBytes),
-                        timedOut: timedOut))
+                        status: process.terminationStatus, stdout: outputBytes, stdoutOverflowed: overflowed,
+                        stderr: errorBytes, timedOut: timedOut))
             }
         }
+    }
+
+    /// Ends the plugin with `SIGKILL`: it inherits the signal mask of the dispatch thread that
+    /// launched it, in which `SIGTERM` is blocked, so `Process.terminate()` would not stop it.
+    private static func killPlugin(_ process: Process) {
+        guard process.isRunning else { return }
+        _ = kill(process.processIdentifier, SIGKILL)
+    }
+
+    /// Reads `handle` to its end, keeping at most `limit` bytes; calls `overflow` once when more
+    /// arrive (and keeps draining, so the writer is never blocked on a full pipe).
+    private static func readBounded(_ handle: FileHandle, limit: Int, overflow: () -> Void) -> ([UInt8], Bool) {
+        var bytes: [UInt8] = []
+        var overflowed = false
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            if overflowed { continue }
+            if bytes.count + chunk.count > limit {
+                overflowed = true
+                overflow()
+            } else {
+                bytes.append(contentsOf: chunk)
+            }
+        }
+        return (bytes, overflowed)
+    }
+
+    /// Reads `handle` to its end, keeping only the last `keeping` bytes.
+    private static func readTail(_ handle: FileHandle, keeping: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            bytes.append(contentsOf: chunk)
+            if bytes.count > 2 * keeping { bytes.removeFirst(bytes.count - keeping) }
+        }
+        return Array(bytes.suffix(keeping))
     }
 }

@@ -16,11 +16,14 @@ import Synchronization
 /// it. When an exec plugin hands out a new client certificate, a new `HTTPClient` is made for
 /// it; the old one is kept until ``shutdown()`` so watches in flight are not cut.
 ///
+/// Bodies are read with the bounds of ``APILimits``: a `200` GET (a LIST page or a whole list)
+/// up to `listBodyBytes` (more is ``APIClientError/tooLarge(url:what:limit:)``, also when a
+/// `Content-Length` announces it), a non-`200` body only up to `errorBodyBytes` (the rest is not
+/// read; the status is what counts). Watch bodies are streamed; the driver's framer bounds them.
+///
 /// `tls-server-name` is implemented with AsyncHTTPClient's `dnsOverride`: requests name the TLS
 /// server name as host (so SNI and verification use it) and connect to the configured host.
 final class HTTPTransport: APITransport {
-    /// Largest body read into memory (a full, unpaged list of a big cluster).
-    static let maximumBodyBytes = 512 * 1024 * 1024
     /// Sent on every request.
     static let userAgent = "swift-kube-proxy"
 
@@ -33,6 +36,7 @@ final class HTTPTransport: APITransport {
     private let configuration: ClientConfiguration
     private let credentials: CredentialProvider
     private let headTimeout: TimeAmount
+    private let limits: APILimits
     private let logger: Logger
     private let requestServer: String
     private let dnsOverride: [String: String]
@@ -44,22 +48,38 @@ final class HTTPTransport: APITransport {
     ///   does not load.
     init(
         configuration: ClientConfiguration, credentials: CredentialProvider, headTimeout: TimeAmount = .seconds(30),
-        logger: Logger
+        limits: APILimits = APILimits(), logger: Logger
     ) throws(APIClientError) {
         self.configuration = configuration
         self.credentials = credentials
         self.headTimeout = headTimeout
+        self.limits = limits
         self.logger = logger
         (requestServer, dnsOverride) = Self.serverNameOverride(configuration)
         let client = try Self.makeClient(configuration, dnsOverride: dnsOverride, certificate: nil, key: nil)
         clients = Mutex(Clients(current: client))
     }
 
-    /// A GET with the current credential; the body is read whole (up to ``maximumBodyBytes``).
+    /// A GET with the current credential; a `200` body is read whole, up to
+    /// ``APILimits/listBodyBytes``.
+    ///
+    /// - Throws: ``APIClientError/tooLarge(url:what:limit:)`` for a longer `200` body, or what
+    ///   the connection threw.
     func get(_ request: APIRequest) async throws -> APIResponse {
         let (client, http) = try await prepare(request)
         let response = try await client.execute(http, timeout: headTimeout, logger: logger)
-        let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
+        guard response.status == .ok else {
+            let body = try await Self.prefix(of: response.body, upTo: limits.errorBodyBytes)
+            return await finish(response, body: body)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: limits.listBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIClientError.tooLarge(
+                url: request.url(server: configuration.redactedServer), what: "response body",
+                limit: limits.listBodyBytes)
+        }
         return await finish(response, body: Array(buffer: body))
     }
 
@@ -68,8 +88,8 @@ final class HTTPTransport: APITransport {
         let (client, http) = try await prepare(request)
         let response = try await client.execute(http, timeout: headTimeout, logger: logger)
         guard response.status == .ok else {
-            let body = try await response.body.collect(upTo: 1024 * 1024)
-            return await finish(response, body: Array(buffer: body))
+            let body = try await Self.prefix(of: response.body, upTo: limits.errorBodyBytes)
+            return await finish(response, body: body)
         }
         for try await buffer in response.body {
             try await receive(Array(buffer.readableBytesView))
@@ -87,6 +107,16 @@ final class HTTPTransport: APITransport {
                 logger.debug("HTTP client shutdown: \(error)")
             }
         }
+    }
+
+    /// The first `limit` bytes of `body`; the rest is not read (the connection is closed).
+    private static func prefix(of body: HTTPClientResponse.Body, upTo limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await buffer in body {
+            bytes += buffer.readableBytesView.prefix(limit - bytes.count)
+            if bytes.count >= limit { break }
+        }
+        return bytes
     }
 
     private func finish(_ response: HTTPClientResponse, body: [UInt8]) async -> APIResponse {

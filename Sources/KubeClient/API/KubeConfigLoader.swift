@@ -12,15 +12,17 @@ import KubeAPI
 /// so a broken kubeconfig fails at start with `FILE: FIELD: message`.
 ///
 /// Not supported (an error naming the field rather than silently unauthenticated requests):
-/// `auth-provider`, basic auth (`username`/`password`), `proxy-url`.
+/// `auth-provider`, basic auth (`username`/`password`, or user info in `server`), `proxy-url`.
 enum KubeConfigLoader {
     /// Loads and resolves `file`.
     static func load(file: String) throws(APIClientError) -> ClientConfiguration {
         guard FileManager.default.fileExists(atPath: file) else {
             throw .configuration(file: file, field: nil, message: "does not exist")
         }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw .configuration(file: file, field: nil, message: "not readable")
+        let data: Data
+        switch BoundedFile.read(file) {
+        case .success(let bytes): data = Data(bytes)
+        case .failure(let failure): throw .configuration(file: file, field: nil, message: "\(failure)")
         }
         let root: JSONValue
         switch ManifestParser.documents(in: data, file: file) {
@@ -71,6 +73,9 @@ enum KubeConfigLoader {
         -> ClientConfiguration
     {
         let server = try cluster["server"].requiredString()
+        if ServerURL.hasUserInfo(server) {
+            throw cluster["server"].error(ClientConfiguration.userInfoMessage(server))
+        }
         var configuration = ClientConfiguration(server: server)
         if let data = try cluster["certificate-authority-data"].base64() {
             try PEMMaterial.checkCertificates(data, field: cluster["certificate-authority-data"])

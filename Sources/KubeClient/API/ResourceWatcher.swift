@@ -17,6 +17,10 @@ enum WatcherMessage: Sendable {
 /// Deadlines the transport does not enforce: a LIST must complete within `listTimeout`; a WATCH
 /// is abandoned `watchSlack` after its `timeoutSeconds` (the server should have ended it), which
 /// counts as a clean end. Runs until its task is cancelled; never throws.
+///
+/// A watch line above `maximumEventBytes` abandons the stream, frees the framer's buffer and
+/// hands the machine ``WatchStateMachine/watchEventTooLarge(limit:now:)`` (backoff, relist); the
+/// framer is emptied after every stream, so a long line is not held while the watcher sleeps.
 actor ResourceWatcher<Object: APIObject> {
     private let transport: any APITransport
     private let clock: any Clock<Duration>
@@ -26,7 +30,7 @@ actor ResourceWatcher<Object: APIObject> {
     private let watchSlack: Duration
     private let logger: Logger
     private var machine: WatchStateMachine<Object>
-    private var framer = JSONLinesFramer()
+    private var framer: JSONLinesFramer
     private var interruption: WatchStateMachine<Object>.Step?
     private var send: @Sendable (WatcherMessage) -> Void = { _ in }
 
@@ -34,7 +38,7 @@ actor ResourceWatcher<Object: APIObject> {
     init(
         machine: WatchStateMachine<Object>, transport: any APITransport, clock: any Clock<Duration>,
         elapsed: @escaping @Sendable () -> Duration, listTimeout: Duration = .seconds(120),
-        watchSlack: Duration = .seconds(30), logger: Logger,
+        watchSlack: Duration = .seconds(30), maximumEventBytes: Int = APILimits().watchEventBytes, logger: Logger,
         wrap: @escaping @Sendable (ObjectChange<Object>) -> SourceEvent
     ) {
         self.machine = machine
@@ -43,6 +47,7 @@ actor ResourceWatcher<Object: APIObject> {
         self.elapsed = elapsed
         self.listTimeout = listTimeout
         self.watchSlack = watchSlack
+        self.framer = JSONLinesFramer(maximumLineBytes: maximumEventBytes)
         self.logger = logger
         self.wrap = wrap
     }
@@ -106,6 +111,7 @@ actor ResourceWatcher<Object: APIObject> {
     private func watch(_ request: APIRequest) async -> WatchStateMachine<Object>.Step {
         framer.reset()
         interruption = nil
+        defer { framer.reset() }
         let limit = Duration.seconds(Int(request["timeoutSeconds"] ?? "") ?? 600) + watchSlack
         let response: APIResponse
         do {
@@ -126,7 +132,14 @@ actor ResourceWatcher<Object: APIObject> {
     /// One chunk of the watch body: frame it, feed the lines, deliver changes as they come;
     /// stop the stream (by throwing) when the machine wants something else.
     private func receive(_ chunk: [UInt8]) throws {
-        for line in framer.append(chunk) {
+        let lines: [[UInt8]]
+        do {
+            lines = try framer.append(chunk)
+        } catch {
+            interruption = machine.watchEventTooLarge(limit: error.limit, now: elapsed())
+            throw WatchInterrupted()
+        }
+        for line in lines {
             let step = machine.watchLine(line, now: elapsed())
             guard case .keepReading = step.action else {
                 interruption = step
@@ -138,7 +151,7 @@ actor ResourceWatcher<Object: APIObject> {
 
     private func describe(_ error: any Error, _ request: APIRequest) -> APIClientError {
         if let error = error as? APIClientError { return error }
-        let url = request.url(server: machine.server)
+        let url = request.url(server: machine.server)  // redacted by the machine
         if error is DeadlineExceeded {
             return .transport(url: url, message: "no complete response within \(listTimeout)")
         }

@@ -5,7 +5,7 @@ import KubeAPI
 /// WATCH to issue next, what each response and watch line changes, and how long to back off.
 /// A driver (``ResourceWatcher``) performs the requests and sleeps.
 ///
-/// Behaviour (see `shared/spec/apiserver.md` §3.6):
+/// Behaviour (see `docs/api-client-behaviour.md#list-and-watch`):
 /// - **List**: the first list is `resourceVersion=0&limit=500` (served from the watch cache),
 ///   pages followed through `continue`. Relists ask for the last seen version without `limit`
 ///   (unless the server paginated a `resourceVersion=0` list, then it keeps paging). A page whose
@@ -19,7 +19,9 @@ import KubeAPI
 ///   the resume point. A clean end of the stream re-watches at once from the last version (no
 ///   relist), unless the watch ended within a second having delivered nothing.
 /// - **Errors**: `410` (HTTP status or `ERROR` event) → relist; connection errors, `429` and a
-///   cut-off stream → re-watch; any other status or an undecodable line → relist. Every retry
+///   cut-off stream → re-watch; any other status, an undecodable line or a line above the size
+///   limit (``watchEventTooLarge(limit:now:)``) → relist; a LIST body above its limit is a failed
+///   list, retried. Every retry
 ///   except a clean end waits for the ``Backoff`` (800 ms doubling to 30 s, jittered,
 ///   `Retry-After` honoured).
 struct WatchStateMachine<Object: APIObject>: Sendable {
@@ -108,7 +110,7 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
 
     /// The resource this machine lists and watches.
     let resource: WatchResource
-    /// The server URL, used only to name requests in errors.
+    /// The server URL with any user info redacted, used only to name requests in errors.
     let server: String
     private let configuration: Configuration
     private let random: @Sendable () -> Double
@@ -127,7 +129,7 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.resource = resource
-        self.server = server
+        self.server = ServerURL.redactingUserInfo(server)
         self.configuration = configuration
         self.random = random
         self.backoff = configuration.backoff
@@ -267,9 +269,19 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
         case .error(let status):
             return watchRejected(status, error: status.error(url: url, fallbackCode: 500), retryAfter: nil, now: now)
         case .unknown(let type):
-            let error = APIClientError.protocolViolation(url: url, message: "unknown watch event type \"\(type)\"")
+            let error = APIClientError.protocolViolation(
+                url: url, message: "unknown watch event type \"\(LogExcerpt.quote(type, limit: 40))\"")
             return fail(error, resume: .list(resourceVersion: relistVersion), now: now)
         }
+    }
+
+    /// A watch line was longer than `limit` bytes (``JSONLinesFramer/LineTooLong``); the driver
+    /// has abandoned the stream. The event is lost, so a re-watch from the same version would
+    /// only meet it again: relist after a backoff.
+    mutating func watchEventTooLarge(limit: Int, now: Duration) -> Step {
+        guard case .watching(let watching) = state else { return Step(action: .keepReading) }
+        let error = APIClientError.tooLarge(url: watching.request.url(server: server), what: "watch event", limit: limit)
+        return fail(error, resume: .list(resourceVersion: relistVersion), now: now)
     }
 
     /// The watch request returned: a non-`200` answer, or the clean end of a `200` stream

@@ -121,8 +121,16 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     public var loggingFormat = "text"
     /// `manifests` / `--manifests`: our own no-cluster source (file or directory).
     public var manifests: String = ""
+    /// `manifestMaxBytes` / `--manifest-max-bytes` (our extension): the largest manifest file
+    /// read, 16 MiB by default; a larger file is refused unread and reported once.
+    public var manifestMaxBytes = 16 << 20
     /// `--master`.
     public var master: String = ""
+    /// `metricsPerServicePort` / `--metrics-per-service-port` (our extension): export the
+    /// `kubeproxy_userspace_*` series per service port instead of per protocol. Off by default,
+    /// as upstream keeps per-service series off: at 10,000 service ports they are megabytes per
+    /// scrape.
+    public var metricsPerServicePort = false
     /// `userspacePortals` / `--userspace-portals` (our extension): install the userspace portal
     /// rules when root and iptables allow it (upstream always does). `false` serves the proxy
     /// sockets only, e.g. for a proxy on loopback next to other software.
@@ -181,6 +189,7 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
             "must not be greater than iptables.syncPeriod")
         check(udpIdleTimeout > .zero, "--udp-timeout (udpIdleTimeout)", "must be greater than 0")
         check(configSyncPeriod > .zero, "--config-sync-period (configSyncPeriod)", "must be greater than 0")
+        check(manifestMaxBytes > 0, "--manifest-max-bytes (manifestMaxBytes)", "must be greater than 0")
         check(verbosity >= 0, "-v (logging.verbosity)", "must not be negative")
         check((0...31).contains(iptables.masqueradeBit), "iptables.masqueradeBit", "must be within 0...31")
         check((0...31).contains(nftables.masqueradeBit), "nftables.masqueradeBit", "must be within 0...31")
@@ -189,11 +198,12 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         check(clientConnection.burst >= 0, "clientConnection.burst", "must not be negative")
         check(conntrack.maxPerCore >= 0, "conntrack.maxPerCore", "must not be negative")
         check(conntrack.min >= 0, "conntrack.min", "must not be negative")
-        for (field, value) in [
-            ("--healthz-bind-address (healthzBindAddress)", healthzBindAddress),
-            ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress),
+        // Each example is the field's own default, so a copied example is a working value.
+        for (field, value, example) in [
+            ("--healthz-bind-address (healthzBindAddress)", healthzBindAddress, "0.0.0.0:10256 or [::]:10256"),
+            ("--metrics-bind-address (metricsBindAddress)", metricsBindAddress, "127.0.0.1:10249 or [::1]:10249"),
         ] where !value.isEmpty {
-            check(HostPort(value) != nil, field, "\"\(value)\" is not IP:port (e.g. 0.0.0.0:10256 or [::]:10256)")
+            check(HostPort(value) != nil, field, "\"\(value)\" is not IP:port (e.g. \(example))")
         }
         for (i, entry) in nodePortAddresses.enumerated() {
             check(

@@ -7,7 +7,7 @@ import KubeAPI
 /// change independently, so each slice is stored on its own (keyed by namespace and slice name)
 /// and a Service's endpoints are merged from all of its slices on demand.
 ///
-/// Rules (kernel-modes §1.2, apiserver §3.7):
+/// Rules (docs/api-client-behaviour.md#endpoint-slices):
 /// - A slice belongs to the Service named by its `kubernetes.io/service-name` label; slices
 ///   without it, or labelled `service.kubernetes.io/headless`, are ignored (a relabelled slice
 ///   leaves its old Service).

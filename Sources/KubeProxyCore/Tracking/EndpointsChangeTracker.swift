@@ -3,7 +3,7 @@ import KubeAPI
 /// Records EndpointSlice (and legacy Endpoints) events between syncs, backed by an
 /// `EndpointSliceCache` that always holds the newest accepted version of every source.
 ///
-/// Collapsing is SYNC-01 per *source* (namespace + slice name, or `endpoints:<name>`): the
+/// Collapsing (docs/userspace-behaviour.md#change-collapsing) is per *source* (namespace + slice name, or `endpoints:<name>`): the
 /// first event fixes `previous`, later ones replace `current`, equal ends cancel out. Each
 /// pending source remembers which Services it touched (a relabelled slice touches two), and
 /// `take()` hands those Services to `ProxyState`, which recomputes their endpoints from the

@@ -1,5 +1,5 @@
 /// One object's pending change since the last sync: the version the proxy last saw and the
-/// newest one (upstream SYNC-01).
+/// newest one (docs/userspace-behaviour.md#change-collapsing).
 ///
 /// `previous` is fixed by the first event after a sync; later events only move `current`. When
 /// the two end up equal (including both `nil`: added then deleted) nothing is pending.

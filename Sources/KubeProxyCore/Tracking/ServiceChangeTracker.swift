@@ -1,6 +1,6 @@
 import KubeAPI
 
-/// Records Service events between syncs and collapses them per Service (upstream SYNC-01).
+/// Records Service events between syncs and collapses them per Service (docs/userspace-behaviour.md#change-collapsing).
 ///
 /// Event handlers call `update(previous:current:at:)` (add: `previous` nil; delete: `current`
 /// nil) and nothing else: no conversion, no kernel work. The sync takes the collapsed changes

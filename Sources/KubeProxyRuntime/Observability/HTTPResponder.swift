@@ -32,6 +32,9 @@ typealias HTTPRoute = @Sendable (HTTPRouteRequest) -> HTTPRouteResponse
 /// The one HTTP/1 handler of every observability server: collects a request, asks the route,
 /// writes the response, and closes the connection when the client did not ask for keep-alive.
 ///
+/// It reports each complete request and each written response to `HTTPConnectionTimer` (outbound
+/// user events), which closes idle and slow connections.
+///
 /// Why one handler with a route closure: healthz/livez, metrics and per-service health checks
 /// differ only in how they answer; NIO's `HTTPServerPipelineHandler` and
 /// `HTTPServerProtocolErrorHandler` (installed by `configureHTTPServerPipeline`) already take
@@ -57,6 +60,7 @@ final class HTTPResponder: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            context.triggerUserOutboundEvent(HTTPConnectionEvent.requestReceived, promise: nil)
             let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
             respond(context: context, to: head, with: route(.init(method: head.method, path: String(path ?? ""))))
         }
@@ -79,8 +83,11 @@ final class HTTPResponder: ChannelInboundHandler, RemovableChannelHandler {
                 promise: nil)
         }
         let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let channel = context.channel
+        let channel = context.channel
+        if keepAlive {
+            // Starts the idle clock of `HTTPConnectionTimer` once the client has the answer.
+            done.whenSuccess { _ in channel.triggerUserOutboundEvent(HTTPConnectionEvent.responseSent, promise: nil) }
+        } else {
             done.whenComplete { _ in channel.close(promise: nil) }
         }
     }

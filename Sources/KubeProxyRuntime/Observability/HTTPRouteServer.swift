@@ -14,6 +14,12 @@ import Synchronization
 /// `run()` is the swift-service-lifecycle shape: start, serve until graceful shutdown or
 /// cancellation, close. Open keep-alive connections are closed with the listener, so a stopped
 /// health check port stops answering at once.
+///
+/// Abuse resistance (`HTTPServerLimits`): at most `maxConnections` connections at once (the
+/// listening socket stops accepting at the limit, so the server never holds more descriptors
+/// than that), a pause in accepting after `EMFILE` and similar errors instead of a busy loop
+/// (`AcceptGate`), and idle, slow or non-reading clients closed after their deadline
+/// (`HTTPConnectionTimer`).
 final class HTTPRouteServer: Sendable {
     private enum State {
         case idle
@@ -31,6 +37,8 @@ final class HTTPRouteServer: Sendable {
     let port: Int
     private let group: any EventLoopGroup
     private let route: HTTPRoute
+    /// The connection cap, deadlines and accept back-off.
+    let limits: HTTPServerLimits
     private let logger: Logger
     private let state = Mutex(State.idle)
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
@@ -38,9 +46,10 @@ final class HTTPRouteServer: Sendable {
     /// Creates a server for `ip:port` answering through `route`; nothing is bound yet.
     init(
         name: String, ip: IPAddress, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger, route: @escaping HTTPRoute
+        limits: HTTPServerLimits = .observability, logger: Logger, route: @escaping HTTPRoute
     ) {
         self.name = name
+        self.limits = limits
         self.ip = ip
         self.port = port
         self.group = group
@@ -193,12 +202,23 @@ final class HTTPRouteServer: Sendable {
     private func bind() async throws -> any Channel {
         let socketAddress = try SocketAddress(packedIPAddress: ByteBuffer(bytes: ip.bytes), port: port)
         let route = self.route
+        let (limits, name, logger) = (self.limits, self.name, self.logger)
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 128)
+            // One accept per wake-up, so the gate sees each connection before the next is taken
+            // and the cap is exact (these servers see a few connections a second).
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptGate(limits: limits, server: name, logger: logger))
+                }
+            }
             .childChannelInitializer { [self] channel in
                 track(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTPConnectionTimer(limits: limits))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(HTTPResponder(route: route))
                 }

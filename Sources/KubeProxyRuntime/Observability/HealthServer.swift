@@ -20,13 +20,14 @@ public struct HealthServer: ServiceLifecycle.Service, CustomStringConvertible {
     ///   - address: `healthzBindAddress`, e.g. `0.0.0.0:10256`.
     ///   - bindRetryInterval: how often `run()` retries a failed bind (upstream: every 5 s);
     ///     `nil` makes a bind failure end `run()` with the error (`--bind-address-hard-fail`).
+    ///   - limits: connection cap, idle and request deadlines (`HTTPServerLimits.observability`).
     public init(
         address: HostPort, health: HealthHolder, metrics: ProxyMetrics,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
-        bindRetryInterval: Duration? = .seconds(5)
+        bindRetryInterval: Duration? = .seconds(5), limits: HTTPServerLimits = .observability
     ) {
         self.server = HTTPRouteServer(
-            name: "healthz", ip: address.ip, port: address.port, group: group, logger: logger,
+            name: "healthz", ip: address.ip, port: address.port, group: group, limits: limits, logger: logger,
             route: Self.route(health: health, metrics: metrics))
         self.bindRetryInterval = bindRetryInterval
     }

@@ -1,7 +1,7 @@
 /// Every metric name, label name and histogram bucket layout the proxy exports, in one place.
 ///
 /// Why one file: operators swap upstream kube-proxy for us without touching dashboards or
-/// alerts (DESIGN.md §4), so the upstream names (`pkg/proxy/metrics/metrics.go`, subsystem
+/// alerts (docs/design.md#compatibility), so the upstream names (`pkg/proxy/metrics/metrics.go`, subsystem
 /// `kubeproxy`) must be spelled exactly once and reviewed together. Our own userspace data-plane
 /// metrics use the `kubeproxy_userspace_` prefix so they can never collide with a future
 /// upstream name.
@@ -33,20 +33,28 @@ public enum MetricNames {
     /// Counter {code}: `/livez` answers by status code.
     public static let livezTotal = "kubeproxy_proxy_livez_total"
 
-    // MARK: Userspace data plane (ours)
+    // MARK: Userspace data plane (ours; `DataPlaneMetrics` renders them, labelled `protocol`
+    // by default or `service_port` and `protocol` with `--metrics-per-service-port`)
 
-    /// Gauge {service_port, protocol}: relayed connections open now.
+    /// Gauge {[service_port,] protocol}: relayed TCP connections open now.
     public static let userspaceActiveConnections = "kubeproxy_userspace_active_connections"
-    /// Counter {service_port, protocol}: connections accepted.
+    /// Counter {[service_port,] protocol}: TCP connections accepted.
     public static let userspaceConnectionsTotal = "kubeproxy_userspace_connections_total"
-    /// Counter {service_port, protocol, direction}: bytes relayed.
+    /// Counter {[service_port,] protocol, direction}: payload bytes relayed.
     public static let userspaceBytesTotal = "kubeproxy_userspace_bytes_total"
-    /// Counter {service_port, protocol}: connections closed because no endpoint could be reached.
+    /// Counter {[service_port,] protocol}: connections or UDP sessions that got no reachable endpoint.
     public static let userspaceConnectFailuresTotal = "kubeproxy_userspace_connect_failures_total"
-    /// Counter {service_port, protocol}: endpoint dials retried on another endpoint.
+    /// Counter {[service_port,] protocol}: endpoint dials retried on another endpoint.
     public static let userspaceConnectRetriesTotal = "kubeproxy_userspace_connect_retries_total"
-    /// Counter {service_port, protocol}: UDP sessions created.
+    /// Counter {[service_port,] protocol}: UDP sessions created.
     public static let userspaceUDPSessionsTotal = "kubeproxy_userspace_udp_sessions_total"
+    /// Gauge {[service_port,] protocol}: UDP sessions in the session tables now (not
+    /// `…_udp_sessions`: a gauge beside the `…_udp_sessions_total` counter would share its
+    /// family name in parsers that strip `_total`).
+    public static let userspaceActiveUDPSessions = "kubeproxy_userspace_active_udp_sessions"
+    /// Counter {[service_port,] protocol}: UDP datagrams not relayed (no endpoint, session table
+    /// full, socket not writable, reply after the session ended).
+    public static let userspaceUDPDroppedDatagramsTotal = "kubeproxy_userspace_udp_dropped_datagrams_total"
 
     // MARK: Labels
 
@@ -56,7 +64,8 @@ public enum MetricNames {
     public static let trafficPolicyLabel = "traffic_policy"
     /// Label: the HTTP status code (`200`, `503`).
     public static let codeLabel = "code"
-    /// Label: `namespace/name:port` (the `ServicePortName` text upstream uses in rule comments).
+    /// Label: `namespace/name:port` (the `ServicePortName` text upstream uses in rule comments);
+    /// only with `--metrics-per-service-port`.
     public static let servicePortLabel = "service_port"
     /// Label: `TCP`, `UDP` or `SCTP`.
     public static let protocolLabel = "protocol"

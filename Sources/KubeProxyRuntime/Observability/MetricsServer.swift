@@ -6,7 +6,7 @@ import Prometheus
 import ServiceLifecycle
 
 /// The `--metrics-bind-address` server: `/metrics` in the Prometheus text exposition format,
-/// rendered from the registry on every scrape; 404 elsewhere.
+/// rendered from the registry and the data-plane metrics on every scrape; 404 elsewhere.
 public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
     /// The content type Go's `promhttp` sends for the text format, which upstream serves.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -18,16 +18,19 @@ public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
     ///
     /// - Parameters:
     ///   - address: `metricsBindAddress`, e.g. `127.0.0.1:10249`.
+    ///   - registry: the swift-metrics series (`ProxyMetrics`).
+    ///   - dataPlane: the `kubeproxy_userspace_*` series, appended after the registry's.
     ///   - bindRetryInterval: how often `run()` retries a failed bind (upstream: every 5 s);
     ///     `nil` makes a bind failure end `run()` with the error (`--bind-address-hard-fail`).
+    ///   - limits: connection cap, idle and request deadlines (`HTTPServerLimits.observability`).
     public init(
-        address: HostPort, registry: PrometheusCollectorRegistry,
+        address: HostPort, registry: PrometheusCollectorRegistry, dataPlane: DataPlaneMetrics? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
-        bindRetryInterval: Duration? = .seconds(5)
+        bindRetryInterval: Duration? = .seconds(5), limits: HTTPServerLimits = .observability
     ) {
         self.server = HTTPRouteServer(
-            name: "metrics", ip: address.ip, port: address.port, group: group, logger: logger,
-            route: Self.route(registry: registry))
+            name: "metrics", ip: address.ip, port: address.port, group: group, limits: limits, logger: logger,
+            route: Self.route(registry: registry, dataPlane: dataPlane))
         self.bindRetryInterval = bindRetryInterval
     }
 
@@ -50,12 +53,14 @@ public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
         try await server.run(retryInterval: bindRetryInterval)
     }
 
-    /// The answers: the registry rendered per scrape on `/metrics`, 404 elsewhere.
-    static func route(registry: PrometheusCollectorRegistry) -> HTTPRoute {
+    /// The answers: the registry and the data-plane series rendered per scrape on `/metrics`,
+    /// 404 elsewhere.
+    static func route(registry: PrometheusCollectorRegistry, dataPlane: DataPlaneMetrics? = nil) -> HTTPRoute {
         { request in
             guard request.path == "/metrics" else { return .notFound }
-            return HTTPRouteResponse(
-                status: .ok, headers: [("Content-Type", contentType)], body: registry.emitToBuffer())
+            var body = registry.emitToBuffer()
+            dataPlane?.emit(into: &body)
+            return HTTPRouteResponse(status: .ok, headers: [("Content-Type", contentType)], body: body)
         }
     }
 }

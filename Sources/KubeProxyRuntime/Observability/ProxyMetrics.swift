@@ -1,12 +1,11 @@
 import KubeProxyCore
-import KubeProxyDataPlane
 import Metrics
-import Synchronization
 
-/// Turns facts the proxy hands over (a sync finished, changes were taken, the data plane's
-/// counters) into upstream-compatible metrics through swift-metrics.
+/// Turns facts the proxy hands over (a sync finished, changes were taken, a health endpoint
+/// answered) into upstream-compatible metrics through swift-metrics. The data plane's counters
+/// go to `DataPlaneMetrics` instead, which renders them at scrape time.
 ///
-/// Why facts in, metrics out: Core and the data plane stay free of metrics (DESIGN.md §11); the
+/// Why facts in, metrics out: Core and the data plane stay free of metrics (docs/design.md#observability-passed-in); the
 /// controller reports what happened and this type owns names, labels and conversions. The
 /// `MetricsFactory` is injected, so tests read values back with MetricsTestKit and the process
 /// exports through a `PrometheusCollectorRegistry` (see `prometheusFactory(registry:)`).
@@ -22,7 +21,6 @@ public final class ProxyMetrics: Sendable {
     private let serviceChangesPending: Gauge
     private let endpointChangesTotal: Counter
     private let serviceChangesTotal: Counter
-    private let ports = Mutex<[ServicePortName: PortSeries]>([:])
 
     /// Creates the metrics and registers the unlabelled ones at zero, so scrapes see them before
     /// the first sync (upstream registers everything at start).
@@ -103,22 +101,5 @@ public final class ProxyMetrics: Sendable {
     public func healthCheckServed(_ endpoint: HealthEndpoint, code: Int) {
         let name = endpoint == .healthz ? MetricNames.healthzTotal : MetricNames.livezTotal
         Counter(label: name, dimensions: [(MetricNames.codeLabel, String(code))], factory: factory).increment()
-    }
-
-    /// The data plane's cumulative statistics per service port. Counters grow by the difference
-    /// to the previous report (a value that went down means the listener restarted: it counts
-    /// from zero again); ports missing from `stats` lose their series.
-    public func dataPlane(_ stats: [ServicePortName: ListenerStatistics]) {
-        ports.withLock { ports in
-            for (name, series) in ports where stats[name] == nil {
-                series.destroy()
-                ports[name] = nil
-            }
-            for (name, current) in stats {
-                var series = ports[name] ?? PortSeries(name: name, factory: factory)
-                series.report(current)
-                ports[name] = series
-            }
-        }
     }
 }

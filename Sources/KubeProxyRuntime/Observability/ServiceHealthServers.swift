@@ -37,6 +37,7 @@ public actor ServiceHealthServers {
     private let health: HealthHolder
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let limits: HTTPServerLimits
     private let counts = EndpointCounts()
     private var instances: [NamespacedName: Instance] = [:]
     private var isShutDown = false
@@ -47,10 +48,13 @@ public actor ServiceHealthServers {
     ///   - addresses: the IPs to listen on (from `--nodeport-addresses`); empty means every
     ///     address of `family` (`0.0.0.0` or `::`), as upstream does when no addresses are given.
     ///   - health: read on each request for `serviceProxyHealthy`.
+    ///   - limits: per server (one per Service and address): connection cap and deadlines.
     public init(
         addresses: [IPAddress] = [], family: IPFamily, health: HealthHolder,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        limits: HTTPServerLimits = .serviceHealthCheck
     ) {
+        self.limits = limits
         self.addresses = addresses.isEmpty ? [family == .ipv4 ? .v4(0) : .v6(0, 0)] : addresses
         self.health = health
         self.group = group
@@ -114,7 +118,7 @@ public actor ServiceHealthServers {
         let route = Self.route(for: name, counts: counts, health: health)
         for ip in addresses {
             let server = HTTPRouteServer(
-                name: "health check for \(name)", ip: ip, port: port, group: group, logger: logger,
+                name: "health check for \(name)", ip: ip, port: port, group: group, limits: limits, logger: logger,
                 route: route)
             do {
                 instance.boundPorts.append(try await server.start())

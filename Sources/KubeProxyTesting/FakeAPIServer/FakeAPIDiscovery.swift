@@ -1,7 +1,8 @@
 import KubeAPI
 
 /// The discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/discovery.k8s.io[/v1]`) and
-/// `/version`, in the legacy (unaggregated) JSON form. kubectl asks for aggregated discovery
+/// `/version`, in the legacy (unaggregated) JSON form, and the OpenAPI v3 documents
+/// (``FakeAPIOpenAPI``). kubectl asks for aggregated discovery
 /// first and falls back to these when the server answers plain `application/json`.
 enum FakeAPIDiscovery {
     /// The version the fake claims to be; within kubectl's supported skew.
@@ -9,6 +10,7 @@ enum FakeAPIDiscovery {
 
     /// The document served at `path`, or `nil` if there is none.
     static func document(at path: String, serverAddress: String) -> JSONValue? {
+        if path.hasPrefix("/openapi/") { return FakeAPIOpenAPI.document(at: path) }
         switch path {
         case "/api":
             return .object([
@@ -48,7 +50,7 @@ enum FakeAPIDiscovery {
     }
 
     private static func resourceList(groupVersion: String) -> JSONValue {
-        let verbs: JSONValue = .array(["create", "delete", "get", "list", "update", "watch"].map(JSONValue.string))
+        let verbs: JSONValue = .array(["create", "delete", "get", "list", "patch", "update", "watch"].map(JSONValue.string))
         let resources = FakeAPIResource.allCases.filter { $0.apiVersion == groupVersion }.map { resource -> JSONValue in
             .object([
                 "name": .string(resource.rawValue), "singularName": .string(resource.singularName),

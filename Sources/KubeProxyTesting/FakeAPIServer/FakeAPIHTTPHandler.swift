@@ -35,11 +35,13 @@ final class FakeAPIHTTPHandler: ChannelInboundHandler {
             let request = FakeAPIRequest(
                 method: head.method.rawValue, uri: head.uri,
                 authorization: head.headers.first(name: "authorization"),
-                hasVerifiedClientCertificate: Self.hasClientCertificate(context), body: body
+                hasVerifiedClientCertificate: Self.hasClientCertificate(context), body: body,
+                contentType: head.headers.first(name: "content-type")
             )
             server.record(request)
             let keepAlive = head.isKeepAlive
-            if let until = server.stalledUntil(), until > .now() {
+            // The control endpoint is never stalled, so an operator can end or change a stall.
+            if !request.path.hasPrefix(FakeAPIRoute.controlPrefix), let until = server.stalledUntil(), until > .now() {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(deadline: until) {
                     bound.value.0.respond(to: request, keepAlive: keepAlive, context: bound.value.1)
@@ -65,6 +67,8 @@ final class FakeAPIHTTPHandler: ChannelInboundHandler {
         switch server.respond(to: request) {
         case .complete(let response):
             write(response, keepAlive: keepAlive, context: context)
+        case .completeThen(let response, let action):
+            write(response, keepAlive: keepAlive, context: context, then: action)
         case .watch(let options):
             let stream = server.makeWatchStream(options: options, channel: context.channel, keepAlive: keepAlive)
             watch = stream
@@ -72,7 +76,9 @@ final class FakeAPIHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    private func write(_ response: FakeAPIResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func write(
+        _ response: FakeAPIResponse, keepAlive: Bool, context: ChannelHandlerContext, then action: (@Sendable () -> Void)? = nil
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
@@ -85,6 +91,7 @@ final class FakeAPIHTTPHandler: ChannelInboundHandler {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { FakeAPIConnectionFront.close(channel, abortive: false) }
+            action?()
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One HTTP request as the fake's dispatcher sees it: method, path, decoded query, the bearer
 /// token and whether TLS already authenticated the client by certificate.
 struct FakeAPIRequest: Sendable {
@@ -11,12 +13,19 @@ struct FakeAPIRequest: Sendable {
     var authorization: String?
     /// Whether the client presented a certificate that TLS verified against the CA.
     var hasVerifiedClientCertificate: Bool
-    /// The request body (for POST/PUT).
+    /// The request body (for POST/PUT/PATCH).
     var body: [UInt8]
+    /// The `Content-Type` header without parameters (`application/merge-patch+json`), if any;
+    /// PATCH chooses the patch format by it.
+    var contentType: String?
 
     /// Splits `uri` (`/path?query`) into path and decoded query.
-    init(method: String, uri: String, authorization: String?, hasVerifiedClientCertificate: Bool, body: [UInt8] = []) {
+    init(
+        method: String, uri: String, authorization: String?, hasVerifiedClientCertificate: Bool, body: [UInt8] = [],
+        contentType: String? = nil
+    ) {
         self.method = method
+        self.contentType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         self.authorization = authorization
         self.hasVerifiedClientCertificate = hasVerifiedClientCertificate
         self.body = body

@@ -26,6 +26,9 @@ struct FakeAPIResponse: Sendable {
 enum FakeAPIDispatch: Sendable {
     /// Write this response.
     case complete(FakeAPIResponse)
+    /// Write this response, then run the action (a fault that would otherwise cut the
+    /// response short, such as dropping every connection).
+    case completeThen(FakeAPIResponse, @Sendable () -> Void)
     /// Start a watch stream.
     case watch(FakeAPIWatchOptions)
 }

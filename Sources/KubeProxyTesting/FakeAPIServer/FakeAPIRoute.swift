@@ -8,8 +8,13 @@ enum FakeAPIRoute: Sendable, Equatable {
     case collection(FakeAPIResource, namespace: String?)
     /// One named object.
     case object(FakeAPIResource, namespace: String?, name: String)
+    /// The fake's own control endpoint (`/fake/faults`): fault injection while it runs.
+    case control(String)
     /// Nothing the fake serves.
     case notFound
+
+    /// The path prefix of the control endpoints; never a Kubernetes API path.
+    static let controlPrefix = "/fake/"
 
     /// Routes a path such as `/api/v1/namespaces/default/services/web` or
     /// `/apis/discovery.k8s.io/v1/endpointslices`.
@@ -20,6 +25,10 @@ enum FakeAPIRoute: Sendable, Equatable {
             self = .health
         case "version" where segments.count == 1:
             self = .discovery("/version")
+        case "openapi":
+            self = .discovery("/" + segments.joined(separator: "/"))
+        case "fake":
+            self = .control("/" + segments.joined(separator: "/"))
         case "api":
             if segments.count <= 2 {
                 self = .discovery("/" + segments.joined(separator: "/"))

@@ -1,8 +1,8 @@
 import Foundation
 import KubeAPI
 
-/// Request dispatch: authentication, injected failures, routing to discovery, LIST, GET,
-/// WATCH and the optional writes (POST/PUT/DELETE).
+/// Request dispatch: authentication, injected failures, routing to discovery, the control
+/// endpoint, LIST, GET, WATCH and the writes (POST/PUT/PATCH/DELETE).
 extension FakeAPIServer {
     /// Decides the answer to one request: 200 health without authentication, 401 without
     /// credentials, an injected failure if one is pending, else the route's response or watch.
@@ -23,6 +23,8 @@ extension FakeAPIServer {
                     throw FakeAPIStatus.pathNotFound()
                 }
                 return .complete(.json(FakeAPIJSON.encode(document)))
+            case .control(let path):
+                return try control(request, path: path)
             case .collection(let resource, let namespace):
                 return try collection(request, resource: resource, namespace: namespace)
             case .object(let resource, let namespace, let name):
@@ -56,12 +58,15 @@ extension FakeAPIServer {
             let filter = try Self.filter(request, resource: resource, namespace: namespace)
             return request.isWatch ? try watch(request, filter: filter) : .complete(try list(request, filter: filter))
         case "POST":
-            var object = try Self.decode(request.body, as: resource)
+            let decoded = try Self.decodeBody(request, as: resource)
+            var object = decoded.object
             if resource.isNamespaced { try Self.place(&object.metadata, namespace: namespace) }
-            let created = try mutate { store throws(Status) in
+            let created = try write(dryRun: try Self.isDryRun(request)) { store throws(Status) in
                 try store.create(object, uid: UUID().uuidString.lowercased(), creationTimestamp: Self.timestamp())
             }
-            return .complete(.json(FakeAPIJSON.encode(created), code: 201))
+            var response = FakeAPIResponse.json(FakeAPIJSON.encode(created), code: 201)
+            response.headers = Self.warningHeaders(decoded.warnings)
+            return .complete(response)
         default:
             throw FakeAPIStatus.methodNotAllowed(request.method)
         }
@@ -83,16 +88,23 @@ extension FakeAPIServer {
             }
             return .complete(.json(FakeAPIJSON.encode(object)))
         case "PUT":
-            var object = try Self.decode(request.body, as: resource)
+            let decoded = try Self.decodeBody(request, as: resource)
+            var object = decoded.object
             if resource.isNamespaced { try Self.place(&object.metadata, namespace: namespace) }
             guard object.metadata.name == name else {
                 throw FakeAPIStatus.badRequest(
                     "the name of the object (\(object.metadata.name ?? "")) does not match the name on the URL (\(name))")
             }
-            let updated = try mutate { store throws(Status) in try store.update(object) }
-            return .complete(.json(FakeAPIJSON.encode(updated)))
+            let updated = try write(dryRun: try Self.isDryRun(request)) { store throws(Status) in try store.update(object) }
+            var response = FakeAPIResponse.json(FakeAPIJSON.encode(updated))
+            response.headers = Self.warningHeaders(decoded.warnings)
+            return .complete(response)
+        case "PATCH":
+            return .complete(try patch(request, resource: resource, namespace: namespace, name: name))
         case "DELETE":
-            let deleted = try mutate { store throws(Status) in try store.delete(resource, namespace: namespace, name: name) }
+            let deleted = try write(dryRun: try Self.isDryRun(request)) { store throws(Status) in
+                try store.delete(resource, namespace: namespace, name: name)
+            }
             return .complete(.json(FakeAPIJSON.encode(deleted)))
         default:
             throw FakeAPIStatus.methodNotAllowed(request.method)
@@ -203,7 +215,10 @@ extension FakeAPIServer {
         return FakeAPIFilter(resource: resource, namespace: resource.isNamespaced ? namespace : nil, labels: labels, fields: fields)
     }
 
-    private static func decode(_ body: [UInt8], as resource: FakeAPIResource) throws(Status) -> any FakeAPIObject {
+    /// Decodes a JSON body as the typed object of `resource`, dropping fields it does not model.
+    ///
+    /// - Throws: 400 `BadRequest` when the body does not decode.
+    static func decode(_ body: [UInt8], as resource: FakeAPIResource) throws(Status) -> any FakeAPIObject {
         let decoder = JSONDecoder()
         let data = Data(body)
         do {

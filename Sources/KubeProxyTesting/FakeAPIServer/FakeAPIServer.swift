@@ -13,7 +13,9 @@ import Synchronization
 /// injection (dropped connections, clean ends, ERROR 410, 429/500, stalls).
 ///
 /// It serves `services`, `endpoints`, `nodes` (core `v1`) and `endpointslices`
-/// (`discovery.k8s.io/v1`), plus discovery and `/version`, well enough for `kubectl get … -w`.
+/// (`discovery.k8s.io/v1`), plus discovery, `/version` and the OpenAPI v3 documents, well
+/// enough for `kubectl get … -w`, `apply`, `patch` and `edit` (see `docs/fake-apiserver.md`).
+/// Faults are also reachable over HTTP (``FakeAPIFault``, `/fake/faults`).
 /// Tests change objects through the Swift API (`create`, `update`, `delete`), which is
 /// thread-safe and delivers watch events before it returns their enqueueing.
 ///

@@ -99,11 +99,25 @@ public enum FakeAPIStatus {
             code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource (\(method))")
     }
 
-    /// An injected failure (`failNext`): 429 `TooManyRequests`, 500 `InternalError`, 503
-    /// `ServiceUnavailable`, 504 `Timeout`, otherwise `InternalError` with the given code.
+    /// 415 for a PATCH whose `Content-Type` names no patch format the fake applies.
+    public static func unsupportedMediaType(_ contentType: String?) -> Status {
+        let accepted = FakeAPIPatchType.allCases.map(\.rawValue).joined(separator: ", ")
+        let note =
+            contentType == "application/apply-patch+yaml"
+            ? " (server-side apply is not supported by the fake API server; use client-side `kubectl apply`)" : ""
+        return failure(
+            code: 415, reason: "UnsupportedMediaType",
+            message: "the body of the request was in an unknown format - accepted media types include: \(accepted)\(note)")
+    }
+
+    /// An injected failure (`failNext`): 429 `TooManyRequests`, 410 `Expired`, 500
+    /// `InternalError`, 503 `ServiceUnavailable`, 504 `Timeout`, otherwise `InternalError` with
+    /// the given code.
     public static func injected(code: Int, retryAfter: Int?) -> Status {
         let details = retryAfter.map { StatusDetails(retryAfterSeconds: $0) }
         switch code {
+        case 410:
+            return failure(code: 410, reason: "Expired", message: "injected failure: the resource version is too old", details: details)
         case 429:
             return failure(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.", details: details)
         case 503:

@@ -14,9 +14,11 @@ import Testing
         #expect(!status.isExpired)
     }
 
-    @Test func aBodyThatIsNotAStatusBecomesTheMessage() {
+    @Test func aBodyThatIsNotAStatusBecomesTheMessageAsAnEscapedExcerpt() {
         let response = APIResponse(status: 502, body: Array("<html>\nBad Gateway\n</html>".utf8))
-        #expect(response.decodedStatus == Status(message: "<html> Bad Gateway </html>", code: 502))
+        #expect(response.decodedStatus == Status(message: #"<html>\nBad Gateway\n</html>"#, code: 502))
+        let huge = APIResponse(status: 502, body: [UInt8](repeating: UInt8(ascii: "z"), count: 1 << 20))
+        #expect(huge.decodedStatus.message == String(repeating: "z", count: 200) + "…(1048576 bytes in all)")
     }
 
     @Test(arguments: [

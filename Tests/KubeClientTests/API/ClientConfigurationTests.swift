@@ -125,4 +125,65 @@ import Testing
             credentials: .token(BearerToken("tok3n")))
         #expect("\(configuration)" == "https://h (test, auth: token + client certificate)")
     }
+
+    // MARK: - User info and size limits
+
+    @Test func userInfoInMasterIsRejectedWithThePasswordRedacted() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let kubeconfig = try setup.kubeconfig("k", server: "https://ok")
+        for file in [nil, kubeconfig] {
+            do {
+                _ = try ClientConfiguration.load(
+                    kubeconfig: file, master: "http://user:s3cr3tpass@127.0.0.1:8080", environment: [:],
+                    inCluster: setup.inCluster)
+                Issue.record("user info in --master was accepted")
+            } catch {
+                let text = "\(error)"
+                #expect(text.hasPrefix(#"--master: "http://REDACTED@127.0.0.1:8080" carries user info"#))
+                #expect(text.contains("basic auth is not supported"))
+                #expect(!text.contains("s3cr3tpass"))
+            }
+        }
+    }
+
+    @Test func userInfoInAKubeconfigServerIsRejectedNamingTheField() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let file = try setup.kubeconfig("k", server: "https://admin:s3cr3tpass@10.0.0.1:6443")
+        do {
+            _ = try ClientConfiguration.load(kubeconfig: file, master: nil, environment: [:], inCluster: setup.inCluster)
+            Issue.record("user info in server was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.hasPrefix(#"\#(file): clusters[0].cluster.server: "https://REDACTED@10.0.0.1:6443" carries"#))
+            #expect(!text.contains("s3cr3tpass"))
+        }
+    }
+
+    @Test func aKubeconfigAboveTheSizeLimitIsRefusedWithoutReadingItAll() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let big = setup.directory.path + "/big"
+        #expect(FileManager.default.createFile(atPath: big, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: big))
+        try handle.truncate(atOffset: UInt64(APILimits.configurationFileBytes + 1))
+        try handle.close()
+        for file in [big, "/dev/zero"] {
+            #expect(
+                throws: APIClientError.configuration(file: file, field: nil, message: "larger than the 16 MiB limit")
+            ) {
+                try ClientConfiguration.load(kubeconfig: file, master: nil, environment: [:], inCluster: setup.inCluster)
+            }
+        }
+    }
+
+    @Test func aFileAtTheSizeLimitIsRead() throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let file = try setup.directory.write("exact", String(repeating: "x", count: 100))
+        #expect(BoundedFile.read(file, limit: 100) == .success([UInt8](repeating: UInt8(ascii: "x"), count: 100)))
+        #expect(BoundedFile.read(file, limit: 99) == .failure(.tooLarge(limit: 99)))
+        #expect(BoundedFile.read(setup.directory.path, limit: 99) == .failure(.unreadable))
+    }
 }

@@ -121,6 +121,10 @@ private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
             #"expirationTimestamp "soon" is not RFC 3339"#
         ),
         ("echo 'token: leaky'", "printed no valid ExecCredential"),
+        // Endless output is cut off at the limit (without it this would fill memory for 60 s).
+        ("exec yes leaky", "printed more than 1 MiB on stdout; stopped"),
+        // stderr is quoted escaped, so it cannot forge log lines or drive a terminal.
+        (#"printf 'bad\033[31m\nred' >&2; exit 2"#, #"exited with status 2: bad\u{1B}[31m\nred"#),
     ])
     func failingPluginsAreReportedWithoutTheirOutput(body: String, message: String) async throws {
         let directory = try TemporaryDirectory()
@@ -137,6 +141,26 @@ private let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
             #expect(text.hasPrefix("/kc: users[0].user.exec (command \(script)): \(message)"))
             #expect(!text.contains("leaky"))
         }
+    }
+
+    @Test func aPluginThatHangsIsKilledAtItsTimeout() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let script = try execScript(directory, body: "exec sleep 30")
+        guard case .exec(let config) = plugin(script, state: directory.path).credentials else {
+            Issue.record("not an exec configuration")
+            return
+        }
+        let started = ContinuousClock.now
+        await #expect(
+            throws: APIClientError.credential(
+                source: "/kc: users[0].user.exec (command \(script))", message: "timed out after 1 s")
+        ) {
+            try await ExecPlugin.run(
+                config, cluster: nil, environment: ProcessInfo.processInfo.environment, timeout: 1)
+        }
+        // Killed, not waited for (SIGTERM is blocked in the plugin, inherited from a dispatch thread).
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test func aMissingCommandSaysSoWithTheInstallHint() async throws {

@@ -267,6 +267,31 @@ private func syncedMachine(_ items: [Service], rv: String = "10") -> Machine {
         #expect(machine.retry(now: .seconds(2)).action.isList)
     }
 
+    @Test func aWatchEventAboveTheLimitBacksOffAndRelistsFromTheLastVersion() throws {
+        var machine = syncedMachine([service("a", rv: "1")])
+        _ = machine.watchLine(watchLine("ADDED", service("b", rv: "11")), now: .seconds(1))
+        let step = machine.watchEventTooLarge(limit: 16 << 20, now: .seconds(2))
+        guard case .tooLarge(let url, "watch event", 16 << 20) = step.problem?.error else {
+            Issue.record("expected a too-large error, got \(String(describing: step.problem))")
+            return
+        }
+        #expect(url.hasPrefix("https://api.test:6443/api/v1/services?"))
+        #expect("\(try #require(step.problem))".contains("watch event larger than the 16 MiB limit; relisting in 0.8 s"))
+        #expect(step.action.delay == .milliseconds(800))
+        let relist = try #require(machine.retry(now: .seconds(3)).action.request)
+        #expect(!relist.isWatch)
+        #expect(relist["resourceVersion"] == "11")
+    }
+
+    @Test func aListAboveTheLimitIsAFailedListRetriedWithBackoff() throws {
+        var machine = makeMachine()
+        let first = try #require(machine.start().action.request)
+        let step = machine.listFailed(.tooLarge(url: "u", what: "response body", limit: 256 << 20), now: .zero)
+        #expect(step.failedList)
+        #expect(step.action.delay == .milliseconds(800))
+        #expect(machine.retry(now: .seconds(1)).action.request == first)
+    }
+
     @Test func otherErrorEventsRelistAfterABackoff() {
         var machine = syncedMachine([service("a", rv: "1")])
         let line = #"{"type":"ERROR","object":{"kind":"Status","code":500,"reason":"InternalError","message":"etcd"}}"#

@@ -140,15 +140,18 @@ enum KubectlRunner {
         ["--kubeconfig", kubeconfig, "--cache-dir", scratch.path + "/kube-cache"] + arguments
     }
 
-    /// Runs kubectl to completion (killed after 20 s), stdout and stderr apart.
-    static func run(_ arguments: [String], kubeconfig: String, scratch: FakeAPIScratchDirectory) async throws -> Result {
+    /// Runs kubectl to completion (killed after 20 s), stdout and stderr apart; `environment`
+    /// adds variables (e.g. `KUBE_EDITOR`).
+    static func run(
+        _ arguments: [String], kubeconfig: String, scratch: FakeAPIScratchDirectory, environment: [String: String] = [:]
+    ) async throws -> Result {
         let executable = try #require(path)
         let full = Self.arguments(arguments, kubeconfig: kubeconfig, scratch: scratch)
         return try await offPool {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = full
-            process.environment = ["HOME": scratch.path, "PATH": "/usr/bin:/bin"]
+            process.environment = ["HOME": scratch.path, "PATH": "/usr/bin:/bin"].merging(environment) { _, given in given }
             let stdout = Pipe()
             let errorPath = scratch.path + "/kubectl-stderr-\(UUID().uuidString)"
             _ = FileManager.default.createFile(atPath: errorPath, contents: nil)

@@ -1,3 +1,4 @@
+import Foundation
 import KubeProxyCore
 import Prometheus
 import Testing
@@ -34,6 +35,20 @@ struct MetricsServerTests {
         await server.shutdown()
         let names = try PrometheusTextParser.parse(body).map(\.name)
         #expect(names.contains(MetricNames.syncProxyRulesDuration))
+    }
+
+    @Test func servesTheDataPlaneSeriesAfterTheRegistry() async throws {
+        _ = ProxyMetrics(registry: registry)
+        let dataPlane = DataPlaneMetrics()
+        dataPlane.record([ServicePortName(namespace: "default", name: "web", port: "http"): .init(totalConnections: 7)])
+        let server = MetricsServer(
+            address: HostPort("127.0.0.1:0")!, registry: registry, dataPlane: dataPlane, logger: silentLogger)
+        let port = try await server.start()
+        let body = try RawHTTP.get("/metrics", port: port).body
+        await server.shutdown()
+        let registryPart = try #require(body.range(of: "# TYPE kubeproxy_sync_proxy_rules_service_changes_total counter"))
+        let dataPlanePart = try #require(body.range(of: "\nkubeproxy_userspace_connections_total{protocol=\"TCP\"} 7\n"))
+        #expect(registryPart.lowerBound < dataPlanePart.lowerBound)
     }
 
     @Test(arguments: ["/", "/healthz", "/metrics/extra"])

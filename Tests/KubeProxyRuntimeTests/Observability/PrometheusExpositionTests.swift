@@ -24,11 +24,9 @@ struct PrometheusExpositionTests {
         metrics.noLocalEndpoints(internal: 0, external: 2, family: .ipv4)
         metrics.healthCheckServed(.healthz, code: 200)
         metrics.healthCheckServed(.livez, code: 503)
-        metrics.dataPlane([
-            ServicePortName(namespace: "default", name: "web", port: "http"): ListenerStatistics(
-                activeConnections: 1, totalConnections: 2, bytesClientToBackend: 10, bytesBackendToClient: 20)
-        ])
-        let parsed = try PrometheusTextParser.parse(registry.emitToString())
+        let dataPlane = DataPlaneMetrics()
+        dataPlane.record(Self.dataPlaneStatistics)
+        let parsed = try PrometheusTextParser.parse(Self.scrape(registry, dataPlane))
         // The parser names counter families without their `_total` suffix; index both ways.
         var byName: [String: PrometheusTextParser.Family] = [:]
         for family in parsed {
@@ -36,6 +34,21 @@ struct PrometheusExpositionTests {
             byName[family.name + "_total"] = family
         }
         families = byName
+    }
+
+    static let dataPlaneStatistics = [
+        ServicePortName(namespace: "default", name: "web", port: "http"): ListenerStatistics(
+            activeConnections: 1, totalConnections: 2, bytesClientToBackend: 10, bytesBackendToClient: 20),
+        ServicePortName(namespace: "default", name: "api", port: "http"): ListenerStatistics(
+            activeConnections: 2, totalConnections: 3, bytesBackendToClient: 5),
+        ServicePortName(namespace: "kube-system", name: "dns", port: "dns", protocol: .udp): ListenerStatistics(
+            bytesClientToBackend: 60, udpSessions: 1, udpSessionsTotal: 4, udpDroppedDatagrams: 1),
+    ]
+
+    /// The body `/metrics` serves for these metrics.
+    static func scrape(_ registry: PrometheusCollectorRegistry, _ dataPlane: DataPlaneMetrics) -> String {
+        let route = MetricsServer.route(registry: registry, dataPlane: dataPlane)
+        return String(decoding: route(HTTPRouteRequest(method: .GET, path: "/metrics")).body, as: UTF8.self)
     }
 
     private func family(_ name: String, type: String) throws -> PrometheusTextParser.Family {
@@ -99,18 +112,40 @@ struct PrometheusExpositionTests {
         #expect(value(livez, MetricNames.livezTotal, ["code": "503"]) == 1)
     }
 
-    @Test func userspaceSeriesCarryServicePortProtocolAndDirection() throws {
-        let labels = ["service_port": "default/web:http", "protocol": "TCP"]
+    @Test func userspaceSeriesAreTotalsPerProtocolByDefault() throws {
+        let tcp = ["protocol": "TCP"]
         let bytes = try family(MetricNames.userspaceBytesTotal, type: "counter")
         #expect(
-            value(
-                bytes, MetricNames.userspaceBytesTotal, labels.merging(["direction": "backend_to_client"]) { a, _ in a }
-            )
-                == 20)
+            value(bytes, MetricNames.userspaceBytesTotal, tcp.merging(["direction": "backend_to_client"]) { a, _ in a })
+                == 25)
         let active = try family(MetricNames.userspaceActiveConnections, type: "gauge")
-        #expect(value(active, MetricNames.userspaceActiveConnections, labels) == 1)
+        #expect(value(active, MetricNames.userspaceActiveConnections, tcp) == 3)
         let connections = try family(MetricNames.userspaceConnectionsTotal, type: "counter")
-        #expect(value(connections, MetricNames.userspaceConnectionsTotal, labels) == 2)
+        #expect(value(connections, MetricNames.userspaceConnectionsTotal, tcp) == 5)
+        let sessions = try family(MetricNames.userspaceActiveUDPSessions, type: "gauge")
+        #expect(value(sessions, MetricNames.userspaceActiveUDPSessions, ["protocol": "UDP"]) == 1)
+        let dropped = try family(MetricNames.userspaceUDPDroppedDatagramsTotal, type: "counter")
+        #expect(value(dropped, MetricNames.userspaceUDPDroppedDatagramsTotal, ["protocol": "UDP"]) == 1)
+        #expect(!families.values.flatMap(\.samples).contains { $0.labels["service_port"] != nil })
+    }
+
+    @Test func perServicePortSeriesCarryServicePortProtocolAndDirection() throws {
+        let dataPlane = DataPlaneMetrics(perServicePort: true)
+        dataPlane.record(Self.dataPlaneStatistics)
+        let parsed = try PrometheusTextParser.parse(Self.scrape(PrometheusCollectorRegistry(), dataPlane))
+        func samples(_ name: String) -> [PrometheusTextParser.Sample] {
+            parsed.flatMap(\.samples).filter { $0.name == name }
+        }
+        let labels = ["service_port": "default/web:http", "protocol": "TCP"]
+        #expect(
+            samples(MetricNames.userspaceBytesTotal).first {
+                $0.labels == labels.merging(["direction": "backend_to_client"]) { a, _ in a }
+            }?.value == 20)
+        #expect(samples(MetricNames.userspaceActiveConnections).first { $0.labels == labels }?.value == 1)
+        #expect(samples(MetricNames.userspaceConnectionsTotal).map(\.labels["service_port"]) == ["default/api:http", "default/web:http"])
+        #expect(
+            samples(MetricNames.userspaceUDPSessionsTotal).map(\.labels)
+                == [["service_port": "kube-system/dns:dns", "protocol": "UDP"]])
     }
 
     @Test func everyExportedNameIsOneOfOurs() {
@@ -121,7 +156,8 @@ struct PrometheusExpositionTests {
             MetricNames.serviceChangesTotal, MetricNames.noLocalEndpoints, MetricNames.healthzTotal,
             MetricNames.livezTotal, MetricNames.userspaceActiveConnections, MetricNames.userspaceConnectionsTotal,
             MetricNames.userspaceBytesTotal, MetricNames.userspaceConnectFailuresTotal,
-            MetricNames.userspaceConnectRetriesTotal,
+            MetricNames.userspaceConnectRetriesTotal, MetricNames.userspaceUDPSessionsTotal,
+            MetricNames.userspaceActiveUDPSessions, MetricNames.userspaceUDPDroppedDatagramsTotal,
         ])
         let exported = Set(families.values.map(\.name)).map { name in ours.contains(name) ? name : name + "_total" }
         #expect(Set(exported).isSubset(of: ours), "\(Set(exported).subtracting(ours))")

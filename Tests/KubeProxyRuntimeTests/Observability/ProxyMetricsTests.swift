@@ -1,5 +1,4 @@
 import KubeProxyCore
-import KubeProxyDataPlane
 import MetricsTestKit
 import Testing
 
@@ -79,67 +78,5 @@ struct ProxyMetricsTests {
         #expect(try test.expectCounter(MetricNames.healthzTotal, [("code", "200")]).totalValue == 2)
         #expect(try test.expectCounter(MetricNames.healthzTotal, [("code", "503")]).totalValue == 1)
         #expect(try test.expectCounter(MetricNames.livezTotal, [("code", "200")]).totalValue == 1)
-    }
-
-    static let web = ServicePortName(namespace: "default", name: "web", port: "http")
-    static let dns = ServicePortName(namespace: "kube-system", name: "dns", port: "dns", protocol: .udp)
-    static let webLabels = [("service_port", "default/web:http"), ("protocol", "TCP")]
-
-    @Test func dataPlaneCountersGrowByTheDeltaBetweenReports() throws {
-        metrics.dataPlane([
-            Self.web: ListenerStatistics(
-                activeConnections: 2, totalConnections: 5, bytesClientToBackend: 100, bytesBackendToClient: 1000,
-                connectFailures: 1, connectRetries: 2)
-        ])
-        metrics.dataPlane([
-            Self.web: ListenerStatistics(
-                activeConnections: 1, totalConnections: 8, bytesClientToBackend: 150, bytesBackendToClient: 4000,
-                connectFailures: 1, connectRetries: 3)
-        ])
-        #expect(try test.expectGauge(MetricNames.userspaceActiveConnections, Self.webLabels).lastValue == 1)
-        let connections = try test.expectCounter(MetricNames.userspaceConnectionsTotal, Self.webLabels)
-        #expect(connections.values == [5, 3])
-        #expect(connections.totalValue == 8)
-        #expect(
-            try test.expectCounter(
-                MetricNames.userspaceBytesTotal, Self.webLabels + [("direction", "client_to_backend")]
-            )
-            .totalValue == 150)
-        #expect(
-            try test.expectCounter(
-                MetricNames.userspaceBytesTotal, Self.webLabels + [("direction", "backend_to_client")]
-            )
-            .totalValue == 4000)
-        #expect(try test.expectCounter(MetricNames.userspaceConnectFailuresTotal, Self.webLabels).totalValue == 1)
-        #expect(try test.expectCounter(MetricNames.userspaceConnectRetriesTotal, Self.webLabels).totalValue == 3)
-        #expect(test.counters(label: MetricNames.userspaceUDPSessionsTotal).isEmpty, "a TCP port has no UDP series")
-    }
-
-    @Test func aSmallerValueMeansTheListenerRestartedFromZero() throws {
-        metrics.dataPlane([Self.web: ListenerStatistics(totalConnections: 10)])
-        metrics.dataPlane([Self.web: ListenerStatistics(totalConnections: 3)])
-        #expect(try test.expectCounter(MetricNames.userspaceConnectionsTotal, Self.webLabels).totalValue == 13)
-    }
-
-    @Test func udpPortsCountSessionsNotConnections() throws {
-        metrics.dataPlane([Self.dns: ListenerStatistics(bytesClientToBackend: 60, udpSessionsTotal: 4)])
-        let labels = [("service_port", "kube-system/dns:dns"), ("protocol", "UDP")]
-        #expect(try test.expectCounter(MetricNames.userspaceUDPSessionsTotal, labels).totalValue == 4)
-        #expect(test.counters(label: MetricNames.userspaceConnectionsTotal).isEmpty)
-        #expect(test.recorders(label: MetricNames.userspaceActiveConnections).isEmpty)
-    }
-
-    @Test func vanishedPortsLoseTheirSeries() throws {
-        metrics.dataPlane([
-            Self.web: ListenerStatistics(activeConnections: 1, totalConnections: 1),
-            Self.dns: ListenerStatistics(udpSessionsTotal: 1),
-        ])
-        metrics.dataPlane([Self.dns: ListenerStatistics(udpSessionsTotal: 2)])
-        #expect(test.counters(label: MetricNames.userspaceConnectionsTotal).isEmpty)
-        #expect(test.recorders(label: MetricNames.userspaceActiveConnections).isEmpty)
-        #expect(test.counters(label: MetricNames.userspaceBytesTotal).count == 2, "only the UDP port's two directions")
-        // A port that comes back starts from its new cumulative values.
-        metrics.dataPlane([Self.web: ListenerStatistics(totalConnections: 4)])
-        #expect(try test.expectCounter(MetricNames.userspaceConnectionsTotal, Self.webLabels).totalValue == 4)
     }
 }

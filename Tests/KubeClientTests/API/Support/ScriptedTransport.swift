@@ -25,6 +25,8 @@ final class ScriptedTransport: APITransport {
         case stream([[UInt8]], end: StreamEnd)
         /// No answer: the connection fails.
         case failure(String)
+        /// The transport itself throws this (a body above its size limit, say).
+        case error(APIClientError)
     }
 
     private struct Key: Hashable {
@@ -71,6 +73,7 @@ final class ScriptedTransport: APITransport {
         switch try await next(request, watch: false) {
         case .response(let response): return response
         case .failure(let message): throw ScriptedFailure(message: message)
+        case .error(let error): throw error
         case .stream: throw ScriptedFailure(message: "a stream scripted for a GET")
         }
     }
@@ -81,6 +84,8 @@ final class ScriptedTransport: APITransport {
             return response
         case .failure(let message):
             throw ScriptedFailure(message: message)
+        case .error(let error):
+            throw error
         case .stream(let chunks, let end):
             for chunk in chunks { try await receive(chunk) }
             switch end {

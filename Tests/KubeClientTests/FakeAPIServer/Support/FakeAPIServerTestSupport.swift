@@ -21,8 +21,10 @@ func withFakeServer<T: Sendable>(
 
 extension FakeAPIServer {
     /// GET `target` with the server's token on a fresh connection.
-    func fetch(_ target: String, method: String = "GET", body: [UInt8] = []) async throws -> RawHTTPConnection.Response {
-        try await RawHTTPConnection.fetch(port: port, target, method: method, token: token, body: body)
+    func fetch(
+        _ target: String, method: String = "GET", body: [UInt8] = [], contentType: String? = nil
+    ) async throws -> RawHTTPConnection.Response {
+        try await RawHTTPConnection.fetch(port: port, target, method: method, token: token, body: body, contentType: contentType)
     }
 
     /// Opens a watch on `target` with the server's token.

@@ -77,9 +77,12 @@ final class RawHTTPConnection: @unchecked Sendable {
     }
 
     /// Sends a request; `token` adds a bearer `Authorization` header.
-    func send(_ method: String = "GET", _ target: String, token: String? = nil, body: [UInt8] = []) throws(Failure) {
+    func send(
+        _ method: String = "GET", _ target: String, token: String? = nil, body: [UInt8] = [], contentType: String? = nil
+    ) throws(Failure) {
         var request = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
+        if let contentType { request += "Content-Type: \(contentType)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"
         let bytes = Array(request.utf8) + body
@@ -189,13 +192,13 @@ final class RawHTTPConnection: @unchecked Sendable {
 
 extension RawHTTPConnection {
     /// One request on a fresh connection.
-    static func fetch(port: Int, _ target: String, method: String = "GET", token: String? = nil, body: [UInt8] = []) async throws
-        -> Response
-    {
+    static func fetch(
+        port: Int, _ target: String, method: String = "GET", token: String? = nil, body: [UInt8] = [], contentType: String? = nil
+    ) async throws -> Response {
         try await offPool {
             let connection = try RawHTTPConnection(port: port)
             defer { connection.close() }
-            try connection.send(method, target, token: token, body: body)
+            try connection.send(method, target, token: token, body: body, contentType: contentType)
             return try connection.readResponse()
         }
     }

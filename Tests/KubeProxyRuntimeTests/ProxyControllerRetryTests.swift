@@ -1,0 +1,108 @@
+import KubeProxyCore
+import KubeProxyIPTables
+import KubeProxyTesting
+import Logging
+import Synchronization
+import Testing
+
+@testable import KubeProxyRuntime
+
+/// Keeps every log line with its metadata, so a test can read what an operator would see.
+private struct LineRecorder: LogHandler {
+    final class Store: Sendable {
+        private let lines = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
+        func append(_ message: String, _ metadata: Logger.Metadata) { lines.withLock { $0.append((message, metadata)) } }
+        /// The metadata of every line whose message is `message`.
+        func metadata(of message: String) -> [Logger.Metadata] {
+            lines.withLock { $0.filter { $0.message == message }.map(\.metadata) }
+        }
+    }
+
+    let store: Store
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        store.append("\(event.message)", metadata.merging(event.metadata ?? [:]) { $1 })
+    }
+
+    static func logger() -> (Logger, Store) {
+        let store = Store()
+        return (Logger(label: "proxier") { _ in LineRecorder(store: store) }, store)
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct ProxyControllerRetryTests {
+    static func at(_ seconds: Int) -> ManualClock.Instant { ManualClock.Instant(offset: .seconds(seconds)) }
+
+    @Test func theStoppedLineReportsTheEndpointsThePortHad() async throws {
+        let (logger, lines) = LineRecorder.logger()
+        let controller = ProxyController(
+            nodeName: "node-1", family: .ipv4, dataPlane: FakeUserspaceDataPlane(), logger: logger)
+        let web = ProxyControllerTests.service("web")
+        _ = await controller.handle(.service(.added(web)))
+        _ = await controller.handle(
+            .endpointSlice(
+                .added(
+                    ProxyControllerTests.slice(
+                        "web-1", service: "web", endpoints: [("10.1.0.1", true, nil, nil), ("10.1.0.2", true, nil, nil)]))))
+        _ = await controller.handle(.synced)
+        #expect(await controller.sync())
+        #expect(lines.metadata(of: "service port started").map { $0["endpoints"] } == ["2"])
+        _ = await controller.handle(.service(.deleted(web)))
+        #expect(await controller.sync())
+        #expect(lines.metadata(of: "service port stopped").map { $0["endpoints"] } == ["2"])
+    }
+
+    /// A NodePort someone else holds is retried after the scheduler's first backoff step (1 s),
+    /// not only at the periodic sync 30 s later.
+    @Test func aFailedNodePortClaimIsRetriedPromptly() async throws {
+        let clock = ManualClock()
+        let iptables = FakeIPTables()
+        let dataPlane = FakeUserspaceDataPlane()
+        let portals = PortalManager(
+            executor: iptables, renderer: PortalManagerTests.renderer, fullResyncPeriod: .seconds(30),
+            logger: Logger(label: "test"))
+        let controller = ProxyController(
+            nodeName: "node-1", family: .ipv4, dataPlane: dataPlane, portals: portals, localAddresses: { [] },
+            logger: Logger(label: "test"))
+        var web = ProxyControllerTests.service("web")
+        web.spec?.type = "NodePort"
+        web.spec?.ports?[0].nodePort = 30080
+        dataPlane.setTakenByOthers([30080])
+        _ = await controller.handle(.service(.added(web)))
+        _ = await controller.handle(.synced)
+
+        let (results, reportResult) = AsyncStream.makeStream(of: Bool.self)
+        let runner = SyncRunner(
+            clock: clock, configuration: .init(minSyncPeriod: .seconds(1), syncPeriod: .seconds(30)),
+            sync: {
+                let ok = await controller.sync()
+                reportResult.yield(ok)
+                return ok
+            })
+        var syncs = results.makeAsyncIterator()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await runner.run() }
+            await clock.waitForSleeper(until: Self.at(30))
+            runner.requestSync()
+            #expect(await syncs.next() == false, "a failed claim asks for a retry")
+            #expect(dataPlane.claims.isEmpty, "the port is taken, so nothing is claimed")
+            let retry = await clock.waitForSleepers(count: 1)
+            #expect(retry == [Self.at(1)], "the retry is due after 1 s, not at the periodic sync")
+            dataPlane.setTakenByOthers([])
+            clock.advance(to: retry.first ?? Self.at(30))
+            #expect(await syncs.next() == true)
+            group.cancelAll()
+        }
+        #expect(dataPlane.claims.map(\.port) == [30080])
+        let nodePortRules = PortalState(iptables.ruleSet(family: .ipv4)).rules(in: .nodePortContainer)
+        #expect(nodePortRules.map(\.destinationPort) == [30080])
+    }
+}
