@@ -7,9 +7,9 @@ import Testing
 /// turned up, kept so the fixes stay fixed.
 struct ManifestFuzzRegressionTests {
     /// "Billion laughs": nine anchors, each a list of nine aliases of the previous one, 9^9
-    /// strings once expanded, from 400 bytes. `ManifestParser.json(from:)` expands every alias,
-    /// so both `ManifestDecoder.decode` and the kubeconfig reader (same parser) spin until
-    /// libFuzzer's 10 s timeout and grow without bound.
+    /// strings once expanded, from 400 bytes. `ManifestParser.json(from:)` expanded every alias,
+    /// so both `ManifestDecoder.decode` and the kubeconfig reader (same parser) ran into
+    /// libFuzzer's 10 s timeout, growing without bound; `ManifestLimits` now refuses it.
     static let aliasBomb: String = {
         var text = "a: &a [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]\n"
         var previous = "a"
@@ -21,15 +21,16 @@ struct ManifestFuzzRegressionTests {
         return text
     }()
 
-    @Test(.disabled("hangs until the alias limit of branch h-manifest (ManifestLimits) is merged; enable then"))
+    @Test
     func nestedAliasesInAManifestAreRefusedNotExpanded() {
         let contents = ManifestDecoder.decode(Data(Self.aliasBomb.utf8), file: "m/bomb.yaml", validator: { _ in [] })
         #expect(contents.objects.isEmpty)
         #expect(contents.errors.count == 1)
         #expect(contents.errors.first?.file == "m/bomb.yaml")
+        #expect(contents.errors.first?.reason == .limitExceeded)
     }
 
-    @Test(.disabled("hangs until the alias limit of branch h-manifest (ManifestLimits) is merged; enable then"))
+    @Test
     func nestedAliasesInAKubeconfigAreRefusedNotExpanded() {
         let kubeconfig =
             "apiVersion: v1\nkind: Config\ncurrent-context: x\npreferences:\n"
@@ -39,5 +40,6 @@ struct ManifestFuzzRegressionTests {
             return
         }
         #expect(error.file == "/k/config")
+        #expect(error.reason == .limitExceeded)
     }
 }
