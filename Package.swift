@@ -9,6 +9,12 @@ let package = Package(
         .executable(name: "kube-proxy", targets: ["kube-proxy"]),
         .executable(name: "example-backend", targets: ["example-backend"]),
         .executable(name: "kube-proxy-bench", targets: ["kube-proxy-bench"]),
+        // Libraries so the fuzz package in Fuzz/ (built with -sanitize=fuzzer) can link the parsers.
+        .library(name: "KubeAPI", targets: ["KubeAPI"]),
+        .library(name: "KubeProxyCore", targets: ["KubeProxyCore"]),
+        .library(name: "KubeProxyIPTables", targets: ["KubeProxyIPTables"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "KubeProxyRuntime", targets: ["KubeProxyRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

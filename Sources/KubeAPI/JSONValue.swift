@@ -1,13 +1,15 @@
 /// Any JSON value, for payloads whose shape we do not model (custom resources in a watch event,
 /// a `kind` sniffed before choosing the concrete type, manifest documents).
 ///
-/// Integers and fractional numbers are kept apart so that integers round-trip exactly.
+/// Integers and fractional numbers are kept apart so that integers round-trip exactly. A number
+/// is an integer by value, not by spelling (`80.0` and `1e2` are integers), because that is what
+/// survives encoding: the encoder writes an integral `Double` without fraction.
 public enum JSONValue: Codable, Sendable, Hashable {
     /// `null`.
     case null
     /// `true` / `false`.
     case bool(Bool)
-    /// A number without fraction or exponent that fits in `Int`.
+    /// A number whose value is an integer that fits in `Int`.
     case int(Int)
     /// Any other number.
     case double(Double)
@@ -28,7 +30,10 @@ public enum JSONValue: Codable, Sendable, Hashable {
         } else if let value = try? container.decode(Int.self) {
             self = .int(value)
         } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
+            // A fractional literal can round to an integral Double (`9223372036854775.0808`),
+            // which encodes as an integer: classify by value so a round trip keeps the case
+            // (found by fuzzing).
+            self = Int(exactly: value).map(JSONValue.int) ?? .double(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {

@@ -14,7 +14,8 @@ public struct IPTablesError: Error, Hashable, Sendable, CustomStringConvertible 
         case missingCommit
         /// A `:CHAIN POLICY [p:b]` line that does not have that shape.
         case malformedChainLine
-        /// A command (`-A`, `-I`, …) that is unknown or lacks its chain or arguments.
+        /// A command (`-A`, `-I`, …) that is unknown, lacks its chain or arguments, or names a chain
+        /// iptables could not have (empty, or containing whitespace).
         case malformedCommand
         /// `*name` with an empty table name.
         case malformedTableLine

@@ -10,14 +10,19 @@ extension IPTablesRuleSet {
         self.init()
         var current: IPTablesTable?
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // `\r\n` is one Character in Swift, so splitting on "\n" alone would leave CRLF text as
+        // one long line.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let line = rawLine.trimmingLineSpace()
-            if line.isEmpty || line.hasPrefix("#") { continue }
+            // Line kinds go by the first scalar, as iptables-restore goes by the first byte: a
+            // combining mark after `*` or `:` must not turn the line into something else.
+            let first = line.unicodeScalars.first
+            if first == nil || first == "#" { continue }
             let lineText = String(rawLine)
-            if line.hasPrefix("*") {
+            if first == "*" {
                 guard current == nil else { throw IPTablesError(.missingCommit, line: lineNumber, text: lineText) }
-                let name = String(line.dropFirst())
+                let name = String(line.unicodeScalars.dropFirst())
                 guard !name.isEmpty else { throw IPTablesError(.malformedTableLine, line: lineNumber, text: lineText) }
                 current = IPTablesTable(name: name)
                 continue
@@ -29,7 +34,7 @@ extension IPTablesRuleSet {
                 tables.append(table)
                 continue
             }
-            if line.hasPrefix(":") {
+            if first == ":" {
                 let chain = try Self.parseChainDeclaration(line, lineNumber: lineNumber, text: lineText)
                 table.chains.append(chain)
             } else {
@@ -47,15 +52,16 @@ extension IPTablesRuleSet {
 
     /// Parses `:NAME POLICY [p:b]` (the counter part is optional).
     static func parseChainDeclaration(_ line: Substring, lineNumber: Int, text: String) throws(IPTablesError) -> IPTablesChain {
-        let fields = line.dropFirst().split(whereSeparator: { $0 == " " || $0 == "\t" })
+        let fields = line.unicodeScalars.dropFirst().split(whereSeparator: { $0 == " " || $0 == "\t" })
+            .map { String(String.UnicodeScalarView($0)) }
         guard fields.count >= 2, fields.count <= 3, !fields[0].isEmpty else {
             throw IPTablesError(.malformedChainLine, line: lineNumber, text: text)
         }
         if fields.count == 3 && !(fields[2].hasPrefix("[") && fields[2].hasSuffix("]")) {
             throw IPTablesError(.malformedChainLine, line: lineNumber, text: text)
         }
-        let policy = fields[1] == "-" ? nil : String(fields[1])
-        return IPTablesChain(name: String(fields[0]), policy: policy)
+        let policy = fields[1] == "-" ? nil : fields[1]
+        return IPTablesChain(name: fields[0], policy: policy)
     }
 
     /// Parses `[p:b] -A CHAIN args…` as printed by iptables-save.
@@ -67,16 +73,22 @@ extension IPTablesRuleSet {
         guard arguments.count >= 2, arguments[0] == "-A" || arguments[0] == "--append" else {
             throw IPTablesError(.malformedCommand, line: lineNumber, text: text)
         }
-        return IPTablesRule(chain: arguments[1], arguments: Array(arguments.dropFirst(2)))
+        // iptables refuses such chain names, and a `:NAME` declaration could not carry them, so
+        // the rule set would not survive being written back (found by fuzzing).
+        let chain = arguments[1]
+        guard !chain.isEmpty, !chain.unicodeScalars.contains(where: \.properties.isWhitespace) else {
+            throw IPTablesError(.malformedCommand, line: lineNumber, text: text)
+        }
+        return IPTablesRule(chain: chain, arguments: Array(arguments.dropFirst(2)))
     }
 }
 
 extension StringProtocol {
     /// The text without leading and trailing spaces, tabs and carriage returns.
     func trimmingLineSpace() -> Substring {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
-        return s
+        var scalars = Substring(self).unicodeScalars
+        while let f = scalars.first, f == " " || f == "\t" || f == "\r" { scalars.removeFirst() }
+        while let l = scalars.last, l == " " || l == "\t" || l == "\r" { scalars.removeLast() }
+        return Substring(scalars)
     }
 }

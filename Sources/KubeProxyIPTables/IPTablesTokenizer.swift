@@ -11,37 +11,40 @@ public enum IPTablesTokenizer {
     /// and a backslash escapes the next character. Adjacent quoted and unquoted pieces join into
     /// one argument (`a"b c"` is `ab c`), as in iptables-restore.
     public static func split(_ line: some StringProtocol) -> [String]? {
+        // Unicode scalars, not Characters: a combining mark after a quote or a space would
+        // otherwise fuse with it into one Character and hide it, unlike iptables-restore, which
+        // reads bytes (found by fuzzing).
         var arguments: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var inArgument = false
         var inQuotes = false
         var escaped = false
-        for character in line {
+        for scalar in line.unicodeScalars {
             if inQuotes {
                 if escaped {
-                    current.append(character)
+                    current.append(scalar)
                     escaped = false
-                } else if character == "\\" {
+                } else if scalar == "\\" {
                     escaped = true
-                } else if character == "\"" {
+                } else if scalar == "\"" {
                     inQuotes = false
                 } else {
-                    current.append(character)
+                    current.append(scalar)
                 }
-            } else if character == "\"" {
+            } else if scalar == "\"" {
                 inQuotes = true
                 inArgument = true
-            } else if character.isWhitespace {
-                if inArgument { arguments.append(current) }
-                current = ""
+            } else if scalar.properties.isWhitespace {
+                if inArgument { arguments.append(String(current)) }
+                current = String.UnicodeScalarView()
                 inArgument = false
             } else {
-                current.append(character)
+                current.append(scalar)
                 inArgument = true
             }
         }
         if inQuotes { return nil }
-        if inArgument { arguments.append(current) }
+        if inArgument { arguments.append(String(current)) }
         return arguments
     }
 
@@ -65,14 +68,17 @@ public enum IPTablesTokenizer {
     public static func quoteIfNeeded(_ argument: String, force: Bool = false) -> String {
         let needs =
             force || argument.isEmpty
-            || argument.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "\\" || $0 == "#" || $0 == "'" })
+            || argument.unicodeScalars.contains(where: {
+                $0.properties.isWhitespace || $0 == "\"" || $0 == "\\" || $0 == "#" || $0 == "'"
+            })
         guard needs else { return argument }
-        var quoted = "\""
-        for character in argument {
-            if character == "\"" || character == "\\" { quoted.append("\\") }
-            quoted.append(character)
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in argument.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { quoted.append("\\") }
+            quoted.append(scalar)
         }
         quoted.append("\"")
-        return quoted
+        return String(quoted)
     }
 }
