@@ -20,7 +20,7 @@ fi
 
 # Style (.swift-format) is part of the build's contract: any lint finding fails the run.
 if swift format --version >/dev/null 2>&1; then
-  swift format lint --strict --recursive Sources Tests bench/Sources
+  swift format lint --strict --recursive Sources Tests bench/Sources Fuzz/Sources Fuzz/Package.swift
 else
   echo "test.sh: swift-format not in this toolchain; skipping the style check"
 fi
