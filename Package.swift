@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyRuntime",
                 "KubeProxyIPTables", "KubeProxyHost",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

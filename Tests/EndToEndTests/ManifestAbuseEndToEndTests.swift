@@ -6,24 +6,7 @@ import Testing
 /// bomb (CVE-2019-11253's document) and a 1 GiB file. Loopback only, no portals.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct ManifestAbuseEndToEndTests {
-    /// Nine levels of nine aliases: 441 bytes that expand to 9⁹ strings.
-    static let billionLaughs = """
-        apiVersion: v1
-        data:
-          a: &a ["web","web","web","web","web","web","web","web","web"]
-          b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-          c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-          d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-          e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-          f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-          g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-          h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-          i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-        kind: ConfigMap
-        metadata:
-          name: yaml-bomb
-          namespace: default
-        """
+    static let billionLaughs = HostileInputs.billionLaughs
 
     static func startProxy(_ dir: URL, extra: [String] = []) throws -> ChildProcess {
         try ProxyHarness.startProxy(

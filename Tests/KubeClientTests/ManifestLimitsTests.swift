@@ -1,5 +1,6 @@
 import Foundation
 import KubeAPI
+import KubeProxyTesting
 import Testing
 
 @testable import KubeClient
@@ -15,25 +16,7 @@ struct ManifestLimitsTests {
         ManifestDecoder.decode(Data(text.utf8), file: file, validator: { _ in [] }, limits: limits)
     }
 
-    /// The 441-byte document of Kubernetes CVE-2019-11253: nine levels of nine aliases, 9⁹
-    /// strings once expanded. Unbounded, it takes the process's memory until it is killed.
-    static let billionLaughs = """
-        apiVersion: v1
-        data:
-          a: &a ["web","web","web","web","web","web","web","web","web"]
-          b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-          c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-          d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-          e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-          f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-          g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-          h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-          i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-        kind: ConfigMap
-        metadata:
-          name: yaml-bomb
-          namespace: default
-        """
+    static let billionLaughs = HostileInputs.billionLaughs
 
     @Test func theBillionLaughsDocumentIsRefusedNamingTheFileAndLine() {
         let contents = decode(serviceYAML() + "\n---\n" + Self.billionLaughs, file: "m/bomb.yaml")

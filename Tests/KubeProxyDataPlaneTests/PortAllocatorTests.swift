@@ -1,4 +1,5 @@
 import KubeProxyCore
+import KubeProxyTesting
 import Testing
 
 @testable import KubeProxyDataPlane

@@ -1,5 +1,6 @@
 import KubeProxyCore
 import KubeProxyDataPlane
+import KubeProxyTesting
 import Testing
 
 /// Upstream `roundrobin_test.go` (including the historical tests) and the fixed

@@ -154,7 +154,7 @@ struct PortalManagerIncrementalTests {
     /// holds exactly the full render of the ports the sync was given.
     @Test(arguments: [1, 2, 3, 4] as [UInt64])
     func randomChangesAlwaysEndEqualToAFullRender(seed: UInt64) async throws {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let fake = FakeIPTables()
         let portals = PortalManager(
             executor: fake, renderer: Base.renderer, fullResyncPeriod: .seconds(3600), logger: Logger(label: "test"))
@@ -205,18 +205,5 @@ struct PortalManagerIncrementalTests {
             // Stop at the first divergence: later steps would only repeat it.
             guard expectEqualToFullRender(fake, input, "seed \(seed) step \(step)") else { break }
         }
-    }
-}
-
-/// A small seeded generator, so a failing sequence can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

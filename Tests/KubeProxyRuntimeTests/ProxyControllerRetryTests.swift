@@ -7,42 +7,12 @@ import Testing
 
 @testable import KubeProxyRuntime
 
-/// Keeps every log line with its metadata, so a test can read what an operator would see.
-private struct LineRecorder: LogHandler {
-    final class Store: Sendable {
-        private let lines = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
-        func append(_ message: String, _ metadata: Logger.Metadata) { lines.withLock { $0.append((message, metadata)) } }
-        /// The metadata of every line whose message is `message`.
-        func metadata(of message: String) -> [Logger.Metadata] {
-            lines.withLock { $0.filter { $0.message == message }.map(\.metadata) }
-        }
-    }
-
-    let store: Store
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        store.append("\(event.message)", metadata.merging(event.metadata ?? [:]) { $1 })
-    }
-
-    static func logger() -> (Logger, Store) {
-        let store = Store()
-        return (Logger(label: "proxier") { _ in LineRecorder(store: store) }, store)
-    }
-}
-
 @Suite(.timeLimit(.minutes(1)))
 struct ProxyControllerRetryTests {
     static func at(_ seconds: Int) -> ManualClock.Instant { ManualClock.Instant(offset: .seconds(seconds)) }
 
     @Test func theStoppedLineReportsTheEndpointsThePortHad() async throws {
-        let (logger, lines) = LineRecorder.logger()
+        let (logger, lines) = RecordingLogHandler.logger(label: "proxier")
         let controller = ProxyController(
             nodeName: "node-1", family: .ipv4, dataPlane: FakeUserspaceDataPlane(), logger: logger)
         let web = ProxyControllerTests.service("web")
