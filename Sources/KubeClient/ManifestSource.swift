@@ -115,8 +115,9 @@ public final class ManifestSource: Sendable {
 
         // With a watcher, list again on the next poll whenever the watches changed (an event
         // between a listing and a new watch would otherwise be missed) or the directory is not
-        // watched (it vanished: poll until it is back).
-        var listNext = watcher.map { !Self.rewatch($0, poller, &watched) } ?? true
+        // watched (it vanished: poll until it is back, and once more after that).
+        var complete = watcher.map { Self.rewatch($0, poller, &watched) } ?? false
+        var listNext = !complete
         let safetyPolls = max(1, Int((safetyInterval / pollInterval).rounded(.up)))
         var polls = 0
         var pollsSinceListing = 0
@@ -154,7 +155,11 @@ public final class ManifestSource: Sendable {
                 if !update.isIdle { await deliver(update, poller.errors, emit) }
             }
             record(poller, safety: safety)
-            if let watcher { listNext = !Self.rewatch(watcher, poller, &watched) }
+            if let watcher {
+                let wasComplete = complete
+                complete = Self.rewatch(watcher, poller, &watched)
+                listNext = !complete || !wasComplete
+            }
         }
     }
 
@@ -187,7 +192,8 @@ public final class ManifestSource: Sendable {
     }
 
     /// Points the watcher at the directories the last listing needs; `false` when the next poll
-    /// must list regardless (the set changed, or the manifest directory is not watched).
+    /// must list regardless (the set changed, or the manifest directory is not watched). Costs a
+    /// `lstat` per listed file, only after a listing.
     private static func rewatch(
         _ watcher: any ManifestWatcher, _ poller: ManifestPoller, _ watched: inout Set<String>
     ) -> Bool {
@@ -246,7 +252,9 @@ private struct ManifestPoller {
 
     var errors: [ManifestError] { tracker.errors }
     var objectCount: Int { tracker.objects.count }
-    var hasPending: Bool { tracker.hasPending }
+    /// Whether the last listing left work for the next (``ManifestTracker/hasPending``), worked
+    /// out once per listing so an idle poll does nothing per file.
+    private(set) var hasPending = false
 
     /// The update, or why the path could not be listed (then nothing changed).
     mutating func poll(initial: Bool, rehash: Bool) -> Result<ManifestTracker.Update, ListingFailure> {
@@ -263,7 +271,9 @@ private struct ManifestPoller {
             guard let signature = listing[file] else { continue }
             loads[file] = load(file, signature: signature)
         }
-        return .success(tracker.apply(loads: loads, removed: plan.removed))
+        let update = tracker.apply(loads: loads, removed: plan.removed)
+        hasPending = tracker.hasPending
+        return .success(update)
     }
 
     /// Reads and decodes one due file; a file over the size limit by its listed size is
