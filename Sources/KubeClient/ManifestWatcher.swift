@@ -49,7 +49,7 @@ final class InotifyWatcher: ManifestWatcher {
             IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
                 | IN_DELETE_SELF | IN_MOVE_SELF)
 
-        /// Opens an inotify instance, or `nil` (with `errno`'s words) when the kernel refuses
+        /// Opens an inotify instance, or throws `errno`'s words when the kernel refuses
         /// (no inotify support, the per-user instance limit reached).
         init() throws(WatcherUnavailable) {
             let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
