@@ -69,6 +69,31 @@ struct ManifestFiles: Sendable {
         return files
     }
 
+    /// The directory whose entries decide what ``list()`` returns: the manifest directory, or
+    /// a single file's parent (where an editor's rename or a ConfigMap's `..data` swap shows).
+    var watchRoot: String {
+        if isDirectory { return path }
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "." : parent
+    }
+
+    /// The directories to watch for `files` (display paths from ``list()``): ``watchRoot``, plus
+    /// the directory each symlinked file finally resolves to, where in-place edits of its target
+    /// show (a ConfigMap volume's `..2026_01_01_00_00_00.123/` behind `..data`).
+    func watchDirectories(for files: some Sequence<String>) -> Set<String> {
+        var directories: Set<String> = [watchRoot]
+        for file in files {
+            var status = stat()
+            guard lstat(file, &status) == 0, (status.st_mode & S_IFMT) == S_IFLNK,
+                let resolved = realpath(file, nil)
+            else { continue }
+            let target = String(cString: resolved)
+            free(resolved)
+            directories.insert((target as NSString).deletingLastPathComponent)
+        }
+        return directories
+    }
+
     /// What reading one file found.
     enum Contents: Sendable, Hashable {
         /// All of the file.

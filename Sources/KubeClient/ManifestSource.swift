@@ -8,10 +8,18 @@ import Synchronization
 ///
 /// `PATH` is a YAML (multi-document) or JSON file, or a directory whose `*.yaml`, `*.yml` and
 /// `*.json` files (not hidden, not recursive) are read in sorted order. The source emits the
-/// initial objects as additions, then ``SourceEvent/synced`` once, then polls every
-/// `pollInterval` and emits additions, updates and deletions as files are edited, added and
-/// removed — the same events the API-server client emits, so the rest of the proxy cannot tell
-/// the difference.
+/// initial objects as additions, then ``SourceEvent/synced`` once, then emits additions, updates
+/// and deletions as files are edited, added and removed — the same events the API-server client
+/// emits, so the rest of the proxy cannot tell the difference.
+///
+/// Watching (``ManifestWatching``): on Linux, inotify watches the directory (a single file's
+/// parent) and the directories symlinked files resolve to; every `pollInterval` the source does
+/// one non-blocking `read` of the inotify descriptor and lists and `stat`s the files only when
+/// something happened there, so an unchanged directory costs no listing, no `stat` and no parse.
+/// A stat-only safety listing runs every `safetyInterval` for what inotify cannot see (network
+/// file systems, a swapped intermediate symlink); a kernel queue overflow re-reads everything.
+/// Where inotify is unavailable, or with ``ManifestWatching/polling``, the source lists and
+/// `stat`s every poll, and re-reads every file about every 5 s for coarse timestamps.
 ///
 /// Error handling, all logged and visible through ``currentErrors()``:
 /// - a file that fails to parse, decode or validate changes nothing: its objects stay as they
@@ -25,7 +33,8 @@ import Synchronization
 /// - error text quoting the file's content is short and escaped (``ManifestError``).
 ///
 /// A change shows up within about two poll intervals: a changed file is read once its `stat`
-/// signature is stable across two polls, which keeps editors' intermediate states out.
+/// signature is stable across two listings a poll apart, which keeps editors' intermediate
+/// states out. ``counters()`` tells how much work that took (and proves an idle source idle).
 public final class ManifestSource: Sendable {
     /// The manifest path as given.
     public let path: String
@@ -34,7 +43,10 @@ public final class ManifestSource: Sendable {
     private let clock: any Clock<Duration>
     private let limits: ManifestLimits
     private let logger: Logger
+    private let safetyInterval: Duration
+    private let makeWatcher: (@Sendable () throws(WatcherUnavailable) -> any ManifestWatcher)?
     private let errors = Mutex<[ManifestError]>([])
+    private let work = Mutex(ManifestSourceCounters())
 
     /// Every how many polls all files are re-read and hashed regardless of their `stat`
     /// signature, for file systems with coarse timestamps (about every 5 s by default).
@@ -49,9 +61,28 @@ public final class ManifestSource: Sendable {
     ///   - clock: the clock polls sleep on (injected for tests).
     ///   - limits: the bounds on file size, documents and alias expansion.
     ///   - logger: receives errors, warnings, recoveries and a debug line per event.
-    public init(
+    ///   - watching: inotify where available (the default), or plain polling.
+    ///   - safetyInterval: with inotify, how often the files are listed and `stat`ed anyway.
+    public convenience init(
         path: String, validator: @escaping ManifestValidator, pollInterval: Duration = .milliseconds(250),
-        clock: any Clock<Duration> = ContinuousClock(), limits: ManifestLimits = ManifestLimits(), logger: Logger
+        clock: any Clock<Duration> = ContinuousClock(), limits: ManifestLimits = ManifestLimits(), logger: Logger,
+        watching: ManifestWatching = .automatic, safetyInterval: Duration = .seconds(30)
+    ) {
+        let makeWatcher: (@Sendable () throws(WatcherUnavailable) -> any ManifestWatcher)?
+        switch watching {
+        case .automatic: makeWatcher = { () throws(WatcherUnavailable) in try InotifyWatcher() }
+        case .polling: makeWatcher = nil
+        }
+        self.init(
+            path: path, validator: validator, pollInterval: pollInterval, clock: clock, limits: limits, logger: logger,
+            safetyInterval: safetyInterval, makeWatcher: makeWatcher)
+    }
+
+    /// Creates a source with an injected watcher (tests), or none (`nil`: polling).
+    init(
+        path: String, validator: @escaping ManifestValidator, pollInterval: Duration, clock: any Clock<Duration>,
+        limits: ManifestLimits, logger: Logger, safetyInterval: Duration,
+        makeWatcher: (@Sendable () throws(WatcherUnavailable) -> any ManifestWatcher)?
     ) {
         self.path = path
         self.validator = validator
@@ -59,6 +90,8 @@ public final class ManifestSource: Sendable {
         self.clock = clock
         self.limits = limits
         self.logger = logger
+        self.safetyInterval = safetyInterval
+        self.makeWatcher = makeWatcher
     }
 
     /// Loads the manifests, emits their objects and `.synced`, then watches until cancelled
@@ -68,16 +101,26 @@ public final class ManifestSource: Sendable {
     ///   (`.unreadable`) if a directory cannot be listed at start.
     public func run(_ emit: @Sendable (SourceEvent) async -> Void) async throws {
         var poller = ManifestPoller(files: try ManifestFiles(path: path), validator: validator, limits: limits)
+        let watcher = startWatching(poller.files)
+        var watched: Set<String> = [poller.files.watchRoot]
         switch poller.poll(initial: true, rehash: false) {
         case .failure(let failure):
             throw ManifestError(reason: .unreadable, file: path, message: "cannot list: \(failure.message)")
         case .success(let update):
             await deliver(update, poller.errors, emit)
         }
+        record(poller, safety: false)
         await emit(.synced)
         logger.info("manifests loaded", metadata: ["path": "\(path)", "objects": "\(poller.objectCount)"])
 
+        // With a watcher, list again on the next poll whenever the watches changed (an event
+        // between a listing and a new watch would otherwise be missed) or the directory is not
+        // watched (it vanished: poll until it is back, and once more after that).
+        var complete = watcher.map { Self.rewatch($0, poller, &watched) } ?? false
+        var listNext = !complete
+        let safetyPolls = max(1, Int((safetyInterval / pollInterval).rounded(.up)))
         var polls = 0
+        var pollsSinceListing = 0
         var listingError: String?
         while !Task.isCancelled {
             do {
@@ -86,7 +129,22 @@ public final class ManifestSource: Sendable {
                 return
             }
             polls += 1
-            switch poller.poll(initial: false, rehash: polls % Self.rehashEvery == 0) {
+            pollsSinceListing += 1
+            var rehash = polls % Self.rehashEvery == 0
+            var safety = false
+            if let watcher {
+                let news = watcher.news()
+                if news == .overflowed {
+                    work.withLock { $0.overflows += 1 }
+                    logger.info("inotify queue overflowed; re-reading every manifest", metadata: ["path": "\(path)"])
+                }
+                let due = news != .quiet || listNext || poller.hasPending || listingError != nil
+                if !due && pollsSinceListing < safetyPolls { continue }
+                safety = !due
+                rehash = news == .overflowed
+            }
+            pollsSinceListing = 0
+            switch poller.poll(initial: false, rehash: rehash) {
             case .failure(let failure):
                 if failure.message != listingError {
                     logger.error("\(ManifestExcerpt.excerpt(path)): cannot list: \(failure.message)")
@@ -96,6 +154,61 @@ public final class ManifestSource: Sendable {
                 listingError = nil
                 if !update.isIdle { await deliver(update, poller.errors, emit) }
             }
+            record(poller, safety: safety)
+            if let watcher {
+                let wasComplete = complete
+                complete = Self.rewatch(watcher, poller, &watched)
+                listNext = !complete || !wasComplete
+            }
+        }
+    }
+
+    /// The work done so far: listings, reads, parses, overflows. A test proves an unchanged
+    /// directory idle by these, not by time.
+    public func counters() -> ManifestSourceCounters {
+        work.withLock { $0 }
+    }
+
+    /// The watcher, with the manifest directory watched before its first listing so no change
+    /// after that listing is missed; `nil` (polling) when watching is off or unavailable.
+    private func startWatching(_ files: ManifestFiles) -> (any ManifestWatcher)? {
+        guard let makeWatcher else {
+            logger.info("watching manifests by polling", metadata: ["interval": "\(pollInterval)"])
+            return nil
+        }
+        let watcher: any ManifestWatcher
+        do {
+            watcher = try makeWatcher()
+        } catch {
+            logger.warning(
+                "cannot watch manifests for changes (\(error)); polling every \(pollInterval) instead",
+                metadata: ["path": "\(path)"])
+            return nil
+        }
+        _ = watcher.watch([files.watchRoot], required: files.watchRoot)
+        work.withLock { $0.eventDriven = true }
+        logger.info("watching manifests with inotify", metadata: ["path": "\(path)"])
+        return watcher
+    }
+
+    /// Points the watcher at the directories the last listing needs; `false` when the next poll
+    /// must list regardless (the set changed, or the manifest directory is not watched). Costs a
+    /// `lstat` per listed file, only after a listing.
+    private static func rewatch(
+        _ watcher: any ManifestWatcher, _ poller: ManifestPoller, _ watched: inout Set<String>
+    ) -> Bool {
+        let directories = poller.files.watchDirectories(for: poller.listed)
+        let rootWatched = watcher.watch(directories, required: poller.files.watchRoot)
+        defer { watched = directories }
+        return rootWatched && directories == watched
+    }
+
+    private func record(_ poller: ManifestPoller, safety: Bool) {
+        work.withLock {
+            $0.listings += 1
+            if safety { $0.safetyListings += 1 }
+            $0.reads = poller.reads
+            $0.parses = poller.parses
         }
     }
 
@@ -131,9 +244,17 @@ private struct ManifestPoller {
     let validator: ManifestValidator
     let limits: ManifestLimits
     var tracker = ManifestTracker()
+    /// The files of the last successful listing.
+    var listed: [String] = []
+    /// Files read and files decoded since the start (see ``ManifestSourceCounters``).
+    var reads = 0
+    var parses = 0
 
     var errors: [ManifestError] { tracker.errors }
     var objectCount: Int { tracker.objects.count }
+    /// Whether the last listing left work for the next (``ManifestTracker/hasPending``), worked
+    /// out once per listing so an idle poll does nothing per file.
+    private(set) var hasPending = false
 
     /// The update, or why the path could not be listed (then nothing changed).
     mutating func poll(initial: Bool, rehash: Bool) -> Result<ManifestTracker.Update, ListingFailure> {
@@ -143,22 +264,26 @@ private struct ManifestPoller {
         } catch {
             return .failure(ListingFailure(message: "\(error)"))
         }
+        listed = Array(listing.keys)
         let plan = tracker.plan(listing: listing, initial: initial, rehash: rehash)
         var loads: [String: ManifestTracker.FileLoad] = [:]
         for file in plan.read {
             guard let signature = listing[file] else { continue }
             loads[file] = load(file, signature: signature)
         }
-        return .success(tracker.apply(loads: loads, removed: plan.removed))
+        let update = tracker.apply(loads: loads, removed: plan.removed)
+        hasPending = tracker.hasPending
+        return .success(update)
     }
 
     /// Reads and decodes one due file; a file over the size limit by its listed size is
     /// refused without being opened.
-    private func load(_ file: String, signature: FileSignature) -> ManifestTracker.FileLoad {
+    private mutating func load(_ file: String, signature: FileSignature) -> ManifestTracker.FileLoad {
         if signature.size > Int64(limits.maxFileBytes) {
             return .refused(signature, tooLarge(file, size: signature.size))
         }
         let data: Data
+        reads += 1
         do {
             switch try files.read(file, maxBytes: limits.maxFileBytes) {
             case .bytes(let bytes): data = bytes
@@ -169,6 +294,7 @@ private struct ManifestPoller {
         }
         let hash = ManifestFiles.contentHash(data)
         if tracker.hash(of: file) == hash { return .unchanged(signature) }
+        parses += 1
         return .decoded(
             signature, hash: hash, ManifestDecoder.decode(data, file: file, validator: validator, limits: limits))
     }
@@ -184,4 +310,32 @@ private struct ManifestPoller {
 /// Why a manifest directory could not be listed.
 private struct ListingFailure: Error, Equatable {
     var message: String
+}
+
+/// How ``ManifestSource`` notices changes.
+public enum ManifestWatching: Sendable, Hashable {
+    /// inotify where available (Linux), else polling.
+    case automatic
+    /// List and `stat` every file every poll (the fallback, and for file systems where inotify
+    /// sees nothing, such as some network mounts).
+    case polling
+}
+
+/// The work a ``ManifestSource`` has done since it started, for tests and diagnostics.
+public struct ManifestSourceCounters: Sendable, Hashable {
+    /// Whether changes are noticed by inotify events (else by polling).
+    public var eventDriven = false
+    /// Directory listings, each a `stat` per file; the initial load counts as one.
+    public var listings = 0
+    /// Of ``listings``, those done only because the safety interval passed.
+    public var safetyListings = 0
+    /// Files read.
+    public var reads = 0
+    /// Files whose bytes were new, so they were parsed and decoded.
+    public var parses = 0
+    /// inotify queue overflows (each re-reads every file).
+    public var overflows = 0
+
+    /// All zero.
+    public init() {}
 }

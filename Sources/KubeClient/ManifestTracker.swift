@@ -69,6 +69,13 @@ struct ManifestTracker: Sendable {
     /// The merged objects currently delivered.
     var objects: [ManifestObject.Key: ManifestObject] { effective }
 
+    /// Whether the last listing left work for a later one: a file changed but not yet settled
+    /// (or not readable), or a file missing but not yet confirmed gone. An event-driven source
+    /// lists again on the next poll while this holds, even without new events.
+    var hasPending: Bool {
+        !missing.isEmpty || lastSeen.contains { files[$0.key]?.applied != $0.value }
+    }
+
     /// The content hash of the last bytes decoded from `file` (`nil` if never, or if the file
     /// was unreadable since, so the next successful read is always decoded).
     func hash(of file: String) -> UInt64? {

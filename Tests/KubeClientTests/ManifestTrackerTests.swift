@@ -53,6 +53,27 @@ import Testing
         #expect(update.newErrors.isEmpty)
     }
 
+    @Test func pendingWorkLastsUntilChangesSettleAndDeletionsAreConfirmed() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: ["f": Self.load(1, [Self.service("web")])])
+        #expect(!tracker.hasPending)
+
+        _ = tracker.plan(listing: ["f": Self.signature(2)])  // changed, not settled yet
+        #expect(tracker.hasPending)
+        let plan = tracker.plan(listing: ["f": Self.signature(2)])
+        _ = tracker.apply(loads: ["f": Self.load(2, [Self.service("web", port: 81)])])
+        #expect(plan.read == ["f"])
+        #expect(!tracker.hasPending)
+
+        _ = tracker.plan(listing: [:])  // missing once: not yet gone
+        #expect(tracker.hasPending)
+        let gone = tracker.plan(listing: [:])
+        _ = tracker.apply(loads: [:], removed: gone.removed)
+        #expect(gone.removed == ["f"])
+        #expect(!tracker.hasPending)
+    }
+
     @Test func aChangedFileIsReadOnceItsSignatureIsStable() {
         var tracker = ManifestTracker()
         _ = tracker.plan(listing: ["f": Self.signature(1)], initial: true)
