@@ -15,7 +15,9 @@ import Synchronization
 /// socket is counted. A new TCP client is accepted and closed at once, and a new UDP client's
 /// datagram dropped, when its descriptors would not fit: the proxy never runs itself out of
 /// descriptors, so `accept4` keeps working, `/healthz` and `/metrics` keep answering and the API
-/// watches can reconnect. Listeners are always opened (they are counted, never refused).
+/// watches can reconnect. Listeners are counted with `acquire`; how many may be opened at all is
+/// decided beforehand by `ListenerCapacity` (three quarters of `ceiling`), so they never crowd
+/// out connections or the reserve.
 ///
 /// The reserve is what the observability servers, the API client, port claims, log and manifest
 /// files and child processes share; those servers must bound their own connections well below it
@@ -80,8 +82,8 @@ public final class DescriptorBudget: Sendable {
         return false
     }
 
-    /// Counts `count` descriptors whether they fit or not (listening sockets, which are opened
-    /// only when the desired state asks for them).
+    /// Counts `count` descriptors whether they fit or not (listening sockets, already admitted
+    /// by `ListenerCapacity`).
     public func acquire(_ count: Int) {
         held.wrappingAdd(count, ordering: .relaxed)
     }

@@ -5,6 +5,9 @@ public enum ListenerStatus: Hashable, Sendable {
     case listening(port: Int)
     /// No listener: binding failed or the port range is exhausted. Retried on every `apply`.
     case failed(reason: String)
+    /// Not opened: the data plane's listener capacity (descriptors or ports) is used up.
+    /// Opened by a later `apply` once capacity frees up.
+    case unserved(reason: String)
     /// The protocol has no userspace data plane (SCTP); not retried.
     case unsupported(reason: String)
 

@@ -19,7 +19,11 @@ import NIOCore
 ///   `EADDRINUSE` is skipped (another port of the range is tried) and given back afterwards, and
 ///   a closed listener's port is given back (upstream leaked both);
 /// - expired ClientIP pins are forgotten on every `apply` and at least every 60 s (docs/userspace-behaviour.md#client-ip-affinity);
-/// - SCTP ports are reported `.unsupported` and never crash anything.
+/// - SCTP ports are reported `.unsupported` and never crash anything;
+/// - no more listeners are opened than `ListenerCapacity` allows (descriptor budget less a
+///   quarter kept for connections, and the port range): the ports beyond it get the status
+///   `.unserved`, no per-port change, and one warning naming them whenever their set changes;
+///   they are opened by a later `apply` once capacity frees up (a Service deleted).
 ///
 /// `apply` and `shutdown` calls are serialised internally, so overlapping calls are safe.
 public actor UserspaceProxy {
@@ -50,6 +54,10 @@ public actor UserspaceProxy {
     /// The held NodePorts and local service addresses (`updateClaims`).
     let claims: PortClaims
     var allocator: PortAllocator
+    /// How many listeners fit (descriptors and ports); ports beyond it are not opened.
+    let capacity: ListenerCapacity
+    /// The service ports the last `apply` left unserved for lack of capacity, `nil` when none.
+    private var unserved: UnservedPorts?
     var active: [ServicePortName: Active] = [:]
     var statuses: [ServicePortName: ListenerStatus] = [:]
     private var isShutDown = false
@@ -82,6 +90,8 @@ public actor UserspaceProxy {
     ///     once and datagrams of new UDP clients dropped beyond it. Defaults to this process's
     ///     `RLIMIT_NOFILE` less `DescriptorBudget.defaultReserve(limit:)`; pass a shared budget
     ///     to make other components see the same count.
+    ///   - ephemeralPorts: the kernel's ephemeral port range, which bounds the listeners per
+    ///     protocol when no `portRange` is given; `nil` for no bound.
     ///   - logger: receives per-connection failures at debug level and warnings that have no
     ///     other outlet (a full UDP session table, the descriptor reserve reached); per-port
     ///     changes are returned from `apply` for the caller to log.
@@ -93,12 +103,13 @@ public actor UserspaceProxy {
         udpIdleTimeout: Duration = UserspaceProxy.defaultUDPIdleTimeout,
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
         descriptors: DescriptorBudget = .forThisProcess(),
+        ephemeralPorts: ClosedRange<Int>? = ListenerCapacity.hostEphemeralRange(),
         logger: Logger
     ) {
         self.init(
             group: group, bindAddress: bindAddress, portRange: portRange, dialTimeouts: dialTimeouts,
             udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, descriptors: descriptors,
-            dialer: TCPBackendDialer(), logger: logger
+            ephemeralPorts: ephemeralPorts, dialer: TCPBackendDialer(), logger: logger
         )
     }
 
@@ -114,12 +125,14 @@ public actor UserspaceProxy {
         affinityCleanupInterval: Duration = .seconds(60),
         keepalive: TCPKeepalive = .upstream,
         descriptors: DescriptorBudget = .forThisProcess(),
+        ephemeralPorts: ClosedRange<Int>? = nil,
         dialer: any BackendDialer,
         logger: Logger
     ) {
         self.group = group
         self.bindAddress = bindAddress
         self.allocator = PortAllocator(range: portRange)
+        self.capacity = ListenerCapacity(budget: descriptors, portRange: portRange, ephemeralPorts: ephemeralPorts)
         let ladder = dialTimeouts.isEmpty ? UserspaceProxy.defaultDialTimeouts : dialTimeouts
         self.dialTimeouts = ladder.map { TimeAmount($0) }
         let idle = udpIdleTimeout > .zero ? udpIdleTimeout : UserspaceProxy.defaultUDPIdleTimeout
@@ -156,15 +169,18 @@ public actor UserspaceProxy {
             self.active[name] == nil && desired[name]?.preferredPort != nil
         }
         var converged: [ServicePortName: DataPlaneChange] = [:]
+        var admission = Admission(active: active.keys)
         for batch in [names.filter(wantsOwnPort), names.filter({ !wantsOwnPort($0) })] {
             for name in batch where active[name] != nil {
                 guard var port = desired[name] else { continue }
                 port.name = name
                 converged[name] = await update(port)
             }
-            let fresh = batch.filter { active[$0] == nil }
+            let fresh = batch.filter { active[$0] == nil && admission.admit($0, capacity: capacity) }
             for (name, change) in await startConcurrently(fresh, desired: desired) { converged[name] = change }
         }
+        for (name, shortage) in admission.refused { statuses[name] = .unserved(reason: shortage.description) }
+        report(unserved: admission.report)
         changes += names.compactMap { converged[$0] }
         // Stale affinity entries are removed by each balancer's own periodic task; walking every
         // listener here would cost one event-loop hop per service port on every sync.
@@ -198,6 +214,64 @@ public actor UserspaceProxy {
         }
         return results
     }
+
+    /// Which fresh service ports of one `apply` fit the listener capacity.
+    private struct Admission {
+        var total: Int
+        var perProtocol: [TransportProtocol: Int]
+        var refused: [(ServicePortName, ListenerCapacity.Shortage)] = []
+
+        init(active: some Collection<ServicePortName>) {
+            total = active.count
+            perProtocol = Dictionary(grouping: active, by: \.protocol).mapValues(\.count)
+        }
+
+        /// Counts `name` in when it fits (unsupported protocols always pass: they open nothing).
+        mutating func admit(_ name: ServicePortName, capacity: ListenerCapacity) -> Bool {
+            guard UserspaceProxy.unsupportedReason(name.protocol) == nil else { return true }
+            if let shortage = capacity.admit(total: total, sameProtocol: perProtocol[name.protocol, default: 0]) {
+                refused.append((name, shortage))
+                return false
+            }
+            total += 1
+            perProtocol[name.protocol, default: 0] += 1
+            return true
+        }
+
+        /// The refused ports with the first refusal's reason, `nil` when none was refused.
+        var report: UnservedPorts? {
+            guard let first = refused.first else { return nil }
+            return UnservedPorts(names: refused.map(\.0).sorted(), reason: first.1.description)
+        }
+    }
+
+    /// Logs the unserved ports once per change of their set (or reason): a warning naming them,
+    /// or an info line when every port is served again.
+    private func report(unserved now: UnservedPorts?) {
+        guard now != unserved else { return }
+        let before = unserved
+        unserved = now
+        if let now {
+            logger.warning(
+                "service ports not served: listener capacity reached",
+                metadata: [
+                    "count": "\(now.names.count)", "reason": "\(now.reason)", "summary": "\(now)",
+                    "listening": "\(active.count)",
+                ])
+        } else if let before {
+            logger.info(
+                "all service ports served again", metadata: ["previouslyUnserved": "\(before.names.count)"])
+        }
+    }
+
+    /// The service ports the last `apply` could not serve for lack of capacity, `nil` when every
+    /// desired port fitted (what `/healthz` reports as its reason).
+    public func unservedPorts() -> UnservedPorts? {
+        unserved
+    }
+
+    /// The listener capacity this proxy enforces.
+    public nonisolated var listenerCapacity: ListenerCapacity { capacity }
 
     /// The outcome for every desired service port of the last `apply`.
     public func status() -> [ServicePortName: ListenerStatus] {
@@ -242,6 +316,7 @@ public actor UserspaceProxy {
             _ = await stop(name)
         }
         statuses = [:]
+        unserved = nil
         if drainTimeout > .zero {
             let drained = (try? await tracker.drained(within: TimeAmount(drainTimeout)).get()) ?? false
             if !drained {

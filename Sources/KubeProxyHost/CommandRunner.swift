@@ -98,6 +98,19 @@ struct ProcessLaunch: Sendable {
         process.standardError = files.stderr
         let finished = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in finished.signal() }
+        // Foundation's `Process.run` ignores a failing `socketpair` and then watches descriptor 0
+        // (a SIGILL in libdispatch under EMFILE): make sure a pair can be had right now.
+        var probe: [Int32] = [-1, -1]
+        #if canImport(Glibc)
+            let stream = Int32(SOCK_STREAM.rawValue)
+        #else
+            let stream = SOCK_STREAM
+        #endif
+        guard socketpair(AF_UNIX, stream, 0, &probe) == 0 else {
+            return .failure(HostError(.systemCall(errno: errno), command: ["socketpair"] + display))
+        }
+        close(probe[0])
+        close(probe[1])
         do {
             try process.run()
         } catch {

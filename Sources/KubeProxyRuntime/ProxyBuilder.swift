@@ -49,23 +49,40 @@ public struct ProxyBuilder: Sendable {
     /// upstream; unlike upstream a higher existing limit is never lowered).
     static func raiseOpenFileLimit(logger: Logger) {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
+            logger.warning("cannot read the open file limit", metadata: ["errno": "\(errno)"])
+            return
+        }
         let wanted: rlim_t = 64000
         var raised = limit
         if geteuid() == 0 && raised.rlim_max < wanted { raised.rlim_max = wanted }
         raised.rlim_cur = max(raised.rlim_cur, raised.rlim_max)
-        guard raised.rlim_cur != limit.rlim_cur || raised.rlim_max != limit.rlim_max else { return }
         var softOnly = limit
         softOnly.rlim_cur = limit.rlim_max
         // Containers often forbid raising the hard limit even to root: then take the hard limit.
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
-            logger.debug("raised the open file limit", metadata: ["soft": "\(raised.rlim_cur)", "hard": "\(raised.rlim_max)"])
-        } else if softOnly.rlim_cur == limit.rlim_cur || setrlimit(Int32(RLIMIT_NOFILE.rawValue), &softOnly) == 0 {
-            logger.debug("raised the open file limit to the hard limit", metadata: ["soft": "\(softOnly.rlim_cur)"])
+        var effective = limit
+        var failure: Int32 = 0
+        if raised.rlim_cur == limit.rlim_cur && raised.rlim_max == limit.rlim_max {
+            effective = limit
+        } else if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+            effective = raised
         } else {
+            failure = errno
+            if softOnly.rlim_cur != limit.rlim_cur && setrlimit(Int32(RLIMIT_NOFILE.rawValue), &softOnly) == 0 {
+                effective = softOnly
+            }
+        }
+        let metadata: Logger.Metadata = [
+            "soft": "\(effective.rlim_cur)", "hard": "\(effective.rlim_max)", "wanted": "\(wanted)",
+            "errno": "\(failure)",
+        ]
+        if effective.rlim_cur < wanted {
+            // Below the wanted limit the listener capacity shrinks: say so where operators look.
             logger.warning(
-                "could not raise the open file limit; large numbers of services or connections may fail",
-                metadata: ["soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)", "errno": "\(errno)"])
+                "open file limit is below \(wanted) and could not be raised; fewer service ports and connections fit",
+                metadata: metadata)
+        } else if effective.rlim_cur != limit.rlim_cur {
+            logger.debug("raised the open file limit", metadata: metadata)
         }
     }
 
@@ -88,6 +105,14 @@ public struct ProxyBuilder: Sendable {
         let dataPlane = UserspaceProxy(
             group: group, bindAddress: configuration.bindAddress, portRange: portRange,
             udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
+        let capacity = dataPlane.listenerCapacity
+        logger.info(
+            "service port listener capacity",
+            metadata: [
+                "descriptorLimit": "\(capacity.descriptorLimit)", "reserve": "\(capacity.reserve)",
+                "keptForConnections": "\(capacity.connectionShare)", "listeners": "\(capacity.descriptorListeners)",
+                "ports": "\(capacity.portsDescription)",
+            ])
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
         let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)

@@ -21,6 +21,9 @@ public actor ProxyController {
     private let conntrack: (any ConntrackExecutor)?
     private let localAddresses: @Sendable () -> Set<IPAddress>
     private var failedClaims: Set<PortClaim> = []
+    /// The service ports whose listener failed to open in the last sync, with the reason logged,
+    /// so a failure repeated by every retry is logged at error level once, not once per retry.
+    private var failedPorts: [ServicePortName: String] = [:]
     private let dataPlane: any UserspaceDataPlane
     private let logger: Logger
     private var services = ServiceChangeTracker<ContinuousClock.Instant>()
@@ -104,10 +107,16 @@ public actor ProxyController {
         let plan = planner.update(snapshot: snapshot, delta: delta)
         let changes = await dataPlane.apply(plan)
         var ok = true
+        var failedNow: [ServicePortName: String] = [:]
         for change in changes {
-            log(change)
-            if change.kind == .failed { ok = false }
+            log(change, repeated: change.kind == .failed && failedPorts[change.name] == change.reason)
+            if change.kind == .failed {
+                ok = false
+                failedNow[change.name] = change.reason
+            }
         }
+        failedPorts = failedNow
+        observers.health?.unserved(family, reason: await dataPlane.unservedPorts().map { "\($0)" })
         if portals != nil { await updateClaims(snapshot) }
         if !(await programPortals(snapshot)) { ok = false }
         await flushConntrack(removed: delta.removedServicePorts)
@@ -241,7 +250,9 @@ public actor ProxyController {
         }.joined(separator: "; ")
     }
 
-    private func log(_ change: DataPlaneChange) {
+    /// Logs one change; a failure `repeated` from the previous sync with the same reason goes to
+    /// debug level, so a lasting condition is not logged once per port per retry.
+    private func log(_ change: DataPlaneChange, repeated: Bool = false) {
         var metadata: Logger.Metadata = [
             "servicePort": "\(change.name)",
             "protocol": "\(change.name.protocol)",
@@ -255,6 +266,7 @@ public actor ProxyController {
         case .started: logger.info("service port started", metadata: metadata)
         case .updated: logger.info("service port changed", metadata: metadata)
         case .stopped: logger.info("service port stopped", metadata: metadata)
+        case .failed where repeated: logger.debug("service port still fails to open; will retry", metadata: metadata)
         case .failed: logger.error("service port failed to open; will retry", metadata: metadata)
         case .unsupported: logger.warning("service port not proxied", metadata: metadata)
         }

@@ -14,6 +14,9 @@ public protocol UserspaceDataPlane: Sendable {
     func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult]
     /// Counters per service port, for metrics.
     func statistics() async -> [ServicePortName: ListenerStatistics]
+    /// The service ports the last `apply` left unserved for lack of listener capacity, `nil`
+    /// when none (the reason `/healthz` fails).
+    func unservedPorts() async -> UnservedPorts?
     /// Stops accepting, lets open connections finish for up to `drainTimeout`, closes the rest.
     func shutdown(drainTimeout: Duration) async
 }
@@ -21,6 +24,9 @@ public protocol UserspaceDataPlane: Sendable {
 extension UserspaceDataPlane {
     /// Closes everything at once.
     public func shutdown() async { await shutdown(drainTimeout: .zero) }
+
+    /// No capacity limit: every port is served or failed individually.
+    public func unservedPorts() async -> UnservedPorts? { nil }
 }
 
 extension UserspaceProxy: UserspaceDataPlane {

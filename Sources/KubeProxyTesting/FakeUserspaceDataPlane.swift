@@ -13,6 +13,7 @@ public final class FakeUserspaceDataPlane: UserspaceDataPlane {
         var failing: Set<ServicePortName> = []
         var claims: Set<PortClaim> = []
         var takenByOthers: Set<Int> = []
+        var unserved: UnservedPorts?
     }
 
     private let state = Mutex(State())
@@ -29,6 +30,11 @@ public final class FakeUserspaceDataPlane: UserspaceDataPlane {
 
     /// Makes the listener of `name` fail to open until cleared.
     public func setFailing(_ names: Set<ServicePortName>) { state.withLock { $0.failing = names } }
+
+    /// Makes `unservedPorts()` report `report` (as a capacity-limited proxy would) until `nil`.
+    public func setUnserved(_ report: UnservedPorts?) { state.withLock { $0.unserved = report } }
+
+    public func unservedPorts() async -> UnservedPorts? { state.withLock { $0.unserved } }
 
     public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
         state.withLock { state in

@@ -37,8 +37,8 @@ struct UserspaceProxyListenerTests {
         Dictionary(uniqueKeysWithValues: names.map { (T.service($0), ProxiedPort(name: T.service($0), endpoints: [])) })
     }
 
-    /// AT-PA-range: three listeners get exactly the three ports; a fourth fails with a clear
-    /// reason; once a port is freed the failed one gets it on the next apply.
+    /// AT-PA-range: three listeners get exactly the three ports; a fourth is unserved with a
+    /// clear reason; once a port is freed the failed one gets it on the next apply.
     @Test func portRangeIsUsedExactlyAndFreedPortsAreReused() async throws {
         let range = try await Self.freeRange()
         let proxy = T.proxy(range: range)
@@ -46,10 +46,12 @@ struct UserspaceProxyListenerTests {
         let ports = await proxy.status().values.compactMap(\.port)
         #expect(Set(ports) == Set(range.first...range.last))
 
+        // The fourth does not fit the range: not attempted, reported as unserved (no per-port change).
         let fourth = await proxy.apply(Self.ports(["a", "b", "c", "d"]))
-        #expect(fourth.map(\.kind) == [.failed])
-        let expected = "test/d:p: no free port left in proxy port range \(range) on 127.0.0.1"
-        #expect(await proxy.status()[T.service("d")] == .failed(reason: expected))
+        #expect(fourth.isEmpty)
+        let expected = "proxy port range \(range) is exhausted (3 ports)"
+        #expect(await proxy.status()[T.service("d")] == .unserved(reason: expected))
+        #expect(await proxy.unservedPorts() == UnservedPorts(names: [T.service("d")], reason: expected))
 
         let freed = try await T.listeningPort(proxy, T.service("a"))
         let retried = await proxy.apply(Self.ports(["b", "c", "d"]))

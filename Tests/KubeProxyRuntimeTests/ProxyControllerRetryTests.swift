@@ -1,4 +1,5 @@
 import KubeProxyCore
+import KubeProxyDataPlane
 import KubeProxyIPTables
 import KubeProxyTesting
 import Logging
@@ -28,6 +29,52 @@ struct ProxyControllerRetryTests {
         _ = await controller.handle(.service(.deleted(web)))
         #expect(await controller.sync())
         #expect(lines.metadata(of: "service port stopped").map { $0["endpoints"] } == ["2"])
+    }
+
+    /// A listener that keeps failing with the same reason is logged at error level once, not
+    /// once per retry; a new failure is logged again.
+    @Test func aRepeatedListenerFailureIsLoggedOnce() async throws {
+        let (logger, lines) = LineRecorder.logger()
+        let dataPlane = FakeUserspaceDataPlane()
+        let controller = ProxyController(nodeName: "node-1", family: .ipv4, dataPlane: dataPlane, logger: logger)
+        let web = ProxyControllerTests.service("web")
+        dataPlane.setFailing([ServicePortName(namespace: "default", name: "web", port: "http")])
+        _ = await controller.handle(.service(.added(web)))
+        _ = await controller.handle(.synced)
+        for _ in 0..<3 { #expect(await controller.sync() == false) }
+        #expect(lines.metadata(of: "service port failed to open; will retry").count == 1)
+        #expect(lines.metadata(of: "service port still fails to open; will retry").count == 2)
+
+        dataPlane.setFailing([])
+        #expect(await controller.sync())
+        dataPlane.setFailing([ServicePortName(namespace: "default", name: "web", port: "http")])
+        #expect(await controller.sync() == false)
+        #expect(lines.metadata(of: "service port failed to open; will retry").count == 2)
+    }
+
+    /// Unserved service ports make `/healthz` a 503 with the data plane's report as reason, and
+    /// it clears once the data plane serves everything.
+    @Test func unservedPortsFailHealthzWithTheReport() async throws {
+        let dataPlane = FakeUserspaceDataPlane()
+        let health = HealthHolder(syncPeriod: .seconds(30))
+        let controller = ProxyController(
+            nodeName: "node-1", family: .ipv4, dataPlane: dataPlane, observers: ProxyObservers(health: health),
+            logger: Logger(label: "test"))
+        let web = ProxyControllerTests.service("web")
+        let report = UnservedPorts(
+            names: [ServicePortName(namespace: "default", name: "web", port: "http")], reason: "no room")
+        dataPlane.setUnserved(report)
+        _ = await controller.handle(.service(.added(web)))
+        _ = await controller.handle(.synced)
+        #expect(await controller.sync())
+        #expect(health.healthz().statusCode == 503)
+        #expect(health.healthz().reason == "IPv4: \(report)")
+        #expect(health.livez().statusCode == 200)
+
+        dataPlane.setUnserved(nil)
+        #expect(await controller.sync())
+        #expect(health.healthz().statusCode == 200)
+        #expect(health.healthz().reason == nil)
     }
 
     /// A NodePort someone else holds is retried after the scheduler's first backoff step (1 s),

@@ -157,6 +157,10 @@ enum ExecPlugin {
                 process.standardOutput = output
                 process.standardError = errors
                 process.standardInput = FileHandle.nullDevice
+                if let shortage = descriptorShortage(output, errors) {
+                    continuation.resume(throwing: shortage)
+                    return
+                }
                 do {
                     try process.run()
                 } catch {
@@ -188,6 +192,29 @@ enum ExecPlugin {
                         stderr: errorBytes, timedOut: timedOut))
             }
         }
+    }
+
+    /// Out of descriptors (`EMFILE`/`ENFILE`) when starting a plugin.
+    struct DescriptorShortage: Error, CustomStringConvertible {
+        /// The `errno` of the failed `pipe` or `socketpair`.
+        let errno: Int32
+        var description: String { "no file descriptor left to start it (errno \(errno))" }
+    }
+
+    /// Foundation's `Pipe` hands out descriptor -1 and `Process.run` ignores a failing
+    /// `socketpair` when descriptors run out, which crashed in libdispatch: check both first.
+    private static func descriptorShortage(_ pipes: Pipe...) -> DescriptorShortage? {
+        if pipes.contains(where: { $0.fileHandleForReading.fileDescriptor < 0 }) { return DescriptorShortage(errno: EMFILE) }
+        var probe: [Int32] = [-1, -1]
+        #if canImport(Glibc)
+            let stream = Int32(SOCK_STREAM.rawValue)
+        #else
+            let stream = SOCK_STREAM
+        #endif
+        guard socketpair(AF_UNIX, stream, 0, &probe) == 0 else { return DescriptorShortage(errno: errno) }
+        close(probe[0])
+        close(probe[1])
+        return nil
     }
 
     /// Ends the plugin with `SIGKILL`: it inherits the signal mask of the dispatch thread that

@@ -32,12 +32,16 @@ public struct HealthVerdict<Instant: Hashable & Sendable>: Hashable, Sendable {
     public var healthy: Bool
     /// Per-family detail; empty before any family queued or synced anything.
     public var status: [IPFamily: FamilyStatus]
+    /// Why a `/healthz` verdict fails although the syncs are fresh (service ports unserved for
+    /// lack of listener capacity); `nil` otherwise. Not an upstream field.
+    public var reason: String?
 
     /// Creates a verdict.
     public init(
         statusCode: Int, lastUpdated: Instant?, currentTime: Instant, nodeEligible: Bool?, healthy: Bool,
-        status: [IPFamily: FamilyStatus]
+        status: [IPFamily: FamilyStatus], reason: String? = nil
     ) {
+        self.reason = reason
         self.statusCode = statusCode
         self.lastUpdated = lastUpdated
         self.currentTime = currentTime

@@ -34,6 +34,8 @@ public struct ProxyHealth<Instant: InstantProtocol>: Sendable, Hashable where In
     /// Whether this node should receive external traffic: `nil` until a Node object has been
     /// seen, then `false` when it is being deleted or drained by the cluster autoscaler.
     public private(set) var nodeEligible: Bool?
+    /// Per family, why some service ports are not served (listener capacity reached).
+    private var unservedReasons: [IPFamily: String] = [:]
 
     /// Creates the bookkeeping with an explicit timeout.
     public init(timeout: Duration) {
@@ -56,6 +58,13 @@ public struct ProxyHealth<Instant: InstantProtocol>: Sendable, Hashable where In
     /// A sync of `family` succeeded (upstream `Updated`): nothing is pending any more.
     public mutating func updated(_ family: IPFamily, at instant: Instant) {
         families[family] = FamilyState(oldestPending: nil, lastUpdated: instant)
+    }
+
+    /// Sets (`nil` clears) why `family` leaves service ports unserved. Not upstream: `/healthz`
+    /// answers 503 with this reason, so a load balancer steers traffic to nodes that serve
+    /// every port; `/livez` and `isHealthy` ignore it (restarting would not add capacity).
+    public mutating func unserved(_ family: IPFamily, reason: String?) {
+        unservedReasons[family] = reason
     }
 
     /// The Node object of this host changed; `nil` means it was deleted (or is absent), which
@@ -96,8 +105,8 @@ public struct ProxyHealth<Instant: InstantProtocol>: Sendable, Hashable where In
         verdict(at: now, includeNode: false)
     }
 
-    /// The `/healthz` verdict: 200 iff every family is healthy and the node is not known to be
-    /// ineligible. An unknown node (`nil`: no Node object seen, e.g. running from manifest files)
+    /// The `/healthz` verdict: 200 iff every family is healthy, the node is not known to be
+    /// ineligible, and no family leaves service ports unserved (then `reason` says why). An unknown node (`nil`: no Node object seen, e.g. running from manifest files)
     /// does not fail the check, as upstream behaved before it waited for the Node at startup.
     public func healthz(at now: Instant) -> HealthVerdict<Instant> {
         verdict(at: now, includeNode: true)
@@ -119,12 +128,17 @@ public struct ProxyHealth<Instant: InstantProtocol>: Sendable, Hashable where In
         }
         let healthy = status.values.allSatisfy(\.healthy)
         let eligible = includeNode ? nodeEligible : nil
-        let ok = healthy && eligible != false
+        let reason =
+            includeNode && !unservedReasons.isEmpty
+            ? unservedReasons.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue): \($0.value)" }
+                .joined(separator: "; ")
+            : nil
+        let ok = healthy && eligible != false && reason == nil
         return HealthVerdict(
             statusCode: ok ? 200 : 503,
             // Upstream overwrites lastUpdated with "now" on success, for clients of old releases
             // that read it as "the sync loop is alive".
             lastUpdated: ok ? now : lastUpdated,
-            currentTime: now, nodeEligible: eligible, healthy: healthy, status: status)
+            currentTime: now, nodeEligible: eligible, healthy: healthy, status: status, reason: reason)
     }
 }

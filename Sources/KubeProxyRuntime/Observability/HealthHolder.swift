@@ -35,6 +35,12 @@ public final class HealthHolder: Sendable {
         state.withLock { $0.updated(family, at: instant) }
     }
 
+    /// Sets (or clears, with `nil`) why `family` cannot serve every service port; `/healthz`
+    /// answers 503 with the reason while one is set.
+    public func unserved(_ family: IPFamily, reason: String?) {
+        state.withLock { $0.unserved(family, reason: reason) }
+    }
+
     /// This host's Node object changed; `nil` when it was deleted.
     public func nodeChanged(_ node: Node?) {
         state.withLock { $0.nodeChanged(node) }

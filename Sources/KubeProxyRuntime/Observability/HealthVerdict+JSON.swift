@@ -3,7 +3,7 @@ import KubeProxyCore
 extension HealthVerdict where Instant == WallTime {
     /// The body upstream's healthz/livez handlers write: Go's `json.Marshal` of `ProxyHealth`,
     /// i.e. compact JSON with fields in declaration order, `nodeEligible` and `status` omitted
-    /// when absent/empty, map keys sorted, times as RFC 3339 (Go's zero time for "never").
+    /// when absent/empty, then our own `reason` (only when set), map keys sorted, times as RFC 3339 (Go's zero time for "never").
     ///
     /// Example: `{"lastUpdated":"2024-05-01T10:00:00Z","currentTime":"2024-05-01T10:00:00Z",
     /// "nodeEligible":true,"healthy":true,"status":{"IPv4":{"lastUpdated":"…","healthy":true}}}`
@@ -21,6 +21,24 @@ extension HealthVerdict where Instant == WallTime {
             }
             fields.append("\"status\":{\(families.joined(separator: ","))}")
         }
+        if let reason { fields.append("\"reason\":\(Self.jsonString(reason))") }
         return "{\(fields.joined(separator: ","))}"
+    }
+
+    /// `text` as a JSON string literal (quotes, backslashes and control characters escaped).
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

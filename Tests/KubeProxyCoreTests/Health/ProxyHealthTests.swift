@@ -23,6 +23,26 @@ struct ProxyHealthTests {
         #expect(health.livez(at: at(1000)).statusCode == 200)
     }
 
+    /// Unserved service ports fail `/healthz` with the reason; `/livez` and `isHealthy` (sync
+    /// freshness) stay unaffected; clearing the reason restores a 200.
+    @Test func unservedPortsFailHealthzOnlyWithAReason() {
+        var health = Health(timeout: .seconds(60))
+        health.updated(.ipv4, at: at(1))
+        health.unserved(.ipv4, reason: "3 service ports not served (why): a, b, c")
+        let failing = health.healthz(at: at(2))
+        #expect(failing.statusCode == 503)
+        #expect(failing.healthy, "healthy keeps upstream's sync-freshness meaning")
+        #expect(failing.reason == "IPv4: 3 service ports not served (why): a, b, c")
+        #expect(health.livez(at: at(2)).statusCode == 200)
+        #expect(health.livez(at: at(2)).reason == nil)
+        #expect(health.isHealthy(at: at(2)))
+
+        health.unserved(.ipv4, reason: nil)
+        let restored = health.healthz(at: at(3))
+        #expect(restored.statusCode == 200)
+        #expect(restored.reason == nil)
+    }
+
     @Test func timeoutIsTwiceTheSyncPeriod() {
         #expect(Health(syncPeriod: .seconds(30)).timeout == .seconds(60))
     }

@@ -28,4 +28,14 @@ struct HealthVerdictJSONTests {
             verdict.json
                 == #"{"lastUpdated":"0001-01-01T00:00:00Z","currentTime":"2024-05-01T10:00:00Z","healthy":false}"#)
     }
+
+    @Test func reasonComesLastAndIsEscaped() {
+        let verdict = HealthVerdict<WallTime>(
+            statusCode: 503, lastUpdated: nil, currentTime: Self.t0, nodeEligible: nil, healthy: true, status: [:],
+            reason: "IPv4: 2 \"ports\"\\x\n\u{1}")
+        #expect(
+            verdict.json
+                == #"{"lastUpdated":"0001-01-01T00:00:00Z","currentTime":"2024-05-01T10:00:00Z","healthy":true,"#
+                + #""reason":"IPv4: 2 \"ports\"\\x\n\u0001"}"#)
+    }
 }
