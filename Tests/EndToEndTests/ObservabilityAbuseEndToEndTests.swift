@@ -133,7 +133,9 @@ struct ObservabilityAbuseEndToEndTests {
 
         let descriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(setup.proxy.pid)/fd").count) ?? 0 }
         let baseline = descriptors()
-        let flood = Self.openIdleConnections(600, port: setup.healthPort)
+        // Closed once: in (c), or by the defer when the test stops early. A second close of the
+        // same numbers would close whatever another test (or NIO) opened under them since.
+        var flood = Self.openIdleConnections(600, port: setup.healthPort)
         defer { for fd in flood { close(fd) } }
         #expect(flood.count == 600)
         try await Task.sleep(for: .seconds(1))  // let the proxy take what it will
@@ -156,6 +158,7 @@ struct ObservabilityAbuseEndToEndTests {
 
         // (c) Once the flood is gone, /healthz answers again.
         for fd in flood { close(fd) }
+        flood = []
         #expect(await Self.healthzAnswers(port: setup.healthPort, timeout: .seconds(20)))
     }
 
@@ -173,7 +176,7 @@ struct ObservabilityAbuseEndToEndTests {
         // Soft limit only: lowering and raising it back needs no privilege.
         _ = try NetworkLab.run([prlimit, "--pid", String(setup.proxy.pid), "--nofile=\(open + 8):"])
 
-        let flood = Self.openIdleConnections(100, port: setup.healthPort)
+        var flood = Self.openIdleConnections(100, port: setup.healthPort)
         defer { for fd in flood { close(fd) } }
         let warned = await setup.proxy.waitForLine(timeout: .seconds(10)) {
             $0.contains("cannot accept connections; pausing")
@@ -189,6 +192,7 @@ struct ObservabilityAbuseEndToEndTests {
 
         // Descriptors back: the flood is closed and /healthz answers again.
         for fd in flood { close(fd) }
+        flood = []
         _ = try NetworkLab.run([prlimit, "--pid", String(setup.proxy.pid), "--nofile=\(open + 200):"])
         #expect(await Self.healthzAnswers(port: setup.healthPort, timeout: .seconds(20)))
     }

@@ -137,6 +137,7 @@ final class TestSocket {
         guard rc == 0 else {
             let error = errno
             Glibc.close(fd)
+            fd = -1  // deinit runs for a class whose init throws: no second close
             throw Failure.failed("connect: errno \(error)")
         }
     }
