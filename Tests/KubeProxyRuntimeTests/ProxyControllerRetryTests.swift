@@ -34,7 +34,7 @@ struct ProxyControllerRetryTests {
     /// A listener that keeps failing with the same reason is logged at error level once, not
     /// once per retry; a new failure is logged again.
     @Test func aRepeatedListenerFailureIsLoggedOnce() async throws {
-        let (logger, lines) = LineRecorder.logger()
+        let (logger, lines) = RecordingLogHandler.logger(label: "proxier")
         let dataPlane = FakeUserspaceDataPlane()
         let controller = ProxyController(nodeName: "node-1", family: .ipv4, dataPlane: dataPlane, logger: logger)
         let web = ProxyControllerTests.service("web")
