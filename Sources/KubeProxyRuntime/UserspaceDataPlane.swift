@@ -24,9 +24,6 @@ public protocol UserspaceDataPlane: Sendable {
 extension UserspaceDataPlane {
     /// Closes everything at once.
     public func shutdown() async { await shutdown(drainTimeout: .zero) }
-
-    /// No capacity limit: every port is served or failed individually.
-    public func unservedPorts() async -> UnservedPorts? { nil }
 }
 
 extension UserspaceProxy: UserspaceDataPlane {

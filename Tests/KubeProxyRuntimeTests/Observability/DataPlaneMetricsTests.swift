@@ -183,6 +183,7 @@ struct StatisticsServiceTests {
         func listenerPorts() async -> [ServicePortName: Int] { [:] }
         func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult] { [] }
         func statistics() async -> [ServicePortName: ListenerStatistics] { stats }
+        func unservedPorts() async -> UnservedPorts? { nil }
         func shutdown(drainTimeout: Duration) async {}
     }
 
