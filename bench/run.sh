@@ -75,7 +75,8 @@ build() {
   fi
 }
 
-install_peers
+# Only the data plane needs the peers.
+if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then install_peers; fi
 BACKEND_BUILT=no; OURS_BUILT=no; BENCH_BUILT=no; API_BUILT=no
 if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then
   if [ -n "${BENCH_BACKEND:-}" ]; then BACKEND_BUILT=yes; else build example-backend BACKEND_BUILT; fi

@@ -63,11 +63,18 @@ real_restore_lines() {
     sed -n 's/.*lines=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# real_sync_count CMD... : kubeproxy_sync_proxy_rules_duration_seconds_count from the /metrics
+# body CMD prints (syncs run so far), 0 when absent.
+real_sync_count() {
+  "$@" 2>/dev/null | awk '/^kubeproxy_sync_proxy_rules_duration_seconds_count/ { v = $NF } END { printf "%d\n", v + 0 }'
+}
+
 # real_run SIZE SOURCE : one measured run; appends one TSV line to $WORK/real.tsv:
 # size source first_sync listeners rss_mib idle_cpu_pct change_ms change_restore idle_restore metrics_bytes note
+# idle_syncs
 real_run() {
   local n=$1 src=$2 dir="$WORK/real-manifests-$1" kplog="$WORK/kp-real-$1-$2.log" api="" kp t0 now
-  local first="-" listen="-" rss="-" cpu="-" change="-" chrestore="-" idlerestore="-" msize="-" note=""
+  local first="-" listen="-" rss="-" cpu="-" change="-" chrestore="-" idlerestore="-" msize="-" note="" idlesyncs="-"
   local range_end=$((20000 + n + 1000)) limit=$((n >= 20000 ? 600 : 180)) metrics_port kubeflag=() ns=() cmd=()
   [ "$range_end" -gt 65000 ] && range_end=65000
   local common=(--proxy-port-range "20000-$range_end" --iptables-min-sync-period=0 --hostname-override bench-node)
@@ -140,10 +147,12 @@ real_run() {
   if kill -0 "$kp" 2>/dev/null && [ "$first" != "-" ]; then
     sleep 2
     # Idle: nothing changes; CPU of the process from /proc/PID/stat (utime+stime).
-    local hz c0 c1 off
+    local hz c0 c1 off s0
     hz=$(getconf CLK_TCK)
     off=$(stat -c %s "$kplog")
+    [ "$src" = portals-v4 ] && s0=$(real_sync_count "${ns[@]}" curl -s "http://127.0.0.1:$metrics_port/metrics")
     c0=$(cpu_ticks "$kp"); sleep "$IDLE"; c1=$(cpu_ticks "$kp")
+    [ "$src" = portals-v4 ] && idlesyncs=$(($(real_sync_count "${ns[@]}" curl -s "http://127.0.0.1:$metrics_port/metrics") - s0))
     cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" -v s="$IDLE" 'BEGIN { printf "%.2f", (b - a) / hz / s * 100 }')
     [ "$src" = portals-v4 ] && idlerestore=$(real_restore_lines "$kplog" "$off")
     if [ ${#ns[@]} -gt 0 ]; then
@@ -182,8 +191,8 @@ real_run() {
     fi
     rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$kp/status" 2>/dev/null)
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$src" "$first" "$listen" "${rss:--}" "$cpu" "$change" \
-    "$chrestore" "$idlerestore" "$msize" "$note" >>"$WORK/real.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$src" "$first" "$listen" "${rss:--}" "$cpu" "$change" \
+    "$chrestore" "$idlerestore" "$msize" "$note" "$idlesyncs" >>"$WORK/real.tsv"
   bench_kill "$kp"
   [ -n "$api" ] && bench_kill "$api"
   realbinary_cleanup
@@ -238,14 +247,15 @@ realbinary_table() {
     echo "(manifest rename / PATCH) to the klog timestamp of \"service port changed\". Idle CPU is"
     echo "utime+stime over ${IDLE} s with nothing changing. Restore lines are summed from the"
     echo "\"running iptables-restore lines=N\" lines of a second portal run with \`-v 4\` (that level"
-    echo "also logs every object, so the other portal figures come from a run at the default level)."
+    echo "also logs every object, so the other portal figures come from a run at the default level);"
+    echo "the no-op syncs are counted from \`kubeproxy_sync_proxy_rules_duration_seconds_count\`."
     echo
     echo "| N | source | measure | target | measured | result |"
     echo "| ---: | --- | --- | --- | ---: | --- |"
     for key in $(cut -f1,2 "$tsv" | awk '!seen[$0]++' | tr '\t' ':'); do
       n=${key%%:*}; src=${key#*:}
       local f=() c note
-      for c in 3 4 5 6 7 8 9 10; do
+      for c in 3 4 5 6 7 8 9 10 12; do
         f[c]=$(awk -F'\t' -v n="$n" -v s="$src" -v c="$c" '$1 == n && $2 == s { print $c }' "$tsv" | median)
       done
       note=$(awk -F'\t' -v n="$n" -v s="$src" '$1 == n && $2 == s && $11 != "" { print $11 }' "$tsv" | sort -u | paste -sd ';')
@@ -253,7 +263,7 @@ realbinary_table() {
       if [ "$n" -gt 15000 ]; then sync_t=10; rss_t=600; fi
       if [ "$src" = portals-v4 ]; then
         echo "| $n | portals | iptables-restore lines for that change (\`-v 4\` run) | only that service's rules | ${f[8]} | $(real_lt "${f[8]}" 20) |"
-        echo "| $n | portals | iptables-restore lines while idle, syncs every 10 s (\`-v 4\` run) | 0 | ${f[9]} | $(real_lt "${f[9]}" 1) |"
+        echo "| $n | portals | iptables-restore lines while idle: ${f[12]} no-op syncs in ${IDLE} s (\`-v 4\` run) | 0 | ${f[9]} | $(if [ "${f[12]}" = "-" ] || [ "${f[12]}" = 0 ]; then echo n/a; else real_lt "${f[9]}" 1; fi) |"
         [ -n "$note" ] && echo "| $n | portals -v 4 | note | | $note | |"
         continue
       fi
