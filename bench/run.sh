@@ -14,6 +14,7 @@
 # BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"),
 # BENCH_ONLY (dataplane|controlplane|apisync|realbinary), BENCH_API_SERVICES (10000),
 # BENCH_REAL_SIZES ("1000 10000"; add 50000 to opt in), BENCH_REAL_IDLE (20 s),
+# BENCH_REAL_SOURCES ("manifests api portals portals-v4"),
 # BENCH_BACKEND (an example-backend binary to use instead of building one).
 set -uo pipefail
 

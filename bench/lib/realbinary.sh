@@ -216,6 +216,9 @@ realbinary_main() {
     printf '### Real binary\n\nNot measured: the release build of kube-proxy failed.\n\n' >"$out"; return 0
   fi
   [ "$API_BUILT" != yes ] && sources=(manifests portals portals-v4)
+  # BENCH_REAL_SOURCES narrows the sources, e.g. "portals" for a 50k run that stays inside its
+  # namespace (outside one, 50k listeners on loopback would take ports other programs use).
+  [ -n "${BENCH_REAL_SOURCES:-}" ] && read -r -a sources <<<"$BENCH_REAL_SOURCES"
   for n in $sizes; do
     if [ "$n" -gt 15000 ]; then
       # Each listener is a descriptor: raise the hard limit as an operator does for 50k Services.
