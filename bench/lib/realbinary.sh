@@ -137,10 +137,16 @@ real_run() {
       listen=$(awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
     fi
     [ "$first" != "-" ] && [ "$listen" != "-" ] && break
+    # Above 15k the listener time is no target; a descriptor limit that cannot be raised caps
+    # the listeners, and the proxy says so (the note carries it into the table).
+    [ "$first" != "-" ] && [ "$n" -gt 15000 ] && break
     kill -0 "$kp" 2>/dev/null || { note="kube-proxy exited"; break; }
     sleep 0.05
   done
-  if [ "$first" = "-" ] || [ "$listen" = "-" ]; then
+  if grep -q 'listener capacity reached' "$kplog" 2>/dev/null; then
+    note="listener capacity reached: $(grep -m1 'listener capacity reached' "$kplog" | sed -n 's/.*listening=\([0-9]*\).*/\1/p') of $n listening (descriptor limit $(ulimit -n))"
+  fi
+  if [ "$first" = "-" ] || { [ "$listen" = "-" ] && [ "$n" -le 15000 ]; }; then
     [ -z "$note" ] && note="not synced within ${limit} s (${started:-0}/$n listeners)"
     log "$note"; tail -5 "$kplog" >&2
   fi
@@ -222,7 +228,8 @@ realbinary_main() {
   for n in $sizes; do
     if [ "$n" -gt 15000 ]; then
       # Each listener is a descriptor: raise the hard limit as an operator does for 50k Services.
-      ulimit -Hn 1048576 2>/dev/null && ulimit -n 1048576 2>/dev/null || log "could not raise the descriptor limit for $n"
+      ulimit -Hn 1048576 2>/dev/null && ulimit -n 1048576 2>/dev/null ||
+        log "could not raise the descriptor limit for $n (hard limit $(ulimit -Hn)); fewer listeners fit"
     fi
     for src in "${sources[@]}"; do
       if [ "${src%-v4}" = portals ] && { [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; }; then
