@@ -11,8 +11,10 @@
 # Never run by `swift test`. See bench/README.md for what each figure means.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (5s), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"), BENCH_ONLY (dataplane|controlplane|apisync),
-# BENCH_API_SERVICES (10000),
+# BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"),
+# BENCH_ONLY (dataplane|controlplane|apisync|realbinary), BENCH_API_SERVICES (10000),
+# BENCH_REAL_SIZES ("1000 10000"; add 50000 to opt in), BENCH_REAL_IDLE (20 s),
+# BENCH_REAL_SOURCES ("manifests api portals portals-v4"),
 # BENCH_BACKEND (an example-backend binary to use instead of building one).
 set -uo pipefail
 
@@ -27,13 +29,14 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 CP_SIZES=${BENCH_SIZES:-"1000 10000 50000"}
 ONLY=${BENCH_ONLY:-}
 
-for lib in common machine dataplane dataplane-table controlplane apisync; do
+for lib in common machine dataplane dataplane-table controlplane apisync realbinary; do
   source "$BENCH_DIR/lib/$lib.sh" || { echo "bench: cannot load bench/lib/$lib.sh" >&2; exit 1; }
 done
 
 WORK=$(mktemp -d /tmp/kube-proxy-bench.XXXXXX)
 cleanup() {
   bench_kill_all
+  realbinary_cleanup
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -73,13 +76,14 @@ build() {
   fi
 }
 
-install_peers
+# Only the data plane needs the peers.
+if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then install_peers; fi
 BACKEND_BUILT=no; OURS_BUILT=no; BENCH_BUILT=no; API_BUILT=no
 if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then
   if [ -n "${BENCH_BACKEND:-}" ]; then BACKEND_BUILT=yes; else build example-backend BACKEND_BUILT; fi
 fi
 if [ "$ONLY" != controlplane ]; then build kube-proxy OURS_BUILT; fi
-if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ]; then build fake-apiserver API_BUILT; fi
+if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ] || [ "$ONLY" = realbinary ]; then build fake-apiserver API_BUILT; fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then build kube-proxy-bench BENCH_BUILT; fi
 BIN=$(swift build -c release --show-bin-path)
 log "builds done after $(($(date +%s) - STARTED)) s"
@@ -101,6 +105,8 @@ fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then controlplane_main "$WORK/controlplane.md"; fi
 : >"$WORK/apisync.md"
 if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ]; then apisync_main "$WORK/apisync.md"; bench_kill_all; fi
+: >"$WORK/realbinary.md"
+if [ "$ONLY" = "" ] || [ "$ONLY" = realbinary ]; then realbinary_main "$WORK/realbinary.md"; bench_kill_all; realbinary_cleanup; fi
 
 STAMP=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 mkdir -p "$BENCH_DIR/results"
@@ -110,7 +116,7 @@ RESULT="$BENCH_DIR/results/$STAMP.md"
   echo
   echo "Command: \`bash bench/run.sh\`; total time $(($(date +%s) - STARTED)) s."
   echo
-  cat "$WORK/dataplane.md" "$WORK/controlplane.md" "$WORK/apisync.md"
+  cat "$WORK/dataplane.md" "$WORK/controlplane.md" "$WORK/apisync.md" "$WORK/realbinary.md"
   machine_description
 } >"$RESULT"
 cat "$RESULT"

@@ -19,6 +19,7 @@ struct Options {
     var mutualTLS = false
     var token: String?
     var seedServices = 0
+    var seedEndpoints = 2
     var kubeconfig: String?
     var bookmarkInterval = 60
     var historyLimit = 1000
@@ -26,7 +27,7 @@ struct Options {
 
     static let usage = """
         usage: fake-apiserver [--host ADDR] [--port N] [--tls] [--mtls] [--token TOKEN]
-                              [--seed-services N] [--kubeconfig PATH] [--bookmark-interval SECONDS]
+                              [--seed-services N] [--seed-endpoints N] [--kubeconfig PATH] [--bookmark-interval SECONDS]
                               [--history N] [--fault SPEC]...
 
         A fake Kubernetes API server (Services, EndpointSlices, Endpoints, Nodes) for demos and
@@ -39,6 +40,7 @@ struct Options {
           --mtls                    --tls, and require a client certificate (in the kubeconfig)
           --token TOKEN             require `Authorization: Bearer TOKEN` (in the kubeconfig)
           --seed-services N         start with N Services and one EndpointSlice each
+          --seed-endpoints N        endpoints in each seeded EndpointSlice (default 2)
           --kubeconfig PATH         where to write the kubeconfig (default: a temporary directory)
           --bookmark-interval S     seconds between watch bookmarks (default 60)
           --history N               changes kept for watch resumption; older versions are 410 (default 1000)
@@ -69,6 +71,7 @@ struct Options {
             case "--mtls": options.tls = true; options.mutualTLS = true
             case "--token": options.token = value(argument)
             case "--seed-services": options.seedServices = number(argument)
+            case "--seed-endpoints": options.seedEndpoints = number(argument)
             case "--kubeconfig": options.kubeconfig = value(argument)
             case "--bookmark-interval": options.bookmarkInterval = max(1, number(argument))
             case "--history": options.historyLimit = max(1, number(argument))
@@ -128,7 +131,7 @@ let server: FakeAPIServer
 do {
     server = try await FakeAPIServer.start(
         host: options.host, port: options.port, tls: tls, token: options.token, configuration: configuration)
-    try server.seed(services: options.seedServices)
+    try server.seed(services: options.seedServices, endpointsPerService: options.seedEndpoints)
     for fault in options.faults { server.inject(fault) }
     let kubeconfig = try server.writeKubeconfig(
         to: options.kubeconfig ?? workDirectory + "/kubeconfig",
