@@ -21,24 +21,7 @@ extension HealthVerdict where Instant == WallTime {
             }
             fields.append("\"status\":{\(families.joined(separator: ","))}")
         }
-        if let reason { fields.append("\"reason\":\(Self.jsonString(reason))") }
+        if let reason { fields.append("\"reason\":\(JSONText.quoted(reason))") }
         return "{\(fields.joined(separator: ","))}"
-    }
-
-    /// `text` as a JSON string literal (quotes, backslashes and control characters escaped).
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

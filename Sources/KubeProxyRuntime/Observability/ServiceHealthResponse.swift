@@ -22,8 +22,8 @@ enum ServiceHealthResponse {
         [
             "{",
             "\t\"service\": {",
-            "\t\t\"namespace\": \(quoted(service.namespace)),",
-            "\t\t\"name\": \(quoted(service.name))",
+            "\t\t\"namespace\": \(JSONText.quoted(service.namespace)),",
+            "\t\t\"name\": \(JSONText.quoted(service.name))",
             "\t},",
             "\t\"localEndpoints\": \(localEndpoints),",
             "\t\"serviceProxyHealthy\": \(proxyHealthy)",
@@ -31,22 +31,4 @@ enum ServiceHealthResponse {
         ].joined(separator: "\n")
     }
 
-    /// A JSON string literal (names are DNS labels, but escape anyway so the body stays JSON).
-    private static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }
