@@ -1,6 +1,14 @@
 import KubeProxyCore
 import NIOCore
 import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Sockets behind `TestBackend.closedPort`: bound, never listening, open until the process ends.
+private let reservedClosedPorts = Mutex<[Int32]>([])
 
 /// Tiny NIO servers on loopback that play the endpoints of the data-plane tests.
 struct TestBackend: Sendable {
@@ -42,11 +50,34 @@ struct TestBackend: Sendable {
         return (backend, filler)
     }
 
-    /// A port on `host` where nothing listens (bound, then closed): dials are refused.
+    /// A port on `host` where nothing listens: dials are refused. The port stays bound (a TCP
+    /// socket bound but never listening, kept open for the rest of the test run), so a test
+    /// running in parallel cannot be given it and answer in its place.
     static func closedPort(host: String = "127.0.0.1") async throws -> EndpointAddress {
-        let backend = try await greeter("closed", host: host)
-        await backend.close()
-        return backend.endpoint
+        let address = try SocketAddress(ipAddress: host, port: 0)
+        let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        let bound = address.withSockAddr { bind(fd, $0, socklen_t($1)) }
+        guard bound == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw IOError(errnoCode: code, reason: "bind")
+        }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw IOError(errnoCode: code, reason: "getsockname")
+        }
+        // sin_port and sin6_port sit at the same offset, in network byte order.
+        let port = Int(
+            UInt16(bigEndian: withUnsafeBytes(of: &storage) { $0.load(fromByteOffset: 2, as: UInt16.self) }))
+        reservedClosedPorts.withLock { $0.append(fd) }
+        return EndpointAddress(ip: IPAddress(host)!, port: port)
     }
 
     private static func start(
