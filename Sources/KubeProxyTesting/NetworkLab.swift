@@ -49,9 +49,35 @@ public final class NetworkLab: @unchecked Sendable {
     private var processes: [ChildProcess] = []
     private var destroyed = false
 
-    /// Creates an empty lab.
+    /// Creates an empty lab. Its id starts with this process's PID, so a later lab can tell a
+    /// namespace left by a test process that died without cleaning up (a crash runs no `defer`
+    /// and no `deinit`) from one a live run still uses, and delete it.
     public init() {
-        id = String(UUID().uuidString.prefix(6)).lowercased()
+        id = "\(getpid())-" + String(UUID().uuidString.prefix(4)).lowercased()
+        Self.sweepOrphansOnce()
+    }
+
+    private static let swept = NSLock()
+    nonisolated(unsafe) private static var didSweep = false
+
+    /// Once per process: deletes `kp-<pid>-…` namespaces whose creating process is gone, and
+    /// whatever still runs in them.
+    private static func sweepOrphansOnce() {
+        let first = swept.withLock { () -> Bool in
+            defer { didSweep = true }
+            return !didSweep
+        }
+        guard first, let list = try? run(["ip", "netns", "list"]) else { return }
+        for line in list.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            let parts = name.split(separator: "-")
+            guard parts.count >= 3, parts[0] == "kp", let pid = Int32(parts[1]), pid != getpid() else { continue }
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if let pids = try? run(["ip", "netns", "pids", name]) {
+                for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+            }
+            _ = try? run(["ip", "netns", "delete", name])
+        }
     }
 
     deinit { destroy() }
