@@ -4,7 +4,8 @@
 /// means "used, but nothing is available" and turns into a REJECT (cluster) or DROP (local)
 /// verdict in the renderers.
 public struct CategorizedEndpoints: Hashable, Sendable {
-    /// Endpoints for Cluster-policy traffic; `nil` when both policies are Local.
+    /// Endpoints for Cluster-policy traffic (and the ETP=Local short-circuit of pod and node
+    /// traffic); `nil` when internal traffic is Local and the port is not externally accessible.
     public var cluster: [Endpoint]?
     /// Endpoints for Local-policy traffic; `nil` when neither policy is Local.
     public var local: [Endpoint]?

@@ -16,9 +16,12 @@ extension ServicePort {
         internalTrafficPolicy == .local
     }
 
-    /// Whether some traffic class uses the cluster-wide endpoint set.
+    /// Whether some traffic class uses the cluster-wide endpoint set: ClusterIP traffic under
+    /// Cluster policy, or any external traffic — even with `externalTrafficPolicy: Local`, pod
+    /// and node traffic to an external address is short-circuited to the cluster-wide set
+    /// (upstream `UsesClusterEndpoints`).
     public var usesClusterEndpoints: Bool {
-        !internalPolicyLocal || (isExternallyAccessible && !externalPolicyLocal)
+        !internalPolicyLocal || isExternallyAccessible
     }
 
     /// Whether some traffic class uses the node-local endpoint set.
