@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "KubeAPI", targets: ["KubeAPI"]),
         .library(name: "KubeProxyCore", targets: ["KubeProxyCore"]),
         .library(name: "KubeProxyIPTables", targets: ["KubeProxyIPTables"]),
+        .library(name: "KubeProxyNFTables", targets: ["KubeProxyNFTables"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "KubeProxyRuntime", targets: ["KubeProxyRuntime"]),
     ],
@@ -31,6 +32,7 @@ let package = Package(
         .target(name: "KubeAPI", exclude: ["README.md"]),
         .target(name: "KubeProxyCore", dependencies: ["KubeAPI"], exclude: ["README.md"]),
         .target(name: "KubeProxyIPTables", dependencies: ["KubeProxyCore"], exclude: ["README.md"]),
+        .target(name: "KubeProxyNFTables", dependencies: ["KubeProxyCore"], exclude: ["README.md"]),
         .target(
             name: "KubeProxyHost", dependencies: ["KubeProxyCore", "KubeProxyIPTables", .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]),
@@ -112,7 +114,7 @@ let package = Package(
             name: "KubeProxyTesting",
             dependencies: [
                 "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyRuntime",
-                "KubeProxyIPTables", "KubeProxyHost",
+                "KubeProxyIPTables", "KubeProxyNFTables", "KubeProxyHost",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,6 +130,7 @@ let package = Package(
             dependencies: ["KubeClient", "KubeProxyTesting", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "KubeProxyIPTablesTests", dependencies: ["KubeProxyIPTables", "KubeProxyTesting"]),
+        .testTarget(name: "KubeProxyNFTablesTests", dependencies: ["KubeProxyNFTables", "KubeProxyTesting"]),
         .testTarget(name: "KubeProxyHostTests", dependencies: ["KubeProxyHost", "KubeProxyTesting"]),
         .testTarget(
             name: "KubeProxyDataPlaneTests",

@@ -1,0 +1,102 @@
+/// What the kernel holds in one of our tables, as far as syncing needs to know: chains with
+/// their rule count and (for chains we wrote) a digest of their rules, sets and maps with their
+/// elements, and since when each stale per-service chain has been flushed.
+///
+/// It is a plain value. It comes from `nft -j list table` at start-up or after a failure
+/// (digests then unknown), and afterwards is advanced with `apply` by exactly the transactions
+/// that succeeded, so it never believes in a change the kernel refused.
+public struct NFTKernelState: Hashable, Sendable {
+    /// One chain.
+    public struct Chain: Hashable, Sendable {
+        /// The hook, for base chains.
+        public var base: NFTBaseChain?
+        /// How many rules it holds.
+        public var ruleCount: Int
+        /// `NFTDigest` of its rules, or `nil` when they were read from the kernel and not
+        /// written by us.
+        public var digest: UInt64?
+
+        /// Creates a chain record.
+        public init(base: NFTBaseChain? = nil, ruleCount: Int = 0, digest: UInt64? = NFTDigest.empty) {
+            self.base = base
+            self.ruleCount = ruleCount
+            self.digest = digest
+        }
+    }
+
+    /// One set or map.
+    public struct Container: Hashable, Sendable {
+        /// Set or map.
+        public var kind: NFTSetKind
+        /// Element key text (fields joined by ` . `) to map value (empty for set elements).
+        public var elements: [String: String]
+
+        /// Creates a container record.
+        public init(kind: NFTSetKind, elements: [String: String] = [:]) {
+            self.kind = kind
+            self.elements = elements
+        }
+    }
+
+    /// The table's family.
+    public var family: NFTFamily
+    /// The table's name.
+    public var table: String
+    /// Whether the table exists.
+    public var tableExists: Bool
+    /// Chains by name.
+    public var chains: [String: Chain]
+    /// Sets and maps by name.
+    public var sets: [String: Container]
+    /// Per-service chains that were flushed because nothing uses them, with the time they were
+    /// flushed (monotonic, any fixed origin); deleted once old enough.
+    public var staleSince: [String: Duration]
+
+    /// The state of a machine without our table.
+    public init(family: NFTFamily, table: String = NFTTransaction.defaultTable) {
+        self.family = family
+        self.table = table
+        self.tableExists = false
+        self.chains = [:]
+        self.sets = [:]
+        self.staleSince = [:]
+    }
+
+    /// Advances the state by a transaction the kernel accepted.
+    public mutating func apply(_ transaction: NFTTransaction) {
+        for operation in transaction.operations { apply(operation) }
+    }
+
+    /// Advances the state by one accepted operation.
+    public mutating func apply(_ operation: NFTOperation) {
+        switch operation {
+        case .addTable:
+            tableExists = true
+        case .deleteTable:
+            self = NFTKernelState(family: family, table: table)
+        case .addChain(let chain):
+            if chains[chain.name] == nil { chains[chain.name] = Chain(base: chain.base) }
+        case .flushChain(let name):
+            chains[name]?.ruleCount = 0
+            chains[name]?.digest = NFTDigest.empty
+        case .deleteChain(let name):
+            chains[name] = nil
+            staleSince[name] = nil
+        case .addSet(let set):
+            if sets[set.name] == nil { sets[set.name] = Container(kind: set.kind) }
+        case .flushSet(let name, _):
+            sets[name]?.elements = [:]
+        case .deleteSet(let name, _):
+            sets[name] = nil
+        case .addRule(let rule):
+            guard var chain = chains[rule.chain] else { return }
+            chain.ruleCount += 1
+            chain.digest = chain.digest.map { NFTDigest.adding(rule, to: $0) }
+            chains[rule.chain] = chain
+        case .addElement(let element):
+            sets[element.set]?.elements[element.keyText] = element.value ?? ""
+        case .deleteElement(let element):
+            sets[element.set]?.elements[element.keyText] = nil
+        }
+    }
+}

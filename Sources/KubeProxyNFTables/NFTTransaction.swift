@@ -1,0 +1,194 @@
+import KubeProxyCore
+
+/// The nftables address family of one of our tables: `ip` for IPv4, `ip6` for IPv6.
+public enum NFTFamily: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    case ip
+    case ip6
+
+    /// The family that serves `family`'s traffic.
+    public init(_ family: IPFamily) { self = family == .ipv4 ? .ip : .ip6 }
+
+    /// The IP family this table serves.
+    public var ipFamily: IPFamily { self == .ip ? .ipv4 : .ipv6 }
+
+    /// The payload keyword in rules: `ip daddr` / `ip6 daddr`.
+    public var payload: String { rawValue }
+
+    /// The set element type of an address: `ipv4_addr` / `ipv6_addr`.
+    public var addressType: String { self == .ip ? "ipv4_addr" : "ipv6_addr" }
+
+    public var description: String { rawValue }
+}
+
+/// The hook of a base chain, the packet path's entry into our table.
+public struct NFTBaseChain: Hashable, Sendable {
+    /// `filter` or `nat`.
+    public var type: String
+    /// `prerouting`, `input`, `forward`, `output` or `postrouting`.
+    public var hook: String
+    /// The numeric priority (`dstnat` is -100, `srcnat` 100, `filter` 0).
+    public var priority: Int
+
+    /// Creates a hook description.
+    public init(type: String, hook: String, priority: Int) {
+        self.type = type
+        self.hook = hook
+        self.priority = priority
+    }
+}
+
+/// A chain declaration: regular (only reachable by jump/goto) or base (hooked).
+public struct NFTChain: Hashable, Sendable {
+    /// The chain name (per-service chains contain `/`, nothing else does).
+    public var name: String
+    /// The hook, for base chains.
+    public var base: NFTBaseChain?
+    /// The chain comment, if any.
+    public var comment: String?
+
+    /// Creates a chain declaration.
+    public init(name: String, base: NFTBaseChain? = nil, comment: String? = nil) {
+        self.name = name
+        self.base = base
+        self.comment = comment
+    }
+}
+
+/// Whether a keyed container is a set (keys only) or a map (keys to values).
+public enum NFTSetKind: String, Hashable, Sendable {
+    case set
+    case map
+}
+
+/// A set or map declaration.
+public struct NFTSet: Hashable, Sendable {
+    /// The set or map name.
+    public var name: String
+    /// The key type, one entry per concatenated field (`ipv4_addr`, `inet_proto`, `inet_service`).
+    public var keyType: [String]
+    /// The value type of a map (`verdict`), `nil` for a set.
+    public var valueType: String?
+    /// Flags such as `dynamic` and `timeout`.
+    public var flags: [String]
+    /// The default element timeout in seconds (affinity sets).
+    public var timeoutSeconds: Int?
+    /// The set comment.
+    public var comment: String?
+
+    /// Creates a declaration; a `valueType` makes it a map.
+    public init(
+        name: String, keyType: [String], valueType: String? = nil, flags: [String] = [], timeoutSeconds: Int? = nil,
+        comment: String? = nil
+    ) {
+        self.name = name
+        self.keyType = keyType
+        self.valueType = valueType
+        self.flags = flags
+        self.timeoutSeconds = timeoutSeconds
+        self.comment = comment
+    }
+
+    /// `set` or `map`.
+    public var kind: NFTSetKind { valueType == nil ? .set : .map }
+}
+
+/// One rule, appended to a chain.
+public struct NFTRule: Hashable, Sendable {
+    /// The chain it goes to.
+    public var chain: String
+    /// The rule body in nft syntax, without the comment.
+    public var body: String
+    /// The rule comment, if any.
+    public var comment: String?
+
+    /// Creates a rule.
+    public init(chain: String, _ body: String, comment: String? = nil) {
+        self.chain = chain
+        self.body = body
+        self.comment = comment
+    }
+}
+
+/// One element of a set or map.
+public struct NFTElement: Hashable, Sendable {
+    /// The set or map it belongs to.
+    public var set: String
+    /// The key, one string per concatenated field (`["172.30.0.41", "tcp", "80"]`).
+    public var key: [String]
+    /// The map value (`goto service-…`, `drop`), `nil` for set elements.
+    public var value: String?
+    /// The element comment (the service port name on no-endpoint elements).
+    public var comment: String?
+
+    /// Creates an element.
+    public init(set: String, key: [String], value: String? = nil, comment: String? = nil) {
+        self.set = set
+        self.key = key
+        self.value = value
+        self.comment = comment
+    }
+
+    /// The key as nft prints it: fields joined by ` . `; also the identity of the element.
+    public var keyText: String { key.joined(separator: " . ") }
+}
+
+/// One command of a transaction; each is one line of `nft -f` input and counts as one operation.
+public enum NFTOperation: Hashable, Sendable {
+    /// `add table` (with an optional comment); harmless when the table exists.
+    case addTable(comment: String?)
+    /// `delete table`; fails when it does not exist.
+    case deleteTable
+    /// `add chain`; harmless when the chain exists with the same hook.
+    case addChain(NFTChain)
+    /// `flush chain`: removes every rule; fails when the chain does not exist.
+    case flushChain(String)
+    /// `delete chain`: fails when missing, non-empty or still referenced.
+    case deleteChain(String)
+    /// `add set` / `add map`; harmless when it exists with the same definition.
+    case addSet(NFTSet)
+    /// `flush set` / `flush map`: removes every element.
+    case flushSet(String, NFTSetKind)
+    /// `delete set` / `delete map`: fails when missing or still referenced by a rule.
+    case deleteSet(String, NFTSetKind)
+    /// `add rule`: appends to the chain.
+    case addRule(NFTRule)
+    /// `add element`: fails when a map already holds the key with another value.
+    case addElement(NFTElement)
+    /// `delete element`: fails when the key is missing.
+    case deleteElement(NFTElement)
+}
+
+/// An atomic batch of operations on one table, serialised once to `nft -f` input.
+///
+/// The kernel applies all of it or nothing, so a sync never leaves a half-written table.
+/// Operations are kept in the order they were added; the text is deterministic.
+public struct NFTTransaction: Hashable, Sendable {
+    /// The table's family.
+    public var family: NFTFamily
+    /// The table's name (`kube-proxy`).
+    public var table: String
+    /// The operations, in order.
+    public var operations: [NFTOperation]
+
+    /// Upstream's table name, shared by both families.
+    public static let defaultTable = "kube-proxy"
+
+    /// Creates a transaction.
+    public init(family: NFTFamily, table: String = NFTTransaction.defaultTable, operations: [NFTOperation] = []) {
+        self.family = family
+        self.table = table
+        self.operations = operations
+    }
+
+    /// How many operations (lines) the transaction holds; upstream's incrementality measure.
+    public var count: Int { operations.count }
+
+    /// Whether there is nothing to run.
+    public var isEmpty: Bool { operations.isEmpty }
+
+    /// Appends one operation.
+    public mutating func append(_ operation: NFTOperation) { operations.append(operation) }
+
+    /// Appends operations.
+    public mutating func append(contentsOf more: some Sequence<NFTOperation>) { operations.append(contentsOf: more) }
+}

@@ -1,0 +1,36 @@
+import KubeProxyCore
+import KubeProxyNFTables
+import KubeProxyTesting
+import Testing
+
+@Suite struct NFTGoldenTests {
+    /// spec §3.8: the six services rendered into an empty kernel give exactly upstream's table.
+    @Test func sixServicesMatchUpstreamStructurally() throws {
+        var driver = SyncDriver()
+        try driver.sync(Fixture.sixServices())
+        expectSameTable(driver.fake.table(.ip), try Fixture.table(Upstream.baseRules + Upstream.sixServices))
+    }
+
+    /// The transaction is deterministic: rendering twice gives the same text.
+    @Test func transactionTextIsDeterministic() {
+        let renderer = NFTRenderer(options: Fixture.options())
+        let first = NFTKernelState(family: .ip).plan(renderer.render(Fixture.sixServices()), changed: [], full: true, now: .zero)
+        let second = NFTKernelState(family: .ip).plan(renderer.render(Fixture.sixServices()), changed: [], full: true, now: .zero)
+        #expect(first.main.text == second.main.text)
+        #expect(first.cleanup.isEmpty)
+    }
+
+    /// The rendered text reads back into the same operations (what the fake and nft see).
+    @Test func transactionTextRoundTrips() throws {
+        let renderer = NFTRenderer(options: Fixture.options())
+        let plan = NFTKernelState(family: .ip).plan(renderer.render(Fixture.sixServices()), changed: [], full: true, now: .zero)
+        #expect(try NFTTransaction(parsing: plan.main.text, family: .ip) == plan.main)
+    }
+
+    /// Upstream's no-local-endpoints gauge: svc2 (ETP Local, only a remote endpoint) counts.
+    @Test func noLocalEndpointCounts() {
+        let ruleset = NFTRenderer(options: Fixture.options()).render(Fixture.sixServices())
+        #expect(ruleset.noLocalEndpointsExternal == 1)
+        #expect(ruleset.noLocalEndpointsInternal == 0)
+    }
+}
