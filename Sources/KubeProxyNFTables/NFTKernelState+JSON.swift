@@ -82,7 +82,8 @@ extension NFTKernelState {
                 for part in parts { texts.append(try self.value(part)) }
                 return texts.joined(separator: " . ")
             }
-            if let prefix = object["prefix"] as? [String: Any], let address = prefix["addr"] as? String, let length = prefix["len"] as? Int {
+            if let prefix = object["prefix"] as? [String: Any], let address = prefix["addr"] as? String, let length = prefix["len"] as? Int
+            {
                 return "\(address)/\(length)"
             }
         }

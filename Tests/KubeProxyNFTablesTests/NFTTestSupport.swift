@@ -68,7 +68,8 @@ enum Fixture {
             name("ns4", "svc4"): [endpoint("10.180.0.4"), endpoint("10.180.0.5", node: nodeName)],
             name("ns5", "svc5"): [endpoint("10.180.0.3")],
         ]
-        return ProxySnapshot(family: .ipv4, servicePorts: Dictionary(uniqueKeysWithValues: ports.map { ($0.name, $0) }), endpoints: endpoints)
+        return ProxySnapshot(
+            family: .ipv4, servicePorts: Dictionary(uniqueKeysWithValues: ports.map { ($0.name, $0) }), endpoints: endpoints)
     }
 
     /// A table loaded from upstream-style dump text without reference checks (upstream's
@@ -93,7 +94,9 @@ func expectSameTable(_ actual: FakeNFTable?, _ expected: FakeNFTable, sourceLoca
     }
     #expect(Set(actual.chains.keys) == Set(expected.chains.keys), "chains", sourceLocation: sourceLocation)
     for name in expected.chains.keys.sorted() where actual.chains[name] != nil {
-        #expect(actual.chains[name]?.definition.base == expected.chains[name]?.definition.base, "hook of \(name)", sourceLocation: sourceLocation)
+        #expect(
+            actual.chains[name]?.definition.base == expected.chains[name]?.definition.base, "hook of \(name)",
+            sourceLocation: sourceLocation)
         #expect(actual.rules(of: name) == expected.rules(of: name), "rules of \(name)", sourceLocation: sourceLocation)
     }
     #expect(Set(actual.sets.keys) == Set(expected.sets.keys), "sets", sourceLocation: sourceLocation)
