@@ -29,10 +29,15 @@ extension ProxyBuilder {
     static func backend(for context: BackendContext) async throws -> any ProxyBackend {
         switch context.configuration.mode {
         case .userspace: return try await userspaceBackend(context)
-        case .iptables, .nftables:
-            throw KubeProxyConfiguration.Problem(
-                field: "--proxy-mode", message: "\(context.configuration.mode.rawValue) mode is not available in this build")
+        case .iptables: throw unavailable(.iptables)
+        case .nftables: throw unavailable(.nftables)
         }
+    }
+
+    /// The error for a mode this build has no backend for (validation refuses such modes
+    /// earlier; this keeps the switch total without a crash path).
+    static func unavailable(_ mode: KubeProxyConfiguration.Mode) -> KubeProxyConfiguration.Problem {
+        KubeProxyConfiguration.Problem(field: "--proxy-mode", message: "\(mode.rawValue) mode is not available in this build")
     }
 
     /// The userspace backend: NIO listeners per service port, and portal rules when they can

@@ -15,20 +15,26 @@ actor RecordingBackend: ProxyBackend {
         var added: Set<ServicePortName>
     }
 
+    /// Every plan `apply` was given, in order.
     private(set) var applied: [Plan] = []
     /// What the "kernel" holds: the service ports of the last successful apply.
     private(set) var programmed: Set<ServicePortName> = []
+    /// Whether `start` ran.
     private(set) var started = false
+    /// The drain timeout `shutdown` was given, once it ran.
     private(set) var drainTimeout: Duration?
     private var result = SyncOutcome.Result.succeeded
     private var duringApply: (@Sendable () async -> Void)?
 
+    /// Records that the loop started the backend.
     func start() { started = true }
 
+    /// The snapshot's service ports and what the delta added.
     func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> Plan {
         Plan(servicePorts: Set(snapshot.servicePorts.keys), added: delta.addedServicePorts)
     }
 
+    /// Records `plan`; programs it unless told to fail. The first apply is a full sync.
     func apply(_ plan: Plan) async -> SyncOutcome {
         applied.append(plan)
         await duringApply?()
@@ -37,8 +43,10 @@ actor RecordingBackend: ProxyBackend {
         return SyncOutcome(result: result, kind: applied.count == 1 ? .full : .partial)
     }
 
+    /// Records the drain timeout.
     func shutdown(drainTimeout: Duration) { self.drainTimeout = drainTimeout }
 
+    /// Nothing to clean.
     static func cleanup(logger: Logger) {}
 
     /// What the next applies report.
