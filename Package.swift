@@ -62,7 +62,8 @@ let package = Package(
         .target(
             name: "KubeProxyRuntime",
             dependencies: [
-                "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyIPTables", "KubeProxyHost",
+                "KubeAPI", "KubeProxyCore", "KubeClient", "KubeProxyDataPlane", "KubeProxyIPTables", "KubeProxyNFTables",
+                "KubeProxyHost",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

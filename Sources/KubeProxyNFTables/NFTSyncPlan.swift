@@ -135,11 +135,14 @@ extension NFTKernelState {
         }
     }
 
-    /// Whether a per-service chain has to be (re)written.
+    /// Whether a per-service chain has to be (re)written. On a full sync (start-up: every
+    /// service port is new to the loop) an endpoint chain the kernel already holds is kept when
+    /// it matches: its rules follow from its name, affinity and protocol, and the rule count
+    /// tells an affinity chain from a plain one.
     private func mustWrite(_ chain: NFTChainContent, portChanged: Bool, full: Bool) -> Bool {
         guard let have = chains[chain.name], staleSince[chain.name] == nil else { return true }
         let matches = have.digest.map { $0 == chain.digest } ?? (chain.isEndpoint && have.ruleCount == chain.rules.count)
-        if chain.isEndpoint && full && !portChanged { return !matches }
+        if chain.isEndpoint && full { return !matches }
         if portChanged || full { return true }
         return !matches
     }

@@ -109,6 +109,13 @@ public enum ConfigurationFile {
                     ("udpTimeout", d(config.conntrack.udpTimeout)),
                 ])
             ),
+            (
+                "detectLocal",
+                map([
+                    ("bridgeInterface", s(config.detectLocal.bridgeInterface)),
+                    ("interfaceNamePrefix", s(config.detectLocal.interfaceNamePrefix)),
+                ])
+            ),
             ("detectLocalMode", s(config.detectLocalMode)),
             ("enableProfiling", b(config.enableProfiling)),
             ("featureGates", map(config.featureGates.sorted { $0.key < $1.key }.map { ($0.key, b($0.value)) })),
@@ -252,6 +259,15 @@ struct FieldReader {
             case "clusterCIDR": config.clusterCIDR = try string(value, p)
             case "configSyncPeriod": config.configSyncPeriod = try duration(value, p)
             case "conntrack": try readConntrack(try mapping(value, p), p, &config)
+            case "detectLocal":
+                try fields(try mapping(value, p), p, known: ["bridgeInterface", "interfaceNamePrefix"]) {
+                    (k, v, q) throws(ConfigurationFile.Error) in
+                    if k == "bridgeInterface" {
+                        config.detectLocal.bridgeInterface = try string(v, q)
+                    } else {
+                        config.detectLocal.interfaceNamePrefix = try string(v, q)
+                    }
+                }
             case "detectLocalMode": config.detectLocalMode = try string(value, p)
             case "enableProfiling": config.enableProfiling = try bool(value, p)
             case "featureGates":
@@ -293,7 +309,7 @@ struct FieldReader {
             case "udpIdleTimeout": config.udpIdleTimeout = try duration(value, p)
             case "userspacePortals": config.userspacePortals = try bool(value, p)
             case "useEndpoints": config.useEndpoints = try bool(value, p)
-            default: break  // ipvs, winkernel, detectLocal, windowsRunAsService: accepted, not used on this platform
+            default: break  // ipvs, winkernel, windowsRunAsService: accepted, not used on this platform
             }
         }
         if !sawAPIVersion { throw fail("apiVersion", "required (\(ConfigurationFile.apiVersion))") }

@@ -22,7 +22,7 @@ struct BackendContext: Sendable {
 extension ProxyBuilder {
     /// Every mode's backend type, for `--cleanup` (which removes every mode's leftovers, as
     /// upstream's does, whatever `--proxy-mode` says).
-    static let backendTypes: [any ProxyBackend.Type] = [UserspaceBackend.self]
+    static let backendTypes: [any ProxyBackend.Type] = [UserspaceBackend.self, NFTablesBackend.self]
 
     /// The backend for `--proxy-mode`: the one place that maps a mode to its backend, one line
     /// per mode.
@@ -30,7 +30,7 @@ extension ProxyBuilder {
         switch context.configuration.mode {
         case .userspace: return try await userspaceBackend(context)
         case .iptables: throw unavailable(.iptables)
-        case .nftables: throw unavailable(.nftables)
+        case .nftables: return try nftablesBackend(context)
         }
     }
 

@@ -104,7 +104,7 @@ public struct ProxyBuilder: Sendable {
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
         let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)
-        let health = HealthHolder(syncPeriod: configuration.syncPeriod)
+        let health = HealthHolder(syncPeriod: configuration.modeSyncPeriod)
         let serviceHealth = ServiceHealthServers(
             addresses: configuration.nodePortAddresses.compactMap {
                 CIDR($0).flatMap { $0.prefixLength == ($0.address.family == .ipv4 ? 32 : 128) ? $0.address : nil }
@@ -133,7 +133,9 @@ public struct ProxyBuilder: Sendable {
     ) async throws {
         let loop = SyncLoop(
             nodeName: nodeName, family: configuration.bindAddress.family, backend: backend, clock: ContinuousClock(),
-            observers: ProxyObservers(health: health, metrics: metrics, serviceHealth: serviceHealth),
+            observers: ProxyObservers(
+                health: health, metrics: metrics, serviceHealth: serviceHealth,
+                syncOutcome: Self.kernelModeMetrics(configuration.mode, metrics: metrics)),
             logger: logger.child("proxier"))
         do {
             try await loop.start()
@@ -144,7 +146,7 @@ public struct ProxyBuilder: Sendable {
         }
         let runner = SyncRunner(
             clock: ContinuousClock(),
-            configuration: .init(minSyncPeriod: configuration.minSyncPeriod, syncPeriod: configuration.syncPeriod),
+            configuration: .init(minSyncPeriod: configuration.modeMinSyncPeriod, syncPeriod: configuration.modeSyncPeriod),
             sync: { await loop.sync() })
         let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
         let source: any ObjectSource

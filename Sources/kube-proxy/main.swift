@@ -29,7 +29,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
     )
     var writeConfigTo: String?
 
-    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace (iptables and nftables are not implemented yet).")
+    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace or nftables (iptables is not implemented yet).")
     var proxyMode: String?
 
     @Option(name: .customLong("bind-address"), help: "The IP address the per-service proxy sockets listen on (default 0.0.0.0).")
@@ -94,6 +94,19 @@ struct KubeProxyCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("cluster-cidr"), help: "The CIDR range of the pods in the cluster (accepted; used by kernel modes).")
     var clusterCIDR: String?
+
+    @Option(
+        name: .customLong("detect-local-mode"),
+        help: "How pod traffic is recognised: ClusterCIDR (default), NodeCIDR, BridgeInterface or InterfaceNamePrefix.")
+    var detectLocalMode: String?
+
+    @Option(name: .customLong("pod-bridge-interface"), help: "The bridge pods are attached to (--detect-local-mode=BridgeInterface).")
+    var podBridgeInterface: String?
+
+    @Option(
+        name: .customLong("pod-interface-name-prefix"),
+        help: "The name prefix of pod interfaces (--detect-local-mode=InterfaceNamePrefix).")
+    var podInterfaceNamePrefix: String?
 
     @Option(
         name: .customLong("nodeport-addresses"),
@@ -178,11 +191,17 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let kubeconfig { config.kubeconfig = kubeconfig }
         if let master { config.master = master }
         if let clusterCIDR { config.clusterCIDR = clusterCIDR }
+        if let detectLocalMode { config.detectLocalMode = detectLocalMode }
+        if let podBridgeInterface { config.detectLocal.bridgeInterface = podBridgeInterface }
+        if let podInterfaceNamePrefix { config.detectLocal.interfaceNamePrefix = podInterfaceNamePrefix }
         if let nodePortAddresses {
             config.nodePortAddresses = nodePortAddresses.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         }
         if let oomScoreAdj { config.oomScoreAdj = oomScoreAdj }
-        if masqueradeAll { config.iptables.masqueradeAll = true }
+        if masqueradeAll {
+            config.iptables.masqueradeAll = true
+            config.nftables.masqueradeAll = true
+        }
         if let masqueradeBit { config.iptables.masqueradeBit = masqueradeBit }
         if let featureGates {
             for pair in featureGates.split(separator: ",") {

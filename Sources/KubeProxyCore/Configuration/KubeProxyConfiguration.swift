@@ -44,6 +44,14 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         public var syncPeriod: Duration = .seconds(30)
     }
 
+    /// `detectLocal`: the settings of the interface-based `detectLocalMode`s.
+    public struct DetectLocal: Sendable, Equatable {
+        /// `bridgeInterface` / `--pod-bridge-interface` (mode `BridgeInterface`).
+        public var bridgeInterface = ""
+        /// `interfaceNamePrefix` / `--pod-interface-name-prefix` (mode `InterfaceNamePrefix`).
+        public var interfaceNamePrefix = ""
+    }
+
     /// `nftables`.
     public struct NFTables: Sendable, Equatable {
         /// `masqueradeAll`.
@@ -105,6 +113,8 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     public var clusterCIDR = ""
     /// `detectLocalMode` / `--detect-local-mode`.
     public var detectLocalMode = ""
+    /// `detectLocal`.
+    public var detectLocal = DetectLocal()
     /// `nodePortAddresses` / `--nodeport-addresses`.
     public var nodePortAddresses: [String] = []
     /// `oomScoreAdj` / `--oom-score-adj` (-1000...1000).
@@ -147,6 +157,14 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         get { iptables.minSyncPeriod }
         set { iptables.minSyncPeriod = newValue }
     }
+
+    /// The least time between syncs of the selected mode: `nftables.minSyncPeriod` in
+    /// nftables mode, else `iptables.minSyncPeriod` (which also drives userspace mode).
+    public var modeMinSyncPeriod: Duration { mode == .nftables ? nftables.minSyncPeriod : iptables.minSyncPeriod }
+
+    /// The most time between syncs of the selected mode (`nftables.syncPeriod` in nftables
+    /// mode, else `iptables.syncPeriod`).
+    public var modeSyncPeriod: Duration { mode == .nftables ? nftables.syncPeriod : iptables.syncPeriod }
 
     /// `iptables.syncPeriod`: the most time between syncs.
     public var syncPeriod: Duration {
@@ -216,8 +234,12 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
             }
         }
         check(
-            mode == .userspace, "--proxy-mode (mode)",
-            "\"\(mode.rawValue)\" is not implemented yet; only \"userspace\" is available")
+            mode != .iptables, "--proxy-mode (mode)",
+            "\"\(mode.rawValue)\" is not implemented yet; \"userspace\" and \"nftables\" are available")
+        check(nftables.syncPeriod > .zero, "nftables.syncPeriod", "must be greater than 0")
+        check(
+            nftables.minSyncPeriod >= .zero && nftables.minSyncPeriod <= nftables.syncPeriod, "nftables.minSyncPeriod",
+            "must be within 0...nftables.syncPeriod")
         check(
             manifests.isEmpty || (kubeconfig.isEmpty && master.isEmpty), "--manifests",
             "cannot be combined with --kubeconfig or --master: choose manifest files or an API server")

@@ -1,0 +1,154 @@
+import KubeProxyCore
+import KubeProxyHost
+import KubeProxyNFTables
+import Logging
+
+/// What one nftables sync programs: the desired table content and what changed since the last
+/// sync. The transactions themselves are planned in `apply`, against what the kernel holds at
+/// that moment (a full sync after a failure re-reads the table first).
+public struct NFTablesPlan: Sendable, Hashable {
+    /// The desired content of the family's `kube-proxy` table.
+    public var ruleset: NFTRuleset
+    /// Service ports whose Service or endpoints changed (their chains are rewritten).
+    public var changed: Set<ServicePortName>
+    /// UDP service ports whose endpoints or port went away (reported in the outcome).
+    public var staleUDPServicePorts: Set<ServicePortName>
+}
+
+/// nftables mode (spec §3): one `ip`/`ip6` `kube-proxy` table per family, written with one
+/// atomic `nft -f -` transaction per sync that touches only what changed.
+///
+/// Owns the renderer options and the `NFTKernelState` (what the kernel holds), which advances
+/// only by transactions that succeeded. A failed transaction forces a full sync that first
+/// re-reads the table; a failed stale-chain deletion only counts a clean-up failure and is
+/// retried later. Rules stay in place at shutdown, so a restart continues from them.
+public actor NFTablesBackend: ProxyBackend {
+    private let renderer: NFTRenderer
+    private let executor: any NFTablesExecutor
+    private let now: @Sendable () -> Duration
+    private let logger: Logger
+    private var state: NFTKernelState
+    private var needsFullSync = true
+    private var needsListing = true
+
+    /// The table name, as upstream.
+    public static let table = NFTTransaction.defaultTable
+
+    /// Creates the backend. `now` is monotonic time from any fixed origin (stale-chain ageing).
+    public init(
+        options: NFTRenderOptions, executor: any NFTablesExecutor, now: @escaping @Sendable () -> Duration = NFTablesBackend.monotonicNow,
+        logger: Logger
+    ) {
+        self.renderer = NFTRenderer(options: options)
+        self.executor = executor
+        self.now = now
+        self.logger = logger
+        self.state = NFTKernelState(family: NFTFamily(options.family))
+    }
+
+    /// `ContinuousClock` time since the first call in this process.
+    public static let monotonicNow: @Sendable () -> Duration = {
+        let origin = ContinuousClock.now
+        return { origin.duration(to: ContinuousClock.now) }
+    }()
+
+    /// What this backend believes the kernel holds (for tests).
+    public var kernelState: NFTKernelState { state }
+
+    /// Reads the table a previous run left, so the first sync only adds what is missing.
+    public func start() async throws {
+        guard executor.isAvailable() else {
+            throw KubeProxyConfiguration.Problem(
+                field: "--proxy-mode", message: "nftables mode needs the nft tool (package nftables) and root privileges")
+        }
+        await readKernel()
+    }
+
+    public func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> NFTablesPlan {
+        let changed = delta.addedServicePorts.union(delta.changedServicePorts).union(delta.removedServicePorts.keys)
+            .union(delta.endpointsChanged)
+        return NFTablesPlan(
+            ruleset: renderer.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
+    }
+
+    public func apply(_ plan: NFTablesPlan) async -> SyncOutcome {
+        if needsListing { await readKernel() }
+        let full = needsFullSync
+        let sync = state.plan(plan.ruleset, changed: plan.changed, full: full, now: now())
+        var failures: [SyncOutcome.RuleFacts.Failure] = []
+        if !sync.cleanup.isEmpty {
+            do {
+                try await executor.run(sync.cleanup.text)
+                state.commitCleanup(sync)
+                logger.info("deleted stale nftables chains", metadata: ["chains": "\(sync.cleanup.count)"])
+            } catch {
+                logger.error("could not delete stale chains; will retry later", metadata: ["error": "\(error)"])
+                failures.append(.nftablesCleanup)
+            }
+        }
+        if !sync.main.isEmpty {
+            do {
+                try await executor.run(sync.main.text)
+            } catch {
+                logger.error("nftables sync failed; the next sync is a full one", metadata: ["error": "\(error)"])
+                needsFullSync = true
+                needsListing = true
+                return SyncOutcome(
+                    result: .failed(reason: "nft transaction failed: \(error)"), kind: full ? .full : .partial,
+                    ruleFacts: SyncOutcome.RuleFacts(failures: failures + [.nftablesSync]))
+            }
+        }
+        state.commitMain(sync)
+        needsFullSync = false
+        logger.debug(
+            "nftables sync", metadata: ["full": "\(full)", "operations": "\(sync.main.count)", "changed": "\(plan.changed.count)"])
+        let rules = state.chains.values.reduce(0) { $0 + $1.ruleCount }
+        return SyncOutcome(
+            result: .succeeded, kind: full ? .full : .partial, staleUDPServicePorts: plan.staleUDPServicePorts,
+            ruleFacts: SyncOutcome.RuleFacts(
+                rulesPerTable: [Self.table: rules], rulesWrittenPerTable: [Self.table: sync.main.count], failures: failures))
+    }
+
+    /// Kernel rules stay at shutdown (a restart continues from them), as upstream.
+    public func shutdown(drainTimeout: Duration) async {}
+
+    /// `--cleanup`: deletes both families' `kube-proxy` tables (harmless when absent).
+    public static func cleanup(logger: Logger) async throws {
+        let executor = SystemNFTables(logger: logger)
+        guard executor.runner.locate("nft") != nil else {
+            logger.info("cleanup: nft not installed; no nftables tables to remove")
+            return
+        }
+        var failures: [String] = []
+        for family in IPFamily.allCases {
+            do {
+                if try await executor.deleteTable(family: family, name: table) {
+                    logger.info("cleanup: deleted nftables table", metadata: ["table": "\(family.nftFamily) \(table)"])
+                }
+            } catch {
+                failures.append("\(family.nftFamily) \(table): \(error)")
+            }
+        }
+        if !failures.isEmpty {
+            throw KubeProxyConfiguration.Problem(field: "--cleanup", message: failures.joined(separator: "; "))
+        }
+    }
+
+    /// Replaces the kept state by the kernel's table; on failure keeps an empty-table view, so
+    /// the next transaction re-declares everything (`add` is harmless on existing objects).
+    private func readKernel() async {
+        let family = state.family
+        do {
+            if let json = try await executor.listTable(family: family.ipFamily, name: Self.table) {
+                state = try NFTKernelState(parsingJSON: json, family: family)
+            } else {
+                state = NFTKernelState(family: family)
+            }
+            needsListing = false
+        } catch {
+            logger.error("could not read the nftables table; writing it in full", metadata: ["error": "\(error)"])
+            state = NFTKernelState(family: family)
+        }
+        needsFullSync = true
+    }
+}

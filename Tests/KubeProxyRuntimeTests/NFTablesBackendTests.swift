@@ -1,0 +1,124 @@
+import KubeProxyCore
+import KubeProxyHost
+import KubeProxyNFTables
+import KubeProxyRuntime
+import KubeProxyTesting
+import Logging
+import Synchronization
+import Testing
+
+/// `NFTablesBackend` over `FakeNFTables`: partial syncs, failure → full sync that re-reads the
+/// table, stale-chain clean-up and its failure counter, restart from an existing table.
+@Suite struct NFTablesBackendTests {
+    static let name = ServicePortName(namespace: "ns1", name: "svc1", port: "p80")
+
+    static func snapshot(_ endpoints: [String]) -> ProxySnapshot {
+        let port = ServicePort(name: name, clusterIP: IPAddress("172.30.0.41")!, port: 80)
+        return ProxySnapshot(
+            family: .ipv4, servicePorts: [name: port], endpoints: [name: endpoints.map { Endpoint(ip: IPAddress($0)!, port: 80) }])
+    }
+
+    static func delta(endpointsOf names: Set<ServicePortName> = []) -> SyncDelta {
+        var delta = SyncDelta()
+        delta.endpointsChanged = names
+        return delta
+    }
+
+    /// A clock the test moves.
+    final class Time: Sendable {
+        let value = Mutex(Duration.seconds(10))
+        func advance(_ by: Duration) { value.withLock { $0 += by } }
+        var now: @Sendable () -> Duration { { self.value.withLock { $0 } } }
+    }
+
+    static func backend(_ fake: FakeNFTables, time: Time) -> NFTablesBackend {
+        let options = NFTRenderOptions(
+            family: .ipv4, topology: NodeTopology(nodeName: "node-1"), localDetector: .cidr(CIDR("10.0.0.0/8")!),
+            nodeIPs: [IPAddress("192.168.0.2")!], localAddresses: [IPAddress("192.168.0.2")!])
+        return NFTablesBackend(options: options, executor: fake, now: time.now, logger: Logger(label: "test"))
+    }
+
+    @Test func syncsAreFullFirstThenPartial() async throws {
+        let fake = FakeNFTables()
+        let time = Time()
+        let backend = Self.backend(fake, time: time)
+        try await backend.start()
+
+        let first = await backend.apply(
+            await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        #expect(first.result == .succeeded)
+        #expect(first.kind == .full)
+        #expect(fake.table(.ip)?.elements(of: "service-ips") == ["172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80"])
+
+        let idle = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: SyncDelta()))
+        #expect(idle.kind == .partial)
+        #expect(idle.ruleFacts?.rulesWrittenPerTable == ["kube-proxy": 0])
+        #expect(fake.transactions.count == 1, "an idle sync runs no transaction")
+
+        let moved = await backend.apply(
+            await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
+        #expect(moved.ruleFacts?.rulesWrittenPerTable == ["kube-proxy": 9])
+
+        // A second later the old endpoint chain is deleted in its own transaction.
+        time.advance(.seconds(2))
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: SyncDelta()))
+        #expect(fake.lastTransaction?.operations == [.deleteChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")])
+        #expect(await backend.kernelState.staleSince.isEmpty)
+    }
+
+    @Test func failureForcesAFullSyncThatRereadsTheTable() async throws {
+        let fake = FakeNFTables()
+        let backend = Self.backend(fake, time: Time())
+        try await backend.start()
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+
+        // Someone deletes our table behind our back, and the next transaction fails.
+        _ = try await fake.deleteTable(family: .ipv4, name: "kube-proxy")
+        fake.failNextRuns()
+        let failed = await backend.apply(
+            await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
+        #expect(failed.isProgrammed == false)
+        #expect(failed.ruleFacts?.failures == [.nftablesSync])
+
+        let retry = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: SyncDelta()))
+        #expect(retry.result == .succeeded)
+        #expect(retry.kind == .full)
+        #expect(fake.table(.ip)?.rules(of: "endpoint-ZCZBVNAZ-ns1/svc1/tcp/p80__10.0.1.2/80")?.count == 2)
+    }
+
+    @Test func restartContinuesFromTheExistingTable() async throws {
+        let fake = FakeNFTables()
+        let first = Self.backend(fake, time: Time())
+        try await first.start()
+        _ = await first.apply(await first.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+
+        let second = Self.backend(fake, time: Time())
+        try await second.start()
+        let outcome = await second.apply(
+            await second.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        #expect(outcome.result == .succeeded)
+        let written = try #require(fake.lastTransaction)
+        #expect(!written.operations.contains(.addChain(NFTChain(name: "endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80"))))
+        #expect(!written.operations.contains { if case .deleteChain = $0 { return true } else { return false } })
+    }
+
+    @Test func failedCleanupIsCountedAndDoesNotFailTheSync() async throws {
+        let fake = FakeNFTables()
+        let time = Time()
+        let backend = Self.backend(fake, time: time)
+        try await backend.start()
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
+        time.advance(.seconds(2))
+        fake.failNextRuns()
+        let outcome = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: SyncDelta()))
+        #expect(outcome.result == .succeeded)
+        #expect(outcome.ruleFacts?.failures == [.nftablesCleanup])
+    }
+
+    @Test func unavailableNftIsFatalAtStart() async {
+        let fake = FakeNFTables()
+        fake.setAvailable(false)
+        await #expect(throws: KubeProxyConfiguration.Problem.self) { try await Self.backend(fake, time: Time()).start() }
+    }
+}
