@@ -90,7 +90,8 @@ struct NFTablesModeEndToEndTests {
         // NodePort from outside: balanced and masqueraded (Cluster policy).
         let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30080", count: 24)
         #expect(Set(nodePort.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(nodePort)")
-        #expect(!nodePort.answers.isEmpty && nodePort.answers.allSatisfy { $0.client != KernelModeLab.externalClient }, "\(nodePort)")
+        let nodeAddresses: Set<String> = ["10.180.1.1", "10.180.2.1", KernelModeLab.nodeAltIP]
+        #expect(!nodePort.answers.isEmpty && nodePort.answers.allSatisfy { nodeAddresses.contains($0.client) }, "\(nodePort)")
 
         // An endpoint removed from the slice stops receiving new connections.
         try lab.writeManifest("services.yaml", [Self.web, Self.empty, Self.webSlice([1, 3])])
@@ -106,5 +107,72 @@ struct NFTablesModeEndToEndTests {
         }
         let tables = try lab.lab.exec(lab.node, ["nft", "list", "tables"])
         #expect(!tables.contains("kube-proxy"), "\(tables)")
+    }
+
+    static let localLB = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: lb
+          namespace: default
+        spec:
+          type: LoadBalancer
+          clusterIP: 172.30.0.45
+          externalTrafficPolicy: Local
+          loadBalancerSourceRanges: ["203.0.113.0/25"]
+          ports:
+          - name: http
+            port: 80
+            protocol: TCP
+            targetPort: 8080
+            nodePort: 30081
+        status:
+          loadBalancer:
+            ingress:
+            - ip: 1.2.3.4
+        """
+
+    static let localLBSlice = """
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: lb-ipv4
+          namespace: default
+          labels:
+            kubernetes.io/service-name: lb
+        addressType: IPv4
+        endpoints:
+        - addresses: ["\(KernelModeLab.podIP(1))"]
+          nodeName: node-1
+        - addresses: ["\(KernelModeLab.podIP(3))"]
+          nodeName: node-2
+        ports:
+        - name: http
+          port: 8080
+          protocol: TCP
+        """
+
+    /// `externalTrafficPolicy: Local` with source ranges: outside clients keep their address and
+    /// reach only this node's endpoint, a client outside the range is dropped, pods are
+    /// short-circuited to every endpoint.
+    @Test func loadBalancerLocalPolicyAndSourceRanges() async throws {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
+        let lab = try await KernelModeLab()
+        defer { lab.destroy() }
+        try lab.writeManifest("lb.yaml", [Self.localLB, Self.localLBSlice])
+        try await lab.startProxy(mode: "nftables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"])
+
+        let allowed = lab.http(from: lab.external, "1.2.3.4:80", count: 8)
+        #expect(allowed.answers == Array(repeating: .init(backend: "p1", client: KernelModeLab.externalClient), count: 8), "\(allowed)")
+        // The external namespace reaches the node's own subnet from its link address.
+        let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30081", count: 8)
+        #expect(nodePort.answers == Array(repeating: .init(backend: "p1", client: "192.168.0.1"), count: 8), "\(nodePort)")
+        let blocked = lab.http(from: lab.blocked, "1.2.3.4:80")
+        #expect(blocked.isTimedOut, "\(blocked)")
+        // Pod traffic to the NodePort is short-circuited to every endpoint, keeping its source.
+        let fromPod = lab.http(from: lab.pods[1], "\(KernelModeLab.nodeIP):30081", count: 24)
+        #expect(Set(fromPod.answers.map(\.backend)) == ["p1", "p3"], "\(fromPod)")
+        #expect(fromPod.answers.allSatisfy { $0.client == KernelModeLab.podIP(2) }, "\(fromPod)")
     }
 }
