@@ -5,23 +5,25 @@ public struct NFTChainContent: Hashable, Sendable {
     /// The declaration.
     public var chain: NFTChain
     /// The rules, in order.
-    public var rules: [NFTRule]
+    public let rules: [NFTRule]
     /// Whether it is an endpoint chain, whose content follows from its name alone (a restart
     /// may keep an existing one).
     public var isEndpoint: Bool
+
+    /// A digest of the rules, to tell whether the kernel already holds them (computed once:
+    /// every sync compares it for every chain).
+    public let digest: UInt64
 
     /// Creates a chain with content.
     public init(_ chain: NFTChain, rules: [NFTRule], isEndpoint: Bool = false) {
         self.chain = chain
         self.rules = rules
         self.isEndpoint = isEndpoint
+        self.digest = NFTDigest.of(rules)
     }
 
     /// The chain name.
     public var name: String { chain.name }
-
-    /// A digest of the rules, to tell whether the kernel already holds them.
-    public var digest: UInt64 { NFTDigest.of(rules) }
 }
 
 /// Everything one service port puts into the table.

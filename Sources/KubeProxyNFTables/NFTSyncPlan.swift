@@ -52,11 +52,12 @@ extension NFTKernelState {
         writeElements(ruleset, into: &main)
 
         // Newly stale per-service chains are flushed now and deleted in a later sync.
-        for name in chains.keys.sorted() where NFTChainNames.isServiceChain(name) && !desiredChains.contains(name) {
-            if staleSince[name] == nil {
-                main.append(.flushChain(name))
-                staleAfter[name] = now
-            }
+        let newlyStale = chains.keys.filter {
+            staleSince[$0] == nil && NFTChainNames.isServiceChain($0) && !desiredChains.contains($0)
+        }
+        for name in newlyStale.sorted() {
+            main.append(.flushChain(name))
+            staleAfter[name] = now
         }
         // Unused affinity sets go at once (after the flushes above removed their users).
         var desiredSets = Set(ruleset.sets.map(\.name))

@@ -23,7 +23,7 @@ public struct NFTablesPlan: Sendable, Hashable {
 /// re-reads the table; a failed stale-chain deletion only counts a clean-up failure and is
 /// retried later. Rules stay in place at shutdown, so a restart continues from them.
 public actor NFTablesBackend: ProxyBackend {
-    private let renderer: NFTRenderer
+    private var renderCache: NFTRenderCache
     private let executor: any NFTablesExecutor
     private let now: @Sendable () -> Duration
     private let logger: Logger
@@ -39,7 +39,7 @@ public actor NFTablesBackend: ProxyBackend {
         options: NFTRenderOptions, executor: any NFTablesExecutor, now: @escaping @Sendable () -> Duration = NFTablesBackend.monotonicNow,
         logger: Logger
     ) {
-        self.renderer = NFTRenderer(options: options)
+        self.renderCache = NFTRenderCache(renderer: NFTRenderer(options: options))
         self.executor = executor
         self.now = now
         self.logger = logger
@@ -68,7 +68,7 @@ public actor NFTablesBackend: ProxyBackend {
         let changed = delta.addedServicePorts.union(delta.changedServicePorts).union(delta.removedServicePorts.keys)
             .union(delta.endpointsChanged)
         return NFTablesPlan(
-            ruleset: renderer.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
+            ruleset: renderCache.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
     }
 
     public func apply(_ plan: NFTablesPlan) async -> SyncOutcome {
