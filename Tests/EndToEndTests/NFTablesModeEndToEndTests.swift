@@ -175,4 +175,63 @@ struct NFTablesModeEndToEndTests {
         #expect(Set(fromPod.answers.map(\.backend)) == ["p1", "p3"], "\(fromPod)")
         #expect(fromPod.answers.allSatisfy { $0.client == KernelModeLab.podIP(2) }, "\(fromPod)")
     }
+
+    static let web6 = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: web6
+          namespace: default
+        spec:
+          type: NodePort
+          ipFamilies: [IPv6]
+          clusterIP: fd00:172:30::41
+          clusterIPs: [fd00:172:30::41]
+          ports:
+          - name: http
+            port: 80
+            protocol: TCP
+            targetPort: 8080
+            nodePort: 30082
+        """
+
+    static let web6Slice = """
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: web6-ipv6
+          namespace: default
+          labels:
+            kubernetes.io/service-name: web6
+        addressType: IPv6
+        endpoints:
+        - addresses: ["\(KernelModeLab.podIPv6(1))"]
+          nodeName: node-1
+        - addresses: ["\(KernelModeLab.podIPv6(2))"]
+          nodeName: node-1
+        - addresses: ["\(KernelModeLab.podIPv6(3))"]
+          nodeName: node-2
+        ports:
+        - name: http
+          port: 8080
+          protocol: TCP
+        """
+
+    /// The IPv6 table (`--bind-address ::`): ClusterIP to every endpoint, NodePort from outside.
+    @Test func ipv6ClusterIPAndNodePort() async throws {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
+        let lab = try await KernelModeLab()
+        defer { lab.destroy() }
+        try lab.writeManifest("web6.yaml", [Self.web6, Self.web6Slice])
+        try await lab.startProxy(
+            mode: "nftables", extra: ["--bind-address", "::", "--nodeport-addresses", "\(KernelModeLab.nodeIPv6)/128"])
+
+        let cluster = lab.http(from: lab.pods[0], "[fd00:172:30::41]:80", count: 24)
+        #expect(Set(cluster.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(cluster) \(lab.proxyTail)")
+        let nodePort = lab.http(from: lab.external, "[\(KernelModeLab.nodeIPv6)]:30082", count: 24)
+        #expect(Set(nodePort.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(nodePort)")
+        let table = try lab.lab.exec(lab.node, ["nft", "list", "tables"])
+        #expect(table.contains("table ip6 kube-proxy"), "\(table)")
+    }
 }
