@@ -13,6 +13,10 @@ public struct NFTablesPlan: Sendable, Hashable {
     public var changed: Set<ServicePortName>
     /// UDP service ports whose endpoints or port went away (reported in the outcome).
     public var staleUDPServicePorts: Set<ServicePortName>
+    /// UDP conntrack entries to delete once the transaction is in place (spec §1.6).
+    public var conntrackFilters: [ConntrackCleanup.Filter]
+    /// The snapshot the plan programs (the previous one for the next conntrack plan).
+    public var snapshot: ProxySnapshot
 }
 
 /// nftables mode (spec §3): one `ip`/`ip6` `kube-proxy` table per family, written with one
@@ -25,6 +29,9 @@ public struct NFTablesPlan: Sendable, Hashable {
 public actor NFTablesBackend: ProxyBackend {
     private var renderCache: NFTRenderCache
     private let executor: any NFTablesExecutor
+    private let conntrack: (any ConntrackExecutor)?
+    /// The last snapshot that was programmed: conntrack cleanup compares against it.
+    private var programmed: ProxySnapshot
     private let now: @Sendable () -> Duration
     private let logger: Logger
     private var state: NFTKernelState
@@ -36,11 +43,14 @@ public actor NFTablesBackend: ProxyBackend {
 
     /// Creates the backend. `now` is monotonic time from any fixed origin (stale-chain ageing).
     public init(
-        options: NFTRenderOptions, executor: any NFTablesExecutor, now: @escaping @Sendable () -> Duration = NFTablesBackend.monotonicNow,
+        options: NFTRenderOptions, executor: any NFTablesExecutor, conntrack: (any ConntrackExecutor)? = nil,
+        now: @escaping @Sendable () -> Duration = NFTablesBackend.monotonicNow,
         logger: Logger
     ) {
         self.renderCache = NFTRenderCache(renderer: NFTRenderer(options: options))
         self.executor = executor
+        self.conntrack = conntrack
+        self.programmed = ProxySnapshot(family: options.family)
         self.now = now
         self.logger = logger
         self.state = NFTKernelState(family: NFTFamily(options.family))
@@ -68,7 +78,8 @@ public actor NFTablesBackend: ProxyBackend {
         let changed = delta.addedServicePorts.union(delta.changedServicePorts).union(delta.removedServicePorts.keys)
             .union(delta.endpointsChanged)
         return NFTablesPlan(
-            ruleset: renderCache.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
+            ruleset: renderCache.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot),
+            conntrackFilters: ConntrackCleanup.filters(previous: programmed, current: snapshot, delta: delta), snapshot: snapshot)
     }
 
     public func apply(_ plan: NFTablesPlan) async -> SyncOutcome {
@@ -100,6 +111,8 @@ public actor NFTablesBackend: ProxyBackend {
         }
         state.commitMain(sync)
         needsFullSync = false
+        programmed = plan.snapshot
+        await deleteStaleUDPFlows(plan.conntrackFilters)
         logger.debug(
             "nftables sync", metadata: ["full": "\(full)", "operations": "\(sync.main.count)", "changed": "\(plan.changed.count)"])
         let rules = state.chains.values.reduce(0) { $0 + $1.ruleCount }
@@ -107,6 +120,22 @@ public actor NFTablesBackend: ProxyBackend {
             result: .succeeded, kind: full ? .full : .partial, staleUDPServicePorts: plan.staleUDPServicePorts,
             ruleFacts: SyncOutcome.RuleFacts(
                 rulesPerTable: [Self.table: rules], rulesWrittenPerTable: [Self.table: sync.main.count], failures: failures))
+    }
+
+    /// Deletes UDP flows still translated to endpoints that stopped serving (and flows recorded
+    /// while a service had none), now that the rules no longer lead there. Failures are logged:
+    /// the flows then only last until they go idle.
+    private func deleteStaleUDPFlows(_ filters: [ConntrackCleanup.Filter]) async {
+        guard let conntrack, !filters.isEmpty else { return }
+        var deleted = 0
+        for filter in filters {
+            do {
+                deleted += try await conntrack.deleteUDPFlows(matching: filter)
+            } catch {
+                logger.error("conntrack cleanup failed", metadata: ["filter": "\(filter)", "error": "\(error)"])
+            }
+        }
+        logger.debug("conntrack cleanup", metadata: ["filters": "\(filters.count)", "deleted": "\(deleted)"])
     }
 
     /// Kernel rules stay at shutdown (a restart continues from them), as upstream.

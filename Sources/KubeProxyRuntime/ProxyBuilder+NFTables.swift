@@ -48,7 +48,13 @@ extension ProxyBuilder {
             family: family, topology: NodeTopology(nodeName: context.nodeName),
             masqueradeBit: configuration.nftables.masqueradeBit, masqueradeAll: configuration.nftables.masqueradeAll,
             localDetector: detector, nodePortAddresses: nodePortAddresses, nodeIPs: [nodeIP], localAddresses: localAddresses)
-        return NFTablesBackend(options: options, executor: SystemNFTables(logger: logger), logger: logger.child("proxier"))
+        let conntrack = SystemConntrack()
+        if !conntrack.isAvailable {
+            logger.warning("conntrack tool not installed: UDP flows to removed endpoints last until they go idle")
+        }
+        return NFTablesBackend(
+            options: options, executor: SystemNFTables(logger: logger), conntrack: conntrack.isAvailable ? conntrack : nil,
+            logger: logger.child("proxier"))
     }
 
     /// The observer that turns a kernel mode's `SyncOutcome.ruleFacts` into its metrics

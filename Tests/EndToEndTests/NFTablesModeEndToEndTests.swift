@@ -234,4 +234,64 @@ struct NFTablesModeEndToEndTests {
         let table = try lab.lab.exec(lab.node, ["nft", "list", "tables"])
         #expect(table.contains("table ip6 kube-proxy"), "\(table)")
     }
+
+    static let dns = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: dns
+          namespace: default
+        spec:
+          clusterIP: 172.30.0.53
+          ports:
+          - name: dns
+            port: 53
+            protocol: UDP
+            targetPort: 5353
+        """
+
+    static func dnsSlice(_ pods: [Int]) -> String {
+        let endpoints = pods.map { "- addresses: [\"\(KernelModeLab.podIP($0))\"]\n  nodeName: \(KernelModeLab.podNode($0))" }
+        return """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: dns-ipv4
+              namespace: default
+              labels:
+                kubernetes.io/service-name: dns
+            addressType: IPv4
+            endpoints:
+            \(endpoints.joined(separator: "\n"))
+            ports:
+            - name: dns
+              port: 5353
+              protocol: UDP
+            """
+    }
+
+    /// A UDP flow (one client socket) sticks to its endpoint through conntrack; when that
+    /// endpoint is removed, the cleanup deletes the entry and the same flow moves to the other
+    /// endpoint, although the removed backend still runs and would answer.
+    @Test func udpFlowMovesOffARemovedEndpoint() async throws {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        guard NetworkLab.which("nft") != nil, NetworkLab.which("conntrack") != nil else {
+            try Test.cancel("nft and conntrack are needed (packages nftables, conntrack)")
+        }
+        let lab = try await KernelModeLab()
+        defer { lab.destroy() }
+        try lab.writeManifest("dns.yaml", [Self.dns, Self.dnsSlice([1, 3])])
+        try await lab.startProxy(mode: "nftables")
+
+        let first = lab.udp(from: lab.pods[1], "172.30.0.53:53", count: 3, sourcePort: 40053)
+        let backends = first.answers.map(\.backend)
+        let chosen = try #require(backends.first, "\(first) \(lab.proxyTail)")
+        #expect(backends == [chosen, chosen, chosen], "one flow, one endpoint")
+        let (removed, kept) = chosen == "p1" ? (1, 3) : (3, 1)
+        try lab.writeManifest("dns.yaml", [Self.dns, Self.dnsSlice([kept])])
+        let moved = lab.eventually {
+            lab.udp(from: lab.pods[1], "172.30.0.53:53", sourcePort: 40053).answers.map(\.backend) == ["p\(kept)"]
+        }
+        #expect(moved, "the flow left p\(removed): \(lab.proxyTail)")
+    }
 }

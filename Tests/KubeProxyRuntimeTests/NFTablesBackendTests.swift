@@ -121,4 +121,44 @@ import Testing
         fake.setAvailable(false)
         await #expect(throws: KubeProxyConfiguration.Problem.self) { try await Self.backend(fake, time: Time()).start() }
     }
+
+    /// Records conntrack deletes.
+    final class RecordingConntrack: ConntrackExecutor {
+        let filters = Mutex<[ConntrackCleanup.Filter]>([])
+        func deleteUDPFlows(destination: IPAddress) async throws {}
+        func deleteUDPFlows(matching filter: ConntrackCleanup.Filter) async throws -> Int {
+            filters.withLock { $0.append(filter) }
+            return 1
+        }
+    }
+
+    /// After the transaction, UDP flows still translated to a removed endpoint are deleted.
+    @Test func removedUDPEndpointFlowsAreDeleted() async throws {
+        let fake = FakeNFTables()
+        let conntrack = RecordingConntrack()
+        let options = NFTRenderOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-1"))
+        let backend = NFTablesBackend(options: options, executor: fake, conntrack: conntrack, logger: Logger(label: "test"))
+        try await backend.start()
+        let dns = ServicePortName(namespace: "kube-system", name: "dns", port: "dns", protocol: .udp)
+        let port = ServicePort(name: dns, clusterIP: IPAddress("172.30.0.10")!, port: 53)
+        func snapshot(_ endpoints: [String]) -> ProxySnapshot {
+            ProxySnapshot(
+                family: .ipv4, servicePorts: [dns: port], endpoints: [dns: endpoints.map { Endpoint(ip: IPAddress($0)!, port: 5353) }])
+        }
+        var added = SyncDelta()
+        added.addedServicePorts = [dns]
+        added.endpointsChanged = [dns]
+        _ = await backend.apply(await backend.plan(snapshot: snapshot(["10.0.1.1", "10.0.1.2"]), delta: added))
+        // The first endpoints: flows recorded while the service had none are deleted.
+        #expect(
+            conntrack.filters.withLock { $0 } == [
+                .init(family: .ipv4, destination: IPAddress("172.30.0.10")!, destinationPort: 53, replySource: nil)
+            ])
+        conntrack.filters.withLock { $0 = [] }
+        _ = await backend.apply(await backend.plan(snapshot: snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [dns])))
+        #expect(
+            conntrack.filters.withLock { $0 } == [
+                .init(family: .ipv4, destination: IPAddress("172.30.0.10")!, destinationPort: 53, replySource: IPAddress("10.0.1.1")!)
+            ])
+    }
 }
