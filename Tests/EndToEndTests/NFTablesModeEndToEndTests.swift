@@ -294,4 +294,35 @@ struct NFTablesModeEndToEndTests {
         }
         #expect(moved, "the flow left p\(removed): \(lab.proxyTail)")
     }
+
+    /// The rules outlive the process: after SIGKILL connections keep working, and while a new
+    /// process starts from the existing table (adopting it, not rebuilding it) none fails.
+    @Test func sigkillAndRestartWithoutAFailedConnection() async throws {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
+        let lab = try await KernelModeLab()
+        defer { lab.destroy() }
+        try lab.writeManifest("services.yaml", [Self.web, Self.webSlice([1, 2, 3])])
+        let extra = ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"]
+        try await lab.startProxy(mode: "nftables", extra: extra)
+        #expect(lab.http(from: lab.pods[1], "172.30.0.41:80", count: 6).answers.count == 6)
+
+        await lab.killProxy()
+        let whileDown = lab.http(from: lab.pods[1], "172.30.0.41:80", count: 6)
+        #expect(whileDown.answers.count == 6, "\(whileDown)")
+
+        let restarted = try lab.lab.start(lab.node, BuiltProducts.path("kube-proxy"), lab.proxyArguments(mode: "nftables", extra: extra))
+        var failed: [String] = []
+        for _ in 0..<10 {
+            let outcome = lab.http(from: lab.pods[1], "172.30.0.41:80", count: 3)
+            if outcome.answers.count != 3 { failed.append("\(outcome)") }
+        }
+        let synced = await restarted.waitForLine(timeout: .seconds(10), where: { $0.contains("first sync complete") })
+        #expect(synced != nil, "\(restarted.output.suffix(10))")
+        for _ in 0..<5 {
+            let outcome = lab.http(from: lab.pods[1], "172.30.0.41:80", count: 3)
+            if outcome.answers.count != 3 { failed.append("\(outcome)") }
+        }
+        #expect(failed.isEmpty, "\(failed)")
+    }
 }
