@@ -144,8 +144,8 @@ public actor NFTablesBackend: ProxyBackend {
     /// `--cleanup`: deletes both families' `kube-proxy` tables (harmless when absent).
     public static func cleanup(logger: Logger) async throws {
         let executor = SystemNFTables(logger: logger)
-        guard executor.runner.locate("nft") != nil else {
-            logger.info("cleanup: nft not installed; no nftables tables to remove")
+        guard executor.isAvailable() else {
+            logger.info("cleanup: nft not installed or not root; no nftables tables removed")
             return
         }
         var failures: [String] = []
