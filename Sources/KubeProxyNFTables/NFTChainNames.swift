@@ -42,10 +42,12 @@ public enum NFTChainNames {
     /// Whether `set` is a per-endpoint affinity set.
     public static func isAffinitySet(_ set: String) -> Bool { set.hasPrefix(affinityPrefix) }
 
+    /// `ns/svc/proto/port`: the hashed text of a service port's chains.
     static func servicePath(_ name: ServicePortName) -> String {
         "\(name.service.namespace)/\(name.service.name)/\(name.protocol.lowercased)/\(name.port)"
     }
 
+    /// `HASH8-name`, cut to `baseLengthLimit` with `...` (the hash keeps cut names unique).
     static func hashAndTruncate(_ name: String) -> String {
         let hashed = ChainHash.prefix(of: name, length: 8) + "-" + name
         guard hashed.utf8.count > baseLengthLimit else { return hashed }
@@ -54,6 +56,7 @@ public enum NFTChainNames {
 }
 
 extension String {
+    /// nft chain names cannot hold `:`, so IPv6 addresses are written with dots.
     fileprivate func replacingColonsWithDots() -> String {
         String(map { $0 == ":" ? "." : $0 })
     }

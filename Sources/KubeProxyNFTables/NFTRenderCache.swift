@@ -12,6 +12,7 @@ public struct NFTRenderCache: Sendable {
     public let renderer: NFTRenderer
     private var entries: [ServicePortName: Entry] = [:]
 
+    /// One service port's inputs and what they rendered to.
     struct Entry: Sendable {
         var port: ServicePort
         var endpoints: [Endpoint]

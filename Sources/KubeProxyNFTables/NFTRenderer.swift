@@ -145,6 +145,7 @@ public struct NFTRenderer: Sendable {
             servicePorts: [])
     }
 
+    /// A rule for `chain`.
     func rule(_ chain: String, _ body: String, comment: String? = nil) -> NFTRule {
         NFTRule(chain: chain, body, comment: comment)
     }

@@ -174,5 +174,6 @@ extension NFTKernelState {
 }
 
 extension String {
+    /// The key fields of a stored element key text.
     fileprivate func splitOn(_ separator: String) -> [Substring] { Substring(self).splitOn(separator) }
 }

@@ -35,8 +35,10 @@ extension NFTTransaction {
         }
     }
 
+    /// What is wrong with one line (wrapped into `NFTParseError` with the line number).
     struct LineProblem: Error { var text: String }
 
+    /// One line into one operation.
     static func parseLine(_ line: Substring, family: NFTFamily, table: String) throws(LineProblem) -> NFTOperation {
         var rest = line
         let verb = rest.takeWord()
@@ -168,6 +170,7 @@ extension Substring {
         return word
     }
 
+    /// Without leading and trailing blanks.
     func trimmingSpaces() -> Substring {
         var s = self
         while let first = s.first, first == " " || first == "\t" || first == "\r" { s.removeFirst() }
@@ -175,8 +178,10 @@ extension Substring {
         return s
     }
 
+    /// `prefix` followed by this text.
     func prepending(_ prefix: String) -> String { prefix + self }
 
+    /// The parts between occurrences of `separator` (a multi-character separator).
     func splitOn(_ separator: String) -> [Substring] {
         var parts: [Substring] = []
         var rest = self
@@ -188,6 +193,7 @@ extension Substring {
         return parts
     }
 
+    /// The first (or last) occurrence of `needle`, without Foundation.
     func findRange(of needle: String, backwards: Bool = false) -> Range<Index>? {
         let n = Array(needle.utf8)
         let hay = Array(utf8)
@@ -203,5 +209,6 @@ extension Substring {
 }
 
 extension String {
+    /// Without leading and trailing blanks.
     func trimmingSpaces() -> Substring { Substring(self).trimmingSpaces() }
 }

@@ -54,6 +54,7 @@ extension FakeNFTable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// An element key as nft prints it: a string, a number (ports), `concat`, or `elem` with a comment.
     static func jsonKey(_ element: NFTElement, type: [String]) -> Any {
         let fields: [Any] = zip(element.key, type).map { field, type in
             type == "inet_service" ? (Int(field) ?? 0) as Any : field as Any
@@ -63,6 +64,7 @@ extension FakeNFTable {
         return ["elem": ["val": value, "comment": comment]]
     }
 
+    /// A verdict as nft prints it: `{"goto": {"target": X}}` or `{"drop": null}`.
     static func jsonVerdict(_ value: String) -> Any {
         let words = value.split(separator: " ")
         if words.count == 2 { return [String(words[0]): ["target": String(words[1])]] }

@@ -11,6 +11,7 @@ import Synchronization
 /// line). `listTable` prints `nft -j list table` JSON that `NFTKernelState(parsingJSON:)`
 /// reads like the real output. Every transaction is recorded, so tests can count operations.
 public final class FakeNFTables: NFTablesExecutor, Sendable {
+    /// Tables and bookkeeping, behind one lock.
     struct State {
         var tables: [String: FakeNFTable] = [:]
         var transactions: [NFTTransaction] = []
