@@ -1,3 +1,4 @@
+import KubeAPI
 import KubeProxyCore
 import KubeProxyHost
 import KubeProxyNFTables
@@ -13,10 +14,6 @@ public struct NFTablesPlan: Sendable, Hashable {
     public var changed: Set<ServicePortName>
     /// UDP service ports whose endpoints or port went away (reported in the outcome).
     public var staleUDPServicePorts: Set<ServicePortName>
-    /// UDP conntrack entries to delete once the transaction is in place (spec §1.6).
-    public var conntrackFilters: [ConntrackCleanup.Filter]
-    /// The snapshot the plan programs (the previous one for the next conntrack plan).
-    public var snapshot: ProxySnapshot
 }
 
 /// nftables mode (spec §3): one `ip`/`ip6` `kube-proxy` table per family, written with one
@@ -29,9 +26,9 @@ public struct NFTablesPlan: Sendable, Hashable {
 public actor NFTablesBackend: ProxyBackend {
     private var renderCache: NFTRenderCache
     private let executor: any NFTablesExecutor
-    private let conntrack: (any ConntrackExecutor)?
-    /// The last snapshot that was programmed: conntrack cleanup compares against it.
-    private var programmed: ProxySnapshot
+    private var options: NFTRenderOptions
+    /// `detectLocalMode: NodeCIDR`: the detector follows the Node's pod CIDRs.
+    private let detectsByNodeCIDR: Bool
     private let now: @Sendable () -> Duration
     private let logger: Logger
     private var state: NFTKernelState
@@ -43,14 +40,14 @@ public actor NFTablesBackend: ProxyBackend {
 
     /// Creates the backend. `now` is monotonic time from any fixed origin (stale-chain ageing).
     public init(
-        options: NFTRenderOptions, executor: any NFTablesExecutor, conntrack: (any ConntrackExecutor)? = nil,
+        options: NFTRenderOptions, executor: any NFTablesExecutor, detectsByNodeCIDR: Bool = false,
         now: @escaping @Sendable () -> Duration = NFTablesBackend.monotonicNow,
         logger: Logger
     ) {
         self.renderCache = NFTRenderCache(renderer: NFTRenderer(options: options))
         self.executor = executor
-        self.conntrack = conntrack
-        self.programmed = ProxySnapshot(family: options.family)
+        self.options = options
+        self.detectsByNodeCIDR = detectsByNodeCIDR
         self.now = now
         self.logger = logger
         self.state = NFTKernelState(family: NFTFamily(options.family))
@@ -78,8 +75,7 @@ public actor NFTablesBackend: ProxyBackend {
         let changed = delta.addedServicePorts.union(delta.changedServicePorts).union(delta.removedServicePorts.keys)
             .union(delta.endpointsChanged)
         return NFTablesPlan(
-            ruleset: renderCache.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot),
-            conntrackFilters: ConntrackCleanup.filters(previous: programmed, current: snapshot, delta: delta), snapshot: snapshot)
+            ruleset: renderCache.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
     }
 
     public func apply(_ plan: NFTablesPlan) async -> SyncOutcome {
@@ -111,8 +107,6 @@ public actor NFTablesBackend: ProxyBackend {
         }
         state.commitMain(sync)
         needsFullSync = false
-        programmed = plan.snapshot
-        await deleteStaleUDPFlows(plan.conntrackFilters)
         logger.debug(
             "nftables sync", metadata: ["full": "\(full)", "operations": "\(sync.main.count)", "changed": "\(plan.changed.count)"])
         let rules = state.chains.values.reduce(0) { $0 + $1.ruleCount }
@@ -122,20 +116,30 @@ public actor NFTablesBackend: ProxyBackend {
                 rulesPerTable: [Self.table: rules], rulesWrittenPerTable: [Self.table: sync.main.count], failures: failures))
     }
 
-    /// Deletes UDP flows still translated to endpoints that stopped serving (and flows recorded
-    /// while a service had none), now that the rules no longer lead there. Failures are logged:
-    /// the flows then only last until they go idle.
-    private func deleteStaleUDPFlows(_ filters: [ConntrackCleanup.Filter]) async {
-        guard let conntrack, !filters.isEmpty else { return }
-        var deleted = 0
-        for filter in filters {
-            do {
-                deleted += try await conntrack.deleteUDPFlows(matching: filter)
-            } catch {
-                logger.error("conntrack cleanup failed", metadata: ["filter": "\(filter)", "error": "\(error)"])
-            }
+    /// The Node's zone label selects topology-hinted endpoints, and with `NodeCIDR` its pod
+    /// CIDRs are the pod traffic; a change re-renders every service port in a full sync, as
+    /// upstream resyncs fully on a label change.
+    public func nodeChanged(_ node: Node?) {
+        var next = options
+        next.topology.zone = node?.metadata.labels?[WellKnownLabels.topologyZone]
+        if detectsByNodeCIDR {
+            let cidrs = node?.spec?.podCIDRs ?? node?.spec?.podCIDR.map { [$0] } ?? []
+            next.localDetector =
+                (try? LocalTrafficDetector.make(mode: "NodeCIDR", clusterCIDR: "", nodePodCIDRs: cidrs, family: next.family)) ?? .none
         }
-        logger.debug("conntrack cleanup", metadata: ["filters": "\(filters.count)", "deleted": "\(deleted)"])
+        guard next != options else { return }
+        options = next
+        renderCache = NFTRenderCache(renderer: NFTRenderer(options: next))
+        needsFullSync = true
+    }
+
+    /// The ServiceCIDRs of this family feed the "drop traffic to unallocated ClusterIPs" rule;
+    /// only the skeleton changes, which the next partial sync rewrites by its digest.
+    public func serviceCIDRsChanged(_ cidrs: [CIDR]) {
+        let mine = cidrs.filter { $0.address.family == options.family }
+        guard mine != options.serviceCIDRs else { return }
+        options.serviceCIDRs = mine
+        renderCache = NFTRenderCache(renderer: NFTRenderer(options: options))
     }
 
     /// Kernel rules stay at shutdown (a restart continues from them), as upstream.

@@ -4,14 +4,14 @@ import KubeProxyNFTables
 import Logging
 
 extension ProxyBuilder {
-    /// The nftables backend for the bind address's family, from the configuration.
+    /// The nftables backend for `context.family` (kernel modes run one per family), from the configuration.
     ///
     /// The node IP (for `--nodeport-addresses primary`, the nftables default, and the
-    /// firewall's node exception) is `--bind-address` when it names one, else the address of the
+    /// firewall's node exception) is `--bind-address` when it names one of this family, else the address of the
     /// default route; when neither exists it is a warning and loopback is assumed, as upstream.
     static func nftablesBackend(_ context: BackendContext) throws -> NFTablesBackend {
         let configuration = context.configuration
-        let family = configuration.bindAddress.family
+        let family = context.family
         let logger = context.logger.child("nftables")
         let detector: LocalTrafficDetector
         do {
@@ -28,7 +28,7 @@ extension ProxyBuilder {
                 metadata: ["family": "\(family)"])
         }
         let nodeIP: IPAddress
-        if !configuration.bindAddress.isUnspecified {
+        if !configuration.bindAddress.isUnspecified && configuration.bindAddress.family == family {
             nodeIP = configuration.bindAddress
         } else if let primary = try? LocalAddresses.primaryAddress(family: family) {
             nodeIP = primary
@@ -48,13 +48,9 @@ extension ProxyBuilder {
             family: family, topology: NodeTopology(nodeName: context.nodeName),
             masqueradeBit: configuration.nftables.masqueradeBit, masqueradeAll: configuration.nftables.masqueradeAll,
             localDetector: detector, nodePortAddresses: nodePortAddresses, nodeIPs: [nodeIP], localAddresses: localAddresses)
-        let conntrack = SystemConntrack()
-        if !conntrack.isAvailable {
-            logger.warning("conntrack tool not installed: UDP flows to removed endpoints last until they go idle")
-        }
         return NFTablesBackend(
-            options: options, executor: SystemNFTables(logger: logger), conntrack: conntrack.isAvailable ? conntrack : nil,
-            logger: logger.child("proxier"))
+            options: options, executor: SystemNFTables(logger: logger),
+            detectsByNodeCIDR: configuration.detectLocalMode == "NodeCIDR", logger: logger.child("proxier"))
     }
 
     /// The observer that turns a kernel mode's `SyncOutcome.ruleFacts` into its metrics

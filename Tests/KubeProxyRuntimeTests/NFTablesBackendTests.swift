@@ -1,3 +1,4 @@
+import KubeAPI
 import KubeProxyCore
 import KubeProxyHost
 import KubeProxyNFTables
@@ -122,43 +123,45 @@ import Testing
         await #expect(throws: KubeProxyConfiguration.Problem.self) { try await Self.backend(fake, time: Time()).start() }
     }
 
-    /// Records conntrack deletes.
-    final class RecordingConntrack: ConntrackExecutor {
-        let filters = Mutex<[ConntrackCleanup.Filter]>([])
-        func deleteUDPFlows(destination: IPAddress) async throws {}
-        func deleteUDPFlows(matching filter: ConntrackCleanup.Filter) async throws -> Int {
-            filters.withLock { $0.append(filter) }
-            return 1
-        }
+    /// ServiceCIDRs of this family become the drop rule in the next (partial) sync.
+    @Test func serviceCIDRsFeedTheDropRule() async throws {
+        let fake = FakeNFTables()
+        let backend = Self.backend(fake, time: Time())
+        try await backend.start()
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        #expect(fake.table(.ip)?.rules(of: "cluster-ips-check")?.count == 1)
+        await backend.serviceCIDRsChanged([CIDR("172.30.0.0/16")!, CIDR("fd00:10:96::/112")!])
+        let outcome = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: SyncDelta()))
+        #expect(outcome.kind == .partial)
+        #expect(
+            fake.table(.ip)?.rules(of: "cluster-ips-check")?.last
+                == "ip daddr { 172.30.0.0/16 } drop comment \"Drop traffic to unallocated ClusterIPs\"")
     }
 
-    /// After the transaction, UDP flows still translated to a removed endpoint are deleted.
-    @Test func removedUDPEndpointFlowsAreDeleted() async throws {
+    /// The Node's zone label selects zone-hinted endpoints, through a full sync.
+    @Test func nodeZoneLabelSelectsHintedEndpoints() async throws {
         let fake = FakeNFTables()
-        let conntrack = RecordingConntrack()
-        let options = NFTRenderOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-1"))
-        let backend = NFTablesBackend(options: options, executor: fake, conntrack: conntrack, logger: Logger(label: "test"))
+        let backend = Self.backend(fake, time: Time())
         try await backend.start()
-        let dns = ServicePortName(namespace: "kube-system", name: "dns", port: "dns", protocol: .udp)
-        let port = ServicePort(name: dns, clusterIP: IPAddress("172.30.0.10")!, port: 53)
-        func snapshot(_ endpoints: [String]) -> ProxySnapshot {
-            ProxySnapshot(
-                family: .ipv4, servicePorts: [dns: port], endpoints: [dns: endpoints.map { Endpoint(ip: IPAddress($0)!, port: 5353) }])
-        }
-        var added = SyncDelta()
-        added.addedServicePorts = [dns]
-        added.endpointsChanged = [dns]
-        _ = await backend.apply(await backend.plan(snapshot: snapshot(["10.0.1.1", "10.0.1.2"]), delta: added))
-        // The first endpoints: flows recorded while the service had none are deleted.
-        #expect(
-            conntrack.filters.withLock { $0 } == [
-                .init(family: .ipv4, destination: IPAddress("172.30.0.10")!, destinationPort: 53, replySource: nil)
+        let port = ServicePort(name: Self.name, clusterIP: IPAddress("172.30.0.41")!, port: 80)
+        let hinted = ProxySnapshot(
+            family: .ipv4, servicePorts: [Self.name: port],
+            endpoints: [
+                Self.name: [
+                    Endpoint(ip: IPAddress("10.0.1.1")!, port: 80, zoneHints: ["zone-a"]),
+                    Endpoint(ip: IPAddress("10.0.1.2")!, port: 80, zoneHints: ["zone-b"]),
+                ]
             ])
-        conntrack.filters.withLock { $0 = [] }
-        _ = await backend.apply(await backend.plan(snapshot: snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [dns])))
+        _ = await backend.apply(await backend.plan(snapshot: hinted, delta: Self.delta(endpointsOf: [Self.name])))
+        let chain = "service-ULMVA6XW-ns1/svc1/tcp/p80"
+        #expect(fake.table(.ip)?.rules(of: chain)?.last?.contains("mod 2") == true)
+        var node = Node(metadata: ObjectMeta(name: "node-1"))
+        node.metadata.labels = [WellKnownLabels.topologyZone: "zone-a"]
+        await backend.nodeChanged(node)
+        let outcome = await backend.apply(await backend.plan(snapshot: hinted, delta: SyncDelta()))
+        #expect(outcome.kind == .full)
         #expect(
-            conntrack.filters.withLock { $0 } == [
-                .init(family: .ipv4, destination: IPAddress("172.30.0.10")!, destinationPort: 53, replySource: IPAddress("10.0.1.1")!)
-            ])
+            fake.table(.ip)?.rules(of: chain)?.last
+                == "numgen random mod 1 vmap { 0 : goto endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80 }")
     }
 }
