@@ -184,9 +184,10 @@ struct NFTablesModeEndToEndTests {
           namespace: default
         spec:
           type: NodePort
-          ipFamilies: [IPv6]
+          ipFamilies: [IPv6, IPv4]
+          ipFamilyPolicy: RequireDualStack
           clusterIP: fd00:172:30::41
-          clusterIPs: [fd00:172:30::41]
+          clusterIPs: [fd00:172:30::41, 172.30.0.61]
           ports:
           - name: http
             port: 80
@@ -217,22 +218,48 @@ struct NFTablesModeEndToEndTests {
           protocol: TCP
         """
 
-    /// The IPv6 table (`--bind-address ::`): ClusterIP to every endpoint, NodePort from outside.
-    @Test func ipv6ClusterIPAndNodePort() async throws {
+    static let web6SliceIPv4 = """
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: web6-ipv4
+          namespace: default
+          labels:
+            kubernetes.io/service-name: web6
+        addressType: IPv4
+        endpoints:
+        - addresses: ["\(KernelModeLab.podIP(1))"]
+          nodeName: node-1
+        - addresses: ["\(KernelModeLab.podIP(2))"]
+          nodeName: node-1
+        - addresses: ["\(KernelModeLab.podIP(3))"]
+          nodeName: node-2
+        ports:
+        - name: http
+          port: 8080
+          protocol: TCP
+        """
+
+    /// One dual-stack Service, both families programmed by one process (an `ip` and an `ip6`
+    /// table): ClusterIP to every endpoint and NodePort from outside over IPv6, and the same
+    /// Service's IPv4 ClusterIP.
+    @Test func dualStackServiceOverBothFamilies() async throws {
         if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
         guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
         let lab = try await KernelModeLab()
         defer { lab.destroy() }
-        try lab.writeManifest("web6.yaml", [Self.web6, Self.web6Slice])
+        try lab.writeManifest("web6.yaml", [Self.web6, Self.web6Slice, Self.web6SliceIPv4])
         try await lab.startProxy(
-            mode: "nftables", extra: ["--bind-address", "::", "--nodeport-addresses", "\(KernelModeLab.nodeIPv6)/128"])
+            mode: "nftables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIPv6)/128,\(KernelModeLab.nodeIP)/32"])
 
         let cluster = lab.http(from: lab.pods[0], "[fd00:172:30::41]:80", count: 24)
         #expect(Set(cluster.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(cluster) \(lab.proxyTail)")
         let nodePort = lab.http(from: lab.external, "[\(KernelModeLab.nodeIPv6)]:30082", count: 24)
         #expect(Set(nodePort.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(nodePort)")
-        let table = try lab.lab.exec(lab.node, ["nft", "list", "tables"])
-        #expect(table.contains("table ip6 kube-proxy"), "\(table)")
+        let v4 = lab.http(from: lab.pods[0], "172.30.0.61:80", count: 24)
+        #expect(Set(v4.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(v4)")
+        let tables = try lab.lab.exec(lab.node, ["nft", "list", "tables"])
+        #expect(tables.contains("table ip kube-proxy") && tables.contains("table ip6 kube-proxy"), "\(tables)")
     }
 
     static let dns = """
