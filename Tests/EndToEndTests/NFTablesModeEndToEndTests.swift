@@ -352,4 +352,83 @@ struct NFTablesModeEndToEndTests {
         }
         #expect(failed.isEmpty, "\(failed)")
     }
+
+    /// A ClusterIP Service `name` on `ip`:80 → 8080 with extra spec lines, and its slice with
+    /// `endpoints` (pod index and condition lines).
+    static func clusterService(_ name: String, _ ip: String, spec: String = "", endpoints: [(Int, String)]) -> [String] {
+        let service = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: \(name)
+              namespace: default
+            spec:
+              clusterIP: \(ip)
+            \(spec)
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+            """
+        let items = endpoints.map { index, conditions in
+            "- addresses: [\"\(KernelModeLab.podIP(index))\"]\n  nodeName: \(KernelModeLab.podNode(index))\n  conditions: \(conditions)"
+        }
+        let slice = """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: \(name)-ipv4
+              namespace: default
+              labels:
+                kubernetes.io/service-name: \(name)
+            addressType: IPv4
+            endpoints:
+            \(items.joined(separator: "\n"))
+            ports:
+            - name: http
+              port: 8080
+              protocol: TCP
+            """
+        return [service, slice]
+    }
+
+    /// internalTrafficPolicy Local, ClientIP affinity, hairpin and the terminating fallback, on
+    /// real packets.
+    @Test func trafficPolicyAffinityHairpinAndTerminatingFallback() async throws {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
+        let lab = try await KernelModeLab()
+        defer { lab.destroy() }
+        let ready = "{ready: true}"
+        let documents =
+            Self.clusterService("itp", "172.30.0.47", spec: "  internalTrafficPolicy: Local", endpoints: [(1, ready), (3, ready)])
+            + Self.clusterService(
+                "sticky", "172.30.0.48", spec: "  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}",
+                endpoints: [(1, ready), (2, ready), (3, ready)])
+            + Self.clusterService("solo", "172.30.0.49", endpoints: [(1, ready)])
+            + Self.clusterService(
+                "draining", "172.30.0.50",
+                endpoints: [
+                    (1, "{ready: false, serving: true, terminating: true}"), (3, "{ready: false, serving: false, terminating: true}"),
+                ])
+        try lab.writeManifest("policies.yaml", documents)
+        try await lab.startProxy(mode: "nftables")
+
+        // internalTrafficPolicy Local: only the endpoint on this node.
+        let local = lab.http(from: lab.pods[1], "172.30.0.47:80", count: 12)
+        #expect(Set(local.answers.map(\.backend)) == ["p1"], "\(local) \(lab.proxyTail)")
+        // ClientIP affinity: one client, one backend.
+        let sticky = lab.http(from: lab.pods[1], "172.30.0.48:80", count: 12)
+        #expect(sticky.answers.count == 12 && Set(sticky.answers.map(\.backend)).count == 1, "\(sticky)")
+        // Hairpin: a pod reaching itself through its Service is masqueraded (else its reply would
+        // bypass the DNAT).
+        let hairpin = lab.http(from: lab.pods[0], "172.30.0.49:80", count: 3)
+        #expect(
+            hairpin.answers.count == 3 && hairpin.answers.allSatisfy { $0.backend == "p1" && $0.client != KernelModeLab.podIP(1) },
+            "\(hairpin)")
+        // No ready endpoint: the serving, terminating one still serves; the not-serving one never.
+        let draining = lab.http(from: lab.pods[1], "172.30.0.50:80", count: 12)
+        #expect(Set(draining.answers.map(\.backend)) == ["p1"], "\(draining)")
+    }
 }
