@@ -119,6 +119,7 @@ struct NFTablesModeEndToEndTests {
           type: LoadBalancer
           clusterIP: 172.30.0.45
           externalTrafficPolicy: Local
+          externalIPs: ["192.168.99.22"]
           loadBalancerSourceRanges: ["203.0.113.0/25"]
           ports:
           - name: http
@@ -160,7 +161,10 @@ struct NFTablesModeEndToEndTests {
         guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
         let lab = try await KernelModeLab()
         defer { lab.destroy() }
-        try lab.writeManifest("lb.yaml", [Self.localLB, Self.localLBSlice])
+        let remoteOnly = Self.clusterService(
+            "remote", "172.30.0.46", spec: "  type: NodePort\n  externalTrafficPolicy: Local", nodePort: 30083,
+            endpoints: [(3, "{ready: true}")])
+        try lab.writeManifest("lb.yaml", [Self.localLB, Self.localLBSlice] + remoteOnly)
         try await lab.startProxy(mode: "nftables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"])
 
         let allowed = lab.http(from: lab.external, "1.2.3.4:80", count: 8)
@@ -168,8 +172,14 @@ struct NFTablesModeEndToEndTests {
         // The external namespace reaches the node's own subnet from its link address.
         let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30081", count: 8)
         #expect(nodePort.answers == Array(repeating: .init(backend: "p1", client: "192.168.0.1"), count: 8), "\(nodePort)")
+        let externalIP = lab.http(from: lab.external, "192.168.99.22:80", count: 4)
+        #expect(
+            externalIP.answers == Array(repeating: .init(backend: "p1", client: KernelModeLab.externalClient), count: 4), "\(externalIP)")
         let blocked = lab.http(from: lab.blocked, "1.2.3.4:80")
         #expect(blocked.isTimedOut, "\(blocked)")
+        // externalTrafficPolicy Local without a local endpoint: outside traffic is dropped.
+        let noLocal = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30083")
+        #expect(noLocal.isTimedOut, "\(noLocal)")
         // Pod traffic to the NodePort is short-circuited to every endpoint, keeping its source.
         let fromPod = lab.http(from: lab.pods[1], "\(KernelModeLab.nodeIP):30081", count: 24)
         #expect(Set(fromPod.answers.map(\.backend)) == ["p1", "p3"], "\(fromPod)")
@@ -355,7 +365,9 @@ struct NFTablesModeEndToEndTests {
 
     /// A ClusterIP Service `name` on `ip`:80 → 8080 with extra spec lines, and its slice with
     /// `endpoints` (pod index and condition lines).
-    static func clusterService(_ name: String, _ ip: String, spec: String = "", endpoints: [(Int, String)]) -> [String] {
+    static func clusterService(
+        _ name: String, _ ip: String, spec: String = "", nodePort: Int? = nil, endpoints: [(Int, String)]
+    ) -> [String] {
         let service = """
             apiVersion: v1
             kind: Service
@@ -370,6 +382,7 @@ struct NFTablesModeEndToEndTests {
                 port: 80
                 protocol: TCP
                 targetPort: 8080
+            \(nodePort.map { "    nodePort: \($0)" } ?? "")
             """
         let items = endpoints.map { index, conditions in
             "- addresses: [\"\(KernelModeLab.podIP(index))\"]\n  nodeName: \(KernelModeLab.podNode(index))\n  conditions: \(conditions)"
