@@ -118,6 +118,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // The fake API server reads RBAC objects from deploy/'s YAML.
+                .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"]
         ),
