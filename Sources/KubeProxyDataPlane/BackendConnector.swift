@@ -10,7 +10,8 @@ import NIOCore
 /// every attempt failed: the client is closed (it saw a completed handshake, then EOF).
 ///
 /// Unlike upstream (kubernetes/kubernetes#12242) nothing here blocks the listener: the
-/// client channel waits with `autoRead` off while the dial runs as futures on its loop.
+/// client channel waits with `autoRead` off while the dial runs as futures on its loop. Every
+/// step of a connection (choice, dial, relay) stays on the client's loop.
 struct BackendConnector: Sendable {
     /// The service port, for logs.
     let name: ServicePortName
@@ -54,33 +55,30 @@ struct BackendConnector: Sendable {
 
     private func attempt(_ number: Int, client: any Channel, clientIP: IPAddress?) {
         if number > 0 { counters.connectRetried() }
-        balancer.next(clientIP: clientIP, resetAffinity: number > 0)
-            .hop(to: client.eventLoop)
-            .whenComplete { choice in
-                guard case .success(let endpoint?) = choice else {
-                    fail(client, .noEndpoints)
-                    return
-                }
-                dialer.connect(to: endpoint, on: client.eventLoop, timeout: dialTimeouts[number])
-                    .whenComplete { result in
-                        switch result {
-                        case .success(let backend):
-                            glue(client, backend)
-                        case .failure(let error):
-                            logger.debug(
-                                "dial failed",
-                                metadata: [
-                                    "service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
-                                    "error": "\(error)",
-                                ]
-                            )
-                            if number + 1 < dialTimeouts.count {
-                                attempt(number + 1, client: client, clientIP: clientIP)
-                            } else {
-                                fail(client, .dialsExhausted(attempts: number + 1, lastError: "\(error)"))
-                            }
-                        }
+        // The balancer is a short lock, not a hop: the choice and the dial stay on the client's loop.
+        guard let endpoint = balancer.choose(clientIP: clientIP, resetAffinity: number > 0) else {
+            fail(client, .noEndpoints)
+            return
+        }
+        dialer.connect(to: endpoint, on: client.eventLoop, timeout: dialTimeouts[number])
+            .whenComplete { result in
+                switch result {
+                case .success(let backend):
+                    glue(client, backend)
+                case .failure(let error):
+                    logger.debug(
+                        "dial failed",
+                        metadata: [
+                            "service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
+                            "error": "\(error)",
+                        ]
+                    )
+                    if number + 1 < dialTimeouts.count {
+                        attempt(number + 1, client: client, clientIP: clientIP)
+                    } else {
+                        fail(client, .dialsExhausted(attempts: number + 1, lastError: "\(error)"))
                     }
+                }
             }
     }
 

@@ -101,7 +101,8 @@ public struct ProxyBuilder: Sendable {
         Self.raiseOpenFileLimit(logger: logger)
         let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
         let nodeName = Self.nodeName(configuration)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        let loops = configuration.proxyEventLoops > 0 ? configuration.proxyEventLoops : System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, loops))
         let dataPlane = UserspaceProxy(
             group: group, bindAddress: configuration.bindAddress, portRange: portRange,
             udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
