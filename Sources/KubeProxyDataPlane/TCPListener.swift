@@ -106,7 +106,7 @@ final class TCPListener: ServicePortListener {
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { client in
                 client.eventLoop.makeCompletedFuture {
-                    try client.pipeline.syncOperations.addHandler(ConnectionStartHandler(connector: connector))
+                    try client.pipeline.syncOperations.addHandler(connector.makeClientRelay())
                 }
             }
         if reusePort {
