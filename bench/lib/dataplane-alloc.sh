@@ -27,8 +27,9 @@ alloc_main() {
     echo >>"$outfile"
     return 0
   fi
-  # Keep the markdown tables (and their titles), drop the build and progress chatter.
-  awk '/^##+ / || /^\|/ { print; blank = 0; next } /^$/ { if (!blank) print; blank = 1 }' "$log" |
-    sed 's/^## /#### /' >>"$outfile"
+  # Keep each benchmark's title and table; drop the build chatter and the tool's own headings.
+  awk '/^### / { sub(/^### /, "#### "); print; blank = 0; next }
+       /^\|/ { print; blank = 0; next }
+       /^$/ { if (!blank) print; blank = 1 }' "$log" >>"$outfile"
   echo >>"$outfile"
 }
