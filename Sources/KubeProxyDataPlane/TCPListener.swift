@@ -38,6 +38,9 @@ final class TCPListener: ServicePortListener {
         var isClosed = false
         var opened = false
         var channels: [any Channel] = []
+        /// Binds in flight: `close` waits for them, so no sibling outlives the listener and
+        /// the port is never released while one could still bind it.
+        var pending: [EventLoopFuture<any Channel>] = []
     }
 
     private let siblings = Mutex(Siblings())
@@ -125,31 +128,35 @@ final class TCPListener: ServicePortListener {
     /// Opens one socket per other event loop on this listener's port, once, if the descriptor
     /// budget has room; a sibling that fails to bind is simply not there (the others serve).
     private func openSiblings() {
-        let proceed = siblings.withLock { state -> Bool in
-            guard !state.isClosed, !state.opened else { return false }
-            state.opened = true
-            return true
-        }
         let budget = connector.budget
-        guard proceed, budget.tryAcquire(siblingLoops.count, within: Self.siblingLimit(ceiling: budget.ceiling)),
-            let address = channel.localAddress
-        else { return }
-        for loop in siblingLoops {
-            Self.bootstrap(on: loop, connector: connector, keepalive: keepalive, reusePort: true, firstAccept: nil)
-                .bind(to: address)
-                .whenComplete { [self] result in
-                    guard case .success(let sibling) = result else {
-                        budget.release(1)
-                        return
-                    }
-                    sibling.closeFuture.whenComplete { _ in budget.release(1) }
-                    let keep = siblings.withLock { state -> Bool in
-                        guard !state.isClosed else { return false }
-                        state.channels.append(sibling)
-                        return true
-                    }
-                    if !keep { sibling.close(promise: nil) }
+        guard let address = channel.localAddress else { return }
+        let binds = siblings.withLock { state -> [EventLoopFuture<any Channel>] in
+            guard !state.isClosed, !state.opened else { return [] }
+            state.opened = true
+            guard budget.tryAcquire(siblingLoops.count, within: Self.siblingLimit(ceiling: budget.ceiling)) else {
+                return []
+            }
+            // Started under the lock, so `close` either sees them pending or runs before them.
+            state.pending = siblingLoops.map { loop in
+                Self.bootstrap(on: loop, connector: connector, keepalive: keepalive, reusePort: true, firstAccept: nil)
+                    .bind(to: address)
+            }
+            return state.pending
+        }
+        for bind in binds {
+            bind.whenComplete { [self] result in
+                guard case .success(let sibling) = result else {
+                    budget.release(1)
+                    return
                 }
+                sibling.closeFuture.whenComplete { _ in budget.release(1) }
+                let keep = siblings.withLock { state -> Bool in
+                    guard !state.isClosed else { return false }
+                    state.channels.append(sibling)
+                    return true
+                }
+                if !keep { sibling.close(promise: nil) }
+            }
         }
     }
 
@@ -165,10 +172,18 @@ final class TCPListener: ServicePortListener {
     }
 
     func close() async {
-        let open = siblings.withLock { state -> [any Channel] in
+        let (open, pending) = siblings.withLock { state -> ([any Channel], [EventLoopFuture<any Channel>]) in
             state.isClosed = true
-            defer { state.channels = [] }
-            return state.channels
+            defer {
+                state.channels = []
+                state.pending = []
+            }
+            return (state.channels, state.pending)
+        }
+        // Siblings first, while the first socket still holds the port: a sibling bind still in
+        // flight can then only join this listener, never a later owner of the port.
+        for bind in pending {
+            if let sibling = try? await bind.get() { try? await sibling.close() }
         }
         // Closing an already closed channel fails harmlessly; the socket is gone either way.
         for sibling in open { try? await sibling.close() }
