@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "KubeProxyIPTables", targets: ["KubeProxyIPTables"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "KubeProxyRuntime", targets: ["KubeProxyRuntime"]),
+        // For the allocation benchmark package in Benchmarks/ (bench/run.sh, BENCH_ONLY=alloc).
+        .library(name: "KubeProxyDataPlane", targets: ["KubeProxyDataPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
