@@ -75,7 +75,8 @@ struct UserspaceProxyUDPTests {
     @Test func idleSessionsExpire() async throws {
         let a = try await TestUDPBackend.echo("a")
         let b = try await TestUDPBackend.echo("b")
-        let proxy = T.proxy(udpIdleTimeout: .milliseconds(200))
+        // Long enough that a loaded machine reads the statistics before the session expires.
+        let proxy = T.proxy(udpIdleTimeout: .seconds(1))
         let svc = T.service("idle", .udp)
         let port = try await Self.start(proxy, svc, [a.endpoint, b.endpoint])
         let client = try await TestUDPClient.make()

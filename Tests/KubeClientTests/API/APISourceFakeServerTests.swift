@@ -90,7 +90,9 @@ struct APISourceFakeServerTests {
         let configuration = try cluster.configuration(.init(token: "", includeClientCertificate: true))
         #expect(configuration.credentials == .none)
         try await running(configuration) { recorder in
-            #expect(summaries(await recorder.next(1, within: .seconds(5))) == ["synced"])
+            // A TLS handshake with a client certificate on a loaded 2-core machine can take
+            // seconds; the assertion is that it authenticates, not how fast.
+            #expect(summaries(await recorder.next(1, within: .seconds(20))) == ["synced"])
         }
         await cluster.stop()
     }
@@ -150,7 +152,9 @@ struct APISourceFakeServerTests {
             server: cluster.server.url, certificateAuthorityPEM: Array(try cluster.pki.pem(cluster.pki.caCertificatePath).utf8),
             tlsServerName: "kubernetes.invalid", credentials: .token(BearerToken("fake-token-123")))
         try await running(configuration) { recorder in
-            #expect(summaries(await recorder.next(1, within: .seconds(5))) == ["synced"])
+            // A TLS handshake with a client certificate on a loaded 2-core machine can take
+            // seconds; the assertion is that it authenticates, not how fast.
+            #expect(summaries(await recorder.next(1, within: .seconds(20))) == ["synced"])
         }
         await cluster.stop()
     }
