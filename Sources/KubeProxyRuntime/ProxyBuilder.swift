@@ -355,7 +355,9 @@ extension ProxyBuilder {
         let client = try ClientConfiguration.load(
             kubeconfig: configuration.kubeconfig.isEmpty ? nil : configuration.kubeconfig,
             master: configuration.master.isEmpty ? nil : configuration.master)
-        return APISource(config: client, nodeName: nodeName, useEndpoints: configuration.useEndpoints, logger: logger.child("apiserver"))
+        return APISource(
+            config: client, nodeName: nodeName, useEndpoints: configuration.useEndpoints,
+            watchServiceCIDRs: configuration.mode == .nftables, logger: logger.child("apiserver"))
     }
 }
 

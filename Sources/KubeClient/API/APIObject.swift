@@ -21,3 +21,4 @@ extension Service: APIObject {}
 extension EndpointSlice: APIObject {}
 extension Endpoints: APIObject {}
 extension Node: APIObject {}
+extension ServiceCIDR: APIObject {}

@@ -29,6 +29,8 @@ public final class APISource: Sendable {
     public let nodeName: String
     /// Watch legacy Endpoints instead of EndpointSlices.
     public let useEndpoints: Bool
+    /// Also watch ServiceCIDRs (nftables mode); they do not gate `.synced`.
+    public let watchServiceCIDRs: Bool
     private let transport: (any APITransport)?
     private let clock: any Clock<Duration>
     private let elapsed: @Sendable () -> Duration
@@ -42,14 +44,21 @@ public final class APISource: Sendable {
     ///   - config: the server and credentials, from ``ClientConfiguration/load(kubeconfig:master:environment:inCluster:)``.
     ///   - nodeName: this node's name, for the Node watch.
     ///   - useEndpoints: watch legacy Endpoints even if EndpointSlices are served.
+    ///   - watchServiceCIDRs: also watch `networking.k8s.io/v1` ServiceCIDRs (nftables mode).
     ///   - logger: receives problems (warnings), sync progress (info) and per-event debug lines.
-    public convenience init(config: ClientConfiguration, nodeName: String, useEndpoints: Bool = false, logger: Logger) {
-        self.init(config: config, nodeName: nodeName, useEndpoints: useEndpoints, transport: nil, logger: logger)
+    public convenience init(
+        config: ClientConfiguration, nodeName: String, useEndpoints: Bool = false, watchServiceCIDRs: Bool = false,
+        logger: Logger
+    ) {
+        self.init(
+            config: config, nodeName: nodeName, useEndpoints: useEndpoints, watchServiceCIDRs: watchServiceCIDRs,
+            transport: nil, logger: logger)
     }
 
     /// Creates a source over an injected transport, clock and jitter (tests).
     init(
-        config: ClientConfiguration, nodeName: String, useEndpoints: Bool, transport: (any APITransport)?,
+        config: ClientConfiguration, nodeName: String, useEndpoints: Bool, watchServiceCIDRs: Bool = false,
+        transport: (any APITransport)?,
         clock: some Clock<Duration> = ContinuousClock(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, limits: APILimits = APILimits(),
         logger: Logger
@@ -57,6 +66,7 @@ public final class APISource: Sendable {
         self.configuration = config
         self.nodeName = nodeName
         self.useEndpoints = useEndpoints
+        self.watchServiceCIDRs = watchServiceCIDRs
         self.transport = transport
         self.clock = clock
         self.elapsed = Self.elapsedTime(clock)
@@ -111,6 +121,12 @@ public final class APISource: Sendable {
                             await self.watcher(.endpointSlices, EndpointSlice.self, transport, elapsed) {
                                 .endpointSlice($0)
                             }.run(send: send)
+                        }
+                    }
+                    if self.watchServiceCIDRs {
+                        watchers.addTask {
+                            await self.watcher(.serviceCIDRs, ServiceCIDR.self, transport, elapsed) { .serviceCIDR($0) }
+                                .run(send: send)
                         }
                     }
                     if !self.nodeName.isEmpty {

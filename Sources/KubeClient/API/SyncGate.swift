@@ -27,6 +27,9 @@ struct SyncGate: Sendable {
             switch resource.path {
             case WatchResource.services.path: servicesListed = true
             case WatchResource.endpointSlices.path, WatchResource.endpoints.path: endpointsResource = resource
+            // ServiceCIDRs refine one drop rule; waiting for them (or for a server that has
+            // none) must not hold the first sync.
+            case WatchResource.serviceCIDRs.path: break
             default: nodeAttempted = true
             }
         case .listFailed(let resource):

@@ -9,7 +9,7 @@ import KubeAPI
 /// field selector on its name. The filters are applied by the server, so relabelling shows up as
 /// a deletion or an addition in the watch.
 struct WatchResource: Sendable, Hashable, CustomStringConvertible {
-    /// Short name for logs: `services`, `endpointslices`, `endpoints`, `nodes`.
+    /// Short name for logs: `services`, `endpointslices`, `endpoints`, `nodes`, `servicecidrs`.
     var name: String
     /// The collection path, e.g. `/api/v1/services`.
     var path: String
@@ -30,6 +30,11 @@ struct WatchResource: Sendable, Hashable, CustomStringConvertible {
     /// All legacy Endpoints, for clusters without `discovery.k8s.io/v1` or when asked to.
     static let endpoints = WatchResource(
         name: "endpoints", path: "/api/v1/endpoints", labelSelector: proxyLabelSelector)
+
+    /// Every ServiceCIDR (`networking.k8s.io/v1`, cluster-scoped): the ranges ClusterIPs come
+    /// from, for nftables mode's drop rule.
+    static let serviceCIDRs = WatchResource(
+        name: "servicecidrs", path: "/apis/networking.k8s.io/v1/servicecidrs")
 
     /// This proxy's own Node.
     static func node(_ nodeName: String) -> WatchResource {

@@ -24,6 +24,15 @@ import Testing
         #expect(record([.listed(.endpoints), .listed(.services)], into: &gate) == [false, true])
     }
 
+    /// A ServiceCIDR listing is neither the Node attempt nor required: the first sync waits
+    /// for the Node only.
+    @Test func serviceCIDRsNeitherGateNorStandInForTheNode() {
+        var gate = SyncGate(watchesNode: true)
+        let answers = record(
+            [.listed(.serviceCIDRs), .listed(.services), .listed(.endpointSlices), .listFailed(.node("n"))], into: &gate)
+        #expect(answers == [false, false, false, true])
+    }
+
     @Test func aFailedServiceListDoesNotCount() {
         var gate = SyncGate(watchesNode: false)
         #expect(record([.listFailed(.services), .listed(.endpoints), .events([])], into: &gate) == [false, false, false])
