@@ -246,3 +246,44 @@ extension StringProtocol {
         return s
     }
 }
+
+extension FakeIPTables {
+    /// Violations of upstream's jump-consistency invariant (`checkIPTablesRuleJumps`, spec §2.9)
+    /// in the current tables of `family`; empty when they hold.
+    ///
+    /// See `jumpConsistencyProblems(in:)`.
+    public func jumpConsistencyProblems(family: IPFamily) -> [String] {
+        Self.jumpConsistencyProblems(in: ruleSet(family: family))
+    }
+
+    /// Violations of the jump-consistency invariant in `ruleSet`, one line each:
+    /// - every chain a rule jumps to (`-j`/`-g`, other than a standard target) is declared;
+    /// - every chain jumped to has at least one rule, except `KUBE-NODEPORTS` (nat
+    ///   `KUBE-SERVICES` always jumps there, NodePorts or not);
+    /// - every per-service chain (`KUBE-SVC/SVL/EXT/FW/SEP-…`) is jumped to by some rule.
+    ///
+    /// Checked on the state after a restore rather than on the restore text, so it also
+    /// catches what a partial restore leaves behind (a stale chain not deleted, a kept chain
+    /// pointing at a deleted one).
+    public static func jumpConsistencyProblems(in ruleSet: IPTablesRuleSet) -> [String] {
+        var problems: [String] = []
+        for table in ruleSet.tables {
+            let declared = Set(table.chains.map(\.name))
+            let filled = Set(table.chains.filter { !$0.rules.isEmpty }.map(\.name))
+            var jumped = Set<String>()
+            for rule in table.rules {
+                if let target = rule.target, !FakeRestoreApplier.standardTargets.contains(target) { jumped.insert(target) }
+            }
+            for chain in jumped.subtracting(declared).sorted() {
+                problems.append("\(table.name): \(chain) is jumped to but not declared")
+            }
+            for chain in jumped.intersection(declared).subtracting(filled).sorted() where chain != "KUBE-NODEPORTS" {
+                problems.append("\(table.name): \(chain) is jumped to but has no rules")
+            }
+            for chain in declared.subtracting(jumped).sorted() where IPTablesModeChain.isServiceChain(chain) {
+                problems.append("\(table.name): \(chain) is declared but nothing jumps to it")
+            }
+        }
+        return problems
+    }
+}
