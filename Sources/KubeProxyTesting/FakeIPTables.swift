@@ -258,8 +258,8 @@ extension FakeIPTables {
 
     /// Violations of the jump-consistency invariant in `ruleSet`, one line each:
     /// - every chain a rule jumps to (`-j`/`-g`, other than a standard target) is declared;
-    /// - every chain jumped to has at least one rule, except `KUBE-NODEPORTS` (nat
-    ///   `KUBE-SERVICES` always jumps there, NodePorts or not);
+    /// - every chain jumped to from a user chain has at least one rule, except
+    ///   `KUBE-NODEPORTS` (nat `KUBE-SERVICES` always jumps there, NodePorts or not);
     /// - every per-service chain (`KUBE-SVC/SVL/EXT/FW/SEP-…`) is jumped to by some rule.
     ///
     /// Checked on the state after a restore rather than on the restore text, so it also
@@ -270,14 +270,21 @@ extension FakeIPTables {
         for table in ruleSet.tables {
             let declared = Set(table.chains.map(\.name))
             let filled = Set(table.chains.filter { !$0.rules.isEmpty }.map(\.name))
+            let builtins = Set(IPTablesTable.builtinChains(of: table.name) ?? [])
             var jumped = Set<String>()
+            var jumpedFromUserChains = Set<String>()
             for rule in table.rules {
-                if let target = rule.target, !FakeRestoreApplier.standardTargets.contains(target) { jumped.insert(target) }
+                guard let target = rule.target, !FakeRestoreApplier.standardTargets.contains(target) else { continue }
+                jumped.insert(target)
+                if !builtins.contains(rule.chain) { jumpedFromUserChains.insert(target) }
             }
             for chain in jumped.subtracting(declared).sorted() {
                 problems.append("\(table.name): \(chain) is jumped to but not declared")
             }
-            for chain in jumped.intersection(declared).subtracting(filled).sorted() where chain != "KUBE-NODEPORTS" {
+            // Jumps from built-in chains into an empty top-level chain are fine (a node without
+            // services has an empty filter KUBE-SERVICES); upstream checks the restore text,
+            // which holds no built-in chains.
+            for chain in jumpedFromUserChains.intersection(declared).subtracting(filled).sorted() where chain != "KUBE-NODEPORTS" {
                 problems.append("\(table.name): \(chain) is jumped to but has no rules")
             }
             for chain in declared.subtracting(jumped).sorted() where IPTablesModeChain.isServiceChain(chain) {
