@@ -69,6 +69,12 @@ public final class FakeIPTables: IPTablesExecutor, Sendable {
         state.withLock { $0.pendingFailures.append(error) }
     }
 
+    /// Makes the next `restore` fail like `iptables-restore` exiting 1 with `message`, without
+    /// applying anything (for tests that cannot name `HostError`).
+    public func failNextRestore(message: String) {
+        failNextRestore(with: HostError(.exitStatus(1), command: ["iptables-restore", "--noflush"], stderr: message))
+    }
+
     /// Changes what `isAvailable` reports.
     public func setAvailable(_ available: Bool) {
         state.withLock { $0.available = available }
