@@ -9,6 +9,9 @@ public protocol ConntrackExecutor: Sendable {
     /// Deletes all UDP flows whose original destination is `destination`; "nothing to
     /// delete" is success.
     func deleteUDPFlows(destination: IPAddress) async throws
+    /// Deletes the UDP flows `filter` selects (kernel modes' cleanup after endpoints change);
+    /// returns how many were deleted, for `kubeproxy_conntrack_reconciler_deleted_entries_total`.
+    func deleteUDPFlows(matching filter: ConntrackCleanup.Filter) async throws -> Int
 }
 
 /// The real `ConntrackExecutor`: `conntrack -D --orig-dst IP -p udp` (`-f ipv6` for IPv6).
@@ -32,6 +35,34 @@ public struct SystemConntrack: ConntrackExecutor {
         let output = try await runner.run("conntrack", Self.arguments(destination: destination))
         if Self.isNothingDeleted(output) { return }
         _ = try output.checked()
+    }
+
+    /// The arguments for `filter`: protocol first, as the tool needs it before port options.
+    public static func arguments(filter: ConntrackCleanup.Filter) -> [String] {
+        var arguments = ["-D", "-p", "udp"]
+        if let destination = filter.destination { arguments += ["--orig-dst", destination.description] }
+        arguments += ["--orig-port-dst", String(filter.destinationPort)]
+        if let source = filter.replySource { arguments += ["--reply-src", source.description] }
+        if filter.family == .ipv6 { arguments += ["-f", "ipv6"] }
+        return arguments
+    }
+
+    public func deleteUDPFlows(matching filter: ConntrackCleanup.Filter) async throws -> Int {
+        let output = try await runner.run("conntrack", Self.arguments(filter: filter))
+        if Self.isNothingDeleted(output) { return 0 }
+        _ = try output.checked()
+        return Self.deletedCount(output)
+    }
+
+    /// The N of conntrack's "N flow entries have been deleted." (0 when absent).
+    public static func deletedCount(_ output: CommandOutput) -> Int {
+        for line in (output.stderr + "\n" + output.stdout).split(separator: "\n") {
+            guard let range = line.range(of: " flow entries have been deleted") else { continue }
+            let prefix = line[..<range.lowerBound]
+            let digits = prefix.reversed().prefix { $0.isNumber }
+            if let count = Int(String(digits.reversed())) { return count }
+        }
+        return 0
     }
 
     /// Whether the output is conntrack's "0 flow entries have been deleted" exit 1.

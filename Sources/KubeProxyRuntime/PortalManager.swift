@@ -50,25 +50,28 @@ public actor PortalManager {
         return ports
     }
 
-    /// Makes the portal chains match `ports`. Throws the tool's error (command, status, stderr);
-    /// the next sync then takes the full path.
-    public func sync(_ ports: [PortalServicePort]) async throws {
+    /// Makes the portal chains match `ports` and returns which path it took (for the sync
+    /// metrics). Throws the tool's error (command, status, stderr); the next sync then takes
+    /// the full path.
+    @discardableResult
+    public func sync(_ ports: [PortalServicePort]) async throws -> SyncOutcome.Kind {
         let wanted = PortalRuleBook.keyed(ports)
         let stale = lastRead.map { ContinuousClock.now - $0 >= fullResyncPeriod } ?? true
         if !inSync || stale {
             try await fullSync(wanted)
-            return
+            return .full
         }
         // Updated in place (a copy would duplicate 10k entries on every change). The renders are
         // right whatever happens to the restore; a failure only clears `inSync`.
         let script = book.update(to: wanted, renderer: renderer)
-        if script.isEmpty { return }
+        if script.isEmpty { return .partial }
         do {
             try await executor.restore(script.text, family: renderer.family)
         } catch {
             inSync = false
             throw error
         }
+        return .partial
     }
 
     /// Makes the next sync take the full path (read `iptables-save`, compare, rewrite if needed),

@@ -99,20 +99,8 @@ public struct ProxyBuilder: Sendable {
         let problems = configuration.validate() + Self.validate(configuration)
         if let first = problems.first { throw first }
         Self.raiseOpenFileLimit(logger: logger)
-        let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
         let nodeName = Self.nodeName(configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
-        let dataPlane = UserspaceProxy(
-            group: group, bindAddress: configuration.bindAddress, portRange: portRange,
-            udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
-        let capacity = dataPlane.listenerCapacity
-        logger.info(
-            "service port listener capacity",
-            metadata: [
-                "descriptorLimit": "\(capacity.descriptorLimit)", "reserve": "\(capacity.reserve)",
-                "keptForConnections": "\(capacity.connectionShare)", "listeners": "\(capacity.descriptorListeners)",
-                "ports": "\(capacity.portsDescription)",
-            ])
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
         let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)
@@ -122,25 +110,51 @@ public struct ProxyBuilder: Sendable {
                 CIDR($0).flatMap { $0.prefixLength == ($0.address.family == .ipv4 ? 32 : 128) ? $0.address : nil }
             },
             family: configuration.bindAddress.family, health: health, group: group, logger: logger.child("healthcheck"))
-        let portals = try await Self.portalManager(configuration, logger: logger.child("portals"))
-        var previousPorts: [String: Int] = [:]
-        if let portals {
-            do {
-                previousPorts = try await portals.start()
-            } catch {
-                logger.warning("could not read the existing portal rules; starting with fresh proxy ports", metadata: ["error": "\(error)"])
-            }
+        let context = BackendContext(
+            configuration: configuration, nodeName: nodeName, group: group, dataPlaneMetrics: dataPlaneMetrics, logger: logger)
+        let backend: any ProxyBackend
+        do {
+            backend = try await Self.backend(for: context)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
         }
-        let conntrack: (any ConntrackExecutor)? = portals != nil && SystemConntrack().isAvailable ? SystemConntrack() : nil
-        let controller = ProxyController(
-            nodeName: nodeName, family: configuration.bindAddress.family, dataPlane: dataPlane,
+        try await run(
+            backend: backend, nodeName: nodeName, group: group, health: health, metrics: metrics,
+            serviceHealth: serviceHealth, registry: registry, dataPlaneMetrics: dataPlaneMetrics)
+    }
+
+    /// Runs `backend` behind one sync loop, with the source, the scheduler and the HTTP
+    /// servers, until shutdown. Generic so the loop is specialised for the mode's plan type.
+    private func run<Backend: ProxyBackend>(
+        backend: Backend, nodeName: String, group: MultiThreadedEventLoopGroup, health: HealthHolder,
+        metrics: ProxyMetrics, serviceHealth: ServiceHealthServers, registry: PrometheusCollectorRegistry,
+        dataPlaneMetrics: DataPlaneMetrics
+    ) async throws {
+        let loop = SyncLoop(
+            nodeName: nodeName, family: configuration.bindAddress.family, backend: backend, clock: ContinuousClock(),
             observers: ProxyObservers(health: health, metrics: metrics, serviceHealth: serviceHealth),
-            portals: portals, conntrack: conntrack, preferredPorts: previousPorts, logger: logger.child("proxier"))
+            logger: logger.child("proxier"))
+        do {
+            try await loop.start()
+        } catch {
+            await loop.shutdown(drainTimeout: .zero)
+            try? await group.shutdownGracefully()
+            throw error
+        }
         let runner = SyncRunner(
             clock: ContinuousClock(),
             configuration: .init(minSyncPeriod: configuration.minSyncPeriod, syncPeriod: configuration.syncPeriod),
-            sync: { await controller.sync() })
-        let source = try Self.source(configuration, nodeName: nodeName, logger: logger)
+            sync: { await loop.sync() })
+        let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
+        let source: any ObjectSource
+        do {
+            source = try Self.source(configuration, nodeName: nodeName, logger: logger)
+        } catch {
+            await loop.shutdown(drainTimeout: .zero)
+            try? await group.shutdownGracefully()
+            throw error
+        }
 
         logger.info(
             "starting kube-proxy",
@@ -151,10 +165,10 @@ public struct ProxyBuilder: Sendable {
                 "source": "\(source)",
             ])
         var services: [any ServiceLifecycle.Service] = [
-            SourceService(source: source, controller: controller, runner: runner),
+            SourceService(source: source, handle: { await loop.handle($0) }, runner: runner),
             SyncService(runner: runner),
-            StatisticsService(dataPlane: dataPlane, metrics: dataPlaneMetrics),
         ]
+        services += backend.auxiliaryServices
         let retry: Duration? = configuration.bindAddressHardFail ? nil : .seconds(5)
         if let address = HostPort(configuration.healthzBindAddress) {
             services.append(
@@ -187,7 +201,7 @@ public struct ProxyBuilder: Sendable {
         logger.info(
             "shutting down: listeners closed, letting open connections finish",
             metadata: ["drainTimeout": "\(GoDuration.format(Self.drainTimeout))"])
-        await dataPlane.shutdown(drainTimeout: Self.drainTimeout)
+        await loop.shutdown(drainTimeout: Self.drainTimeout)
         await serviceHealth.shutdown()
         try? await group.shutdownGracefully()
         if let failure { throw failure }
@@ -237,34 +251,6 @@ extension ProxyBuilder {
             renderer: UserspacePortalRenderer(listenIP: configuration.bindAddress, hostIP: hostIP, family: family),
             fullResyncPeriod: configuration.syncPeriod, logger: logger)
     }
-
-    /// `--cleanup`: removes the portal chains and jumps of both families. Throws when a
-    /// family's tools exist but the removal failed (so the exit status says so).
-    public static func cleanup(logger: Logger) async throws {
-        var failures: [String] = []
-        for family in IPFamily.allCases {
-            let executor = SystemIPTables(logger: logger)
-            guard executor.runner.locate(SystemIPTables.saveTool(family)) != nil else {
-                logger.info("cleanup: \(SystemIPTables.saveTool(family)) not installed; nothing to remove for \(family)")
-                continue
-            }
-            let manager = PortalManager(
-                executor: executor,
-                renderer: UserspacePortalRenderer(
-                    listenIP: family == .ipv4 ? .v4(0) : .v6(0, 0), hostIP: family == .ipv4 ? .v4(0) : .v6(0, 0), family: family),
-                fullResyncPeriod: .seconds(30), logger: logger)
-            do {
-                try await manager.cleanup()
-                logger.info("cleanup: removed userspace portal chains and jumps", metadata: ["family": "\(family)"])
-            } catch {
-                logger.error("cleanup failed", metadata: ["family": "\(family)", "error": "\(error)"])
-                failures.append("\(family): \(error)")
-            }
-        }
-        if !failures.isEmpty {
-            throw KubeProxyConfiguration.Problem(field: "--cleanup", message: failures.joined(separator: "; "))
-        }
-    }
 }
 
 extension Logger {
@@ -307,17 +293,18 @@ extension ProxyBuilder {
     }
 }
 
-/// Feeds one source's events to the controller and asks for a sync when they matter.
+/// Feeds one source's events to the sync loop and asks for a sync when they matter.
 struct SourceService: ServiceLifecycle.Service, CustomStringConvertible {
     var description: String { "source(\(source))" }
     let source: any ObjectSource
-    let controller: ProxyController
+    /// The loop's `handle`: records the event, returns whether a sync is wanted.
+    let handle: @Sendable (SourceEvent) async -> Bool
     let runner: SyncRunner<ContinuousClock>
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await source.run { event in
-                if await controller.handle(event) { runner.requestSync() }
+                if await handle(event) { runner.requestSync() }
             }
         }
     }

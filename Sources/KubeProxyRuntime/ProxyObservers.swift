@@ -1,8 +1,8 @@
 import KubeProxyCore
 
-/// Where the controller reports what it did: health, metrics and per-service health checks.
+/// Where the sync loop reports what it did: health, metrics and per-service health checks.
 ///
-/// All optional so tests of the controller's logic need none of them; the builder passes the
+/// All optional so tests of the loop's logic need none of them; the builder passes the
 /// real ones.
 public struct ProxyObservers: Sendable {
     /// `/healthz` and `/livez` state.
@@ -11,12 +11,20 @@ public struct ProxyObservers: Sendable {
     public var metrics: ProxyMetrics?
     /// Per-service `healthCheckNodePort` servers.
     public var serviceHealth: ServiceHealthServers?
+    /// Called after every sync that reached the backend, with the outcome, the family and the
+    /// sync's duration: where a mode's own metrics (rule counts, full/partial durations,
+    /// restore failures) and conntrack cleanup of `staleUDPServicePorts` hook in.
+    public var syncOutcome: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)?
 
     /// Creates a set of observers.
-    public init(health: HealthHolder? = nil, metrics: ProxyMetrics? = nil, serviceHealth: ServiceHealthServers? = nil) {
+    public init(
+        health: HealthHolder? = nil, metrics: ProxyMetrics? = nil, serviceHealth: ServiceHealthServers? = nil,
+        syncOutcome: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)? = nil
+    ) {
         self.health = health
         self.metrics = metrics
         self.serviceHealth = serviceHealth
+        self.syncOutcome = syncOutcome
     }
 }
 

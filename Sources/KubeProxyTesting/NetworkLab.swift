@@ -48,6 +48,9 @@ public final class NetworkLab: @unchecked Sendable {
     private var namespaces: [String] = []
     private var processes: [ChildProcess] = []
     private var destroyed = false
+    /// Links made so far: numbers the veth names, so two links made between the same
+    /// namespace additions still get distinct names.
+    private var links = 0
 
     /// Creates an empty lab. Its id starts with this process's PID, so a later lab can tell a
     /// namespace left by a test process that died without cleaning up (a crash runs no `defer`
@@ -127,7 +130,10 @@ public final class NetworkLab: @unchecked Sendable {
 
     /// Connects two namespaces with a veth pair and gives each end an address (`a.b.c.d/len`).
     public func link(_ nsA: String, _ addressA: String, _ nsB: String, _ addressB: String) throws {
-        let n = lock.withLock { namespaces.count }
+        let n = lock.withLock { () -> Int in
+            links += 1
+            return links
+        }
         let ifA = "v\(id.prefix(4))a\(n)", ifB = "v\(id.prefix(4))b\(n)"
         // Create the pair directly inside the first namespace so no end ever sits in the host's.
         try exec(nsA, ["ip", "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", nsB])

@@ -17,6 +17,9 @@ struct Options {
     var name = "backend"
     var bodySize: Int? = nil
     var udp: (host: String, port: Int)? = nil
+    /// Whether answers also name the client's address as the backend saw it, so kernel-mode
+    /// tests can tell a masqueraded connection (the node's address) from one that kept its source.
+    var echoClient = false
 
     static func parse(_ args: [String]) -> Options {
         var options = Options()
@@ -32,6 +35,8 @@ struct Options {
                 guard let value = it.next(), let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...])
                 else { fail("--udp-listen takes HOST:PORT") }
                 options.udp = (String(value[..<colon]).trimmingCharacters(in: "[]"), port)
+            case "--echo-client":
+                options.echoClient = true
             case "--name":
                 guard let value = it.next() else { fail("--name takes a value") }
                 options.name = value
@@ -39,7 +44,8 @@ struct Options {
                 guard let value = it.next(), let n = Int(value), n >= 0 else { fail("--body-size takes a byte count") }
                 options.bodySize = n
             case "-h", "--help":
-                print("usage: example-backend --listen HOST:PORT [--udp-listen HOST:PORT] [--name NAME] [--body-size BYTES]")
+                print(
+                    "usage: example-backend --listen HOST:PORT [--udp-listen HOST:PORT] [--name NAME] [--body-size BYTES] [--echo-client]")
                 exit(0)
             default:
                 fail("unknown argument \(arg)")
@@ -80,10 +86,15 @@ final class ResponderHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let body: ByteBuffer
+    let fixedBody: ByteBuffer
+    /// With `--echo-client`: the backend's name, for a body that also names the client.
+    let echoName: String?
     private var keepAlive = true
 
-    init(body: ByteBuffer) { self.body = body }
+    init(body: ByteBuffer, echoName: String? = nil) {
+        self.fixedBody = body
+        self.echoName = echoName
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -92,6 +103,11 @@ final class ResponderHandler: ChannelInboundHandler {
         case .body:
             break
         case .end:
+            var body = fixedBody
+            if let echoName {
+                let client = context.channel.remoteAddress?.ipAddress ?? "?"
+                body = context.channel.allocator.buffer(string: "hello from \(echoName) client=\(client)\n")
+            }
             var headers = HTTPHeaders()
             headers.add(name: "Content-Length", value: "\(body.readableBytes)")
             headers.add(name: "Content-Type", value: "text/plain")
@@ -119,13 +135,18 @@ final class UDPEchoHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     let name: String
+    let echoClient: Bool
 
-    init(name: String) { self.name = name }
+    init(name: String, echoClient: Bool = false) {
+        self.name = name
+        self.echoClient = echoClient
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         var reply = context.channel.allocator.buffer(capacity: envelope.data.readableBytes + name.utf8.count + 1)
         reply.writeString(name + " ")
+        if echoClient { reply.writeString("client=\(envelope.remoteAddress.ipAddress ?? "?") ") }
         var payload = envelope.data
         reply.writeBuffer(&payload)
         context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
@@ -148,7 +169,8 @@ let bootstrap = ServerBootstrap(group: group)
     .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-            try channel.pipeline.syncOperations.addHandler(ResponderHandler(body: responseBody))
+            try channel.pipeline.syncOperations.addHandler(
+                ResponderHandler(body: responseBody, echoName: options.echoClient ? options.name : nil))
         }
     }
 do {
@@ -156,7 +178,9 @@ do {
         let name = options.name
         let udpChannel = try DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in channel.pipeline.addHandler(UDPEchoHandler(name: name)) }
+            .channelInitializer { channel in
+                channel.pipeline.addHandler(UDPEchoHandler(name: name, echoClient: options.echoClient))
+            }
             .bind(host: udp.host, port: udp.port).wait()
         let port = udpChannel.localAddress?.port ?? udp.port
         var line = Array("example-backend \(options.name) udp listening on \(udp.host):\(port)\n".utf8)

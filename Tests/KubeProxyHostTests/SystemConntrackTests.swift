@@ -36,3 +36,48 @@ struct SystemConntrackTests {
         }
     }
 }
+
+struct SystemConntrackFilterTests {
+    @Test func filterArgumentsPutTheProtocolBeforeThePort() {
+        let filter = ConntrackCleanup.Filter(
+            family: .ipv4, destination: ip("10.96.0.10"), destinationPort: 53, replySource: ip("10.0.0.1"))
+        #expect(
+            SystemConntrack.arguments(filter: filter) == [
+                "-D", "-p", "udp", "--orig-dst", "10.96.0.10", "--orig-port-dst", "53", "--reply-src", "10.0.0.1",
+            ])
+        let nodePort = ConntrackCleanup.Filter(family: .ipv6, destination: nil, destinationPort: 30053, replySource: nil)
+        #expect(SystemConntrack.arguments(filter: nodePort) == ["-D", "-p", "udp", "--orig-port-dst", "30053", "-f", "ipv6"])
+    }
+
+    @Test func deletedCountIsReadFromTheToolsSummary() {
+        let three = "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n"
+        #expect(SystemConntrack.deletedCount(CommandOutput(command: [], stdout: "", stderr: three, exitStatus: 0)) == 3)
+        #expect(SystemConntrack.deletedCount(CommandOutput(command: [], stdout: "", stderr: "", exitStatus: 0)) == 0)
+    }
+
+    /// Real flows in a private namespace: only the flow answered by the stale endpoint goes.
+    @Test(.enabled(if: Prerequisites.missingForConntrack.isEmpty, Prerequisites.skipMessage(Prerequisites.missingForConntrack)))
+    func deletesOnlyFlowsRepliedByTheStaleEndpoint() async throws {
+        try await withTestNamespace { netns in
+            let runner = CommandRunner(netns: netns)
+            let conntrack = SystemConntrack(netns: netns)
+            for (client, endpoint) in [("10.0.0.2", "10.180.0.1"), ("10.0.0.3", "10.180.0.2")] {
+                // A DNATed flow: original 10.0.0.x → 10.96.0.10:53, reply from the endpoint.
+                _ = try await runner.run(
+                    "conntrack",
+                    [
+                        "-I", "-p", "udp", "-s", client, "-d", "10.96.0.10", "--sport", "40000", "--dport", "53",
+                        "-r", endpoint, "-q", client, "--reply-port-src", "53", "--reply-port-dst", "40000", "-t", "60",
+                    ]
+                ).checked()
+            }
+            let filter = ConntrackCleanup.Filter(
+                family: .ipv4, destination: ip("10.96.0.10"), destinationPort: 53, replySource: ip("10.180.0.1"))
+            #expect(try await conntrack.deleteUDPFlows(matching: filter) == 1)
+            let listed = try await runner.run("conntrack", ["-L", "-p", "udp", "-d", "10.96.0.10"])
+            #expect(!listed.stdout.contains("src=10.180.0.1"))
+            #expect(listed.stdout.contains("src=10.180.0.2"))
+            #expect(try await conntrack.deleteUDPFlows(matching: filter) == 0)
+        }
+    }
+}

@@ -33,6 +33,30 @@ public enum MetricNames {
     /// Counter {code}: `/livez` answers by status code.
     public static let livezTotal = "kubeproxy_proxy_livez_total"
 
+    // MARK: Upstream names of the kernel modes (registered only by the mode that uses them)
+
+    /// Histogram {ip_family}: duration of full syncs (iptables mode).
+    public static let syncFullProxyRulesDuration = "kubeproxy_sync_full_proxy_rules_duration_seconds"
+    /// Histogram {ip_family}: duration of partial syncs (iptables mode).
+    public static let syncPartialProxyRulesDuration = "kubeproxy_sync_partial_proxy_rules_duration_seconds"
+    /// Gauge {ip_family, table}: rules the proxy owns per table after the last sync (iptables mode).
+    public static let iptablesTotal = "kubeproxy_sync_proxy_rules_iptables_total"
+    /// Gauge {ip_family, table}: rules written by the last restore per table (iptables mode).
+    public static let iptablesLast = "kubeproxy_sync_proxy_rules_iptables_last"
+    /// Counter {ip_family}: failed `iptables-restore` runs.
+    public static let iptablesRestoreFailuresTotal = "kubeproxy_sync_proxy_rules_iptables_restore_failures_total"
+    /// Counter {ip_family}: failed partial restores (each is retried as a full sync).
+    public static let iptablesPartialRestoreFailuresTotal =
+        "kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total"
+    /// Counter {ip_family}: failed `nft -f` transactions (nftables mode).
+    public static let nftablesSyncFailuresTotal = "kubeproxy_sync_proxy_rules_nftables_sync_failures_total"
+    /// Counter {ip_family}: failed deletions of stale chains (nftables mode).
+    public static let nftablesCleanupFailuresTotal = "kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total"
+    /// Histogram {ip_family}: how long a UDP conntrack cleanup took (kernel modes).
+    public static let conntrackReconcilerSyncDuration = "kubeproxy_conntrack_reconciler_sync_duration_seconds"
+    /// Counter {ip_family}: conntrack entries the cleanup deleted (kernel modes).
+    public static let conntrackReconcilerDeletedEntriesTotal = "kubeproxy_conntrack_reconciler_deleted_entries_total"
+
     // MARK: Userspace data plane (ours; `DataPlaneMetrics` renders them, labelled `protocol`
     // by default or `service_port` and `protocol` with `--metrics-per-service-port`)
 
@@ -58,6 +82,8 @@ public enum MetricNames {
 
     // MARK: Labels
 
+    /// Label: `filter`, `nat` (iptables tables).
+    public static let tableLabel = "table"
     /// Label: `IPv4` or `IPv6`.
     public static let ipFamilyLabel = "ip_family"
     /// Label: `internal` or `external` (which traffic policy has no local endpoint).
@@ -88,6 +114,9 @@ public enum MetricNames {
     /// Bucket layouts by histogram name, for the Prometheus factory.
     public static let durationBuckets: [String: [Duration]] = [
         syncProxyRulesDuration: syncProxyRulesDurationBuckets,
+        syncFullProxyRulesDuration: syncProxyRulesDurationBuckets,
+        syncPartialProxyRulesDuration: syncProxyRulesDurationBuckets,
+        conntrackReconcilerSyncDuration: syncProxyRulesDurationBuckets,
         networkProgrammingDuration: networkProgrammingDurationBuckets,
     ]
 }

@@ -16,7 +16,7 @@ public final class ProxyMetrics: Sendable {
         case livez
     }
 
-    private let factory: any MetricsFactory
+    let factory: any MetricsFactory
     private let endpointChangesPending: Gauge
     private let serviceChangesPending: Gauge
     private let endpointChangesTotal: Counter

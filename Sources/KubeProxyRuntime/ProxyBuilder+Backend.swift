@@ -1,0 +1,87 @@
+import KubeProxyCore
+import KubeProxyDataPlane
+import KubeProxyHost
+import Logging
+import NIOPosix
+
+/// What a mode's backend may take from the builder: the configuration and the shared
+/// resources the builder owns (event loops, data-plane metrics) and shuts down.
+struct BackendContext: Sendable {
+    /// What to run.
+    var configuration: KubeProxyConfiguration
+    /// This node's name (`--hostname-override` or the host name).
+    var nodeName: String
+    /// The event loops every NIO component shares.
+    var group: MultiThreadedEventLoopGroup
+    /// Where a data plane's per-listener statistics go (served on `/metrics`).
+    var dataPlaneMetrics: DataPlaneMetrics
+    /// The root logger; backends log through `child(_:)` loggers of it.
+    var logger: Logger
+}
+
+extension ProxyBuilder {
+    /// Every mode's backend type, for `--cleanup` (which removes every mode's leftovers, as
+    /// upstream's does, whatever `--proxy-mode` says).
+    static let backendTypes: [any ProxyBackend.Type] = [UserspaceBackend.self]
+
+    /// The backend for `--proxy-mode`: the one place that maps a mode to its backend, one line
+    /// per mode.
+    static func backend(for context: BackendContext) async throws -> any ProxyBackend {
+        switch context.configuration.mode {
+        case .userspace: return try await userspaceBackend(context)
+        case .iptables: throw unavailable(.iptables)
+        case .nftables: throw unavailable(.nftables)
+        }
+    }
+
+    /// The error for a mode this build has no backend for (validation refuses such modes
+    /// earlier; this keeps the switch total without a crash path).
+    static func unavailable(_ mode: KubeProxyConfiguration.Mode) -> KubeProxyConfiguration.Problem {
+        KubeProxyConfiguration.Problem(field: "--proxy-mode", message: "\(mode.rawValue) mode is not available in this build")
+    }
+
+    /// The userspace backend: NIO listeners per service port, and portal rules when they can
+    /// be installed here (see `portalManager`). Logs the listener capacity once, because it
+    /// bounds how many service ports can be served.
+    static func userspaceBackend(_ context: BackendContext) async throws -> UserspaceBackend {
+        let configuration = context.configuration
+        let logger = context.logger
+        let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
+        let dataPlane = UserspaceProxy(
+            group: context.group, bindAddress: configuration.bindAddress, portRange: portRange,
+            udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
+        let capacity = dataPlane.listenerCapacity
+        logger.info(
+            "service port listener capacity",
+            metadata: [
+                "descriptorLimit": "\(capacity.descriptorLimit)", "reserve": "\(capacity.reserve)",
+                "keptForConnections": "\(capacity.connectionShare)", "listeners": "\(capacity.descriptorListeners)",
+                "ports": "\(capacity.portsDescription)",
+            ])
+        let portals = try await portalManager(configuration, logger: logger.child("portals"))
+        let conntrack: (any ConntrackExecutor)? = portals != nil && SystemConntrack().isAvailable ? SystemConntrack() : nil
+        return UserspaceBackend(
+            nodeName: context.nodeName, dataPlane: dataPlane, portals: portals, conntrack: conntrack,
+            auxiliaryServices: [StatisticsService(dataPlane: dataPlane, metrics: context.dataPlaneMetrics)],
+            logger: logger.child("proxier"))
+    }
+
+    /// `--cleanup`: removes what every mode may have left in the kernel (userspace: the portal
+    /// chains and jumps of both families). Runs every mode's cleanup even when one fails, and
+    /// throws when any failed (so the exit status says so).
+    public static func cleanup(logger: Logger) async throws {
+        var failures: [String] = []
+        for type in backendTypes {
+            do {
+                try await type.cleanup(logger: logger)
+            } catch let problem as KubeProxyConfiguration.Problem {
+                failures.append(problem.message)
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        if !failures.isEmpty {
+            throw KubeProxyConfiguration.Problem(field: "--cleanup", message: failures.joined(separator: "; "))
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import KubeProxyCore
+import KubeProxyTesting
+import Logging
+import Synchronization
+import Testing
+
+@testable import KubeProxyRuntime
+
+/// A backend that keeps what it programmed and can be told to fail, so loop tests assert the
+/// resulting state and the plans it was handed, not a call log of the loop's internals.
+actor RecordingBackend: ProxyBackend {
+    /// The plan: which service ports exist, and which this sync added.
+    struct Plan: Sendable, Hashable {
+        var servicePorts: Set<ServicePortName>
+        var added: Set<ServicePortName>
+    }
+
+    /// Every plan `apply` was given, in order.
+    private(set) var applied: [Plan] = []
+    /// What the "kernel" holds: the service ports of the last successful apply.
+    private(set) var programmed: Set<ServicePortName> = []
+    /// Whether `start` ran.
+    private(set) var started = false
+    /// The drain timeout `shutdown` was given, once it ran.
+    private(set) var drainTimeout: Duration?
+    private var result = SyncOutcome.Result.succeeded
+    private var duringApply: (@Sendable () async -> Void)?
+
+    /// Records that the loop started the backend.
+    func start() { started = true }
+
+    /// The snapshot's service ports and what the delta added.
+    func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> Plan {
+        Plan(servicePorts: Set(snapshot.servicePorts.keys), added: delta.addedServicePorts)
+    }
+
+    /// Records `plan`; programs it unless told to fail. The first apply is a full sync.
+    func apply(_ plan: Plan) async -> SyncOutcome {
+        applied.append(plan)
+        await duringApply?()
+        if case .failed = result { return SyncOutcome(result: result) }
+        programmed = plan.servicePorts
+        return SyncOutcome(result: result, kind: applied.count == 1 ? .full : .partial)
+    }
+
+    /// Records the drain timeout.
+    func shutdown(drainTimeout: Duration) { self.drainTimeout = drainTimeout }
+
+    /// Nothing to clean.
+    static func cleanup(logger: Logger) {}
+
+    /// What the next applies report.
+    func setResult(_ result: SyncOutcome.Result) { self.result = result }
+
+    /// Work done in the middle of every apply (advance a clock, shut the loop down).
+    func setDuringApply(_ work: (@Sendable () async -> Void)?) { duringApply = work }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct SyncLoopTests {
+    static let web = ProxyControllerTests.web
+    static let api = ServicePortName(namespace: "default", name: "api", port: "http")
+
+    /// The outcomes the `syncOutcome` observer saw, with their durations.
+    final class Outcomes: Sendable {
+        private let seen = Mutex<[(SyncOutcome, Duration)]>([])
+        var all: [(SyncOutcome, Duration)] { seen.withLock { $0 } }
+        func record(_ outcome: SyncOutcome, _ duration: Duration) { seen.withLock { $0.append((outcome, duration)) } }
+    }
+
+    func makeLoop(
+        clock: ManualClock = ManualClock(), health: HealthHolder? = nil, outcomes: Outcomes? = nil
+    ) -> (SyncLoop<RecordingBackend, ManualClock>, RecordingBackend) {
+        let backend = RecordingBackend()
+        let loop = SyncLoop(
+            nodeName: "node-1", family: .ipv4, backend: backend, clock: clock,
+            observers: ProxyObservers(
+                health: health, syncOutcome: { outcome, _, duration in outcomes?.record(outcome, duration) }),
+            logger: Logger(label: "test"))
+        return (loop, backend)
+    }
+
+    @Test func beforeTheSourceHasSyncedNoPlanIsMade() async throws {
+        let (loop, backend) = makeLoop()
+        #expect(await loop.handle(.service(.added(ProxyControllerTests.service("web")))) == false)
+        #expect(await loop.sync())
+        #expect(await backend.applied.isEmpty)
+        #expect(await loop.phase == .waitingForInitialState)
+        #expect(await loop.lastOutcome == nil)
+    }
+
+    @Test func theFirstSyncHandsTheBackendOnePlanWithTheWholeSnapshot() async throws {
+        let (loop, backend) = makeLoop()
+        _ = await loop.handle(.service(.added(ProxyControllerTests.service("web"))))
+        _ = await loop.handle(.service(.added(ProxyControllerTests.service("api", clusterIP: "10.96.0.11"))))
+        #expect(await loop.handle(.synced))
+        #expect(await loop.sync())
+        let both: Set = [Self.web, Self.api]
+        #expect(await backend.applied == [RecordingBackend.Plan(servicePorts: both, added: both)])
+        #expect(await backend.programmed == both)
+        #expect(await loop.lastOutcome?.kind == .full)
+
+        // The next sync after one deletion carries the whole snapshot again, with nothing added.
+        _ = await loop.handle(.service(.deleted(ProxyControllerTests.service("api", clusterIP: "10.96.0.11"))))
+        #expect(await loop.sync())
+        #expect(await backend.applied.last == RecordingBackend.Plan(servicePorts: [Self.web], added: []))
+        #expect(await backend.programmed == [Self.web])
+    }
+
+    @Test func aFailedApplyAsksForARetryAndLeavesHealthAlone() async throws {
+        let health = HealthHolder(syncPeriod: .seconds(30))
+        let (loop, backend) = makeLoop(health: health)
+        _ = await loop.handle(.service(.added(ProxyControllerTests.service("web"))))
+        _ = await loop.handle(.synced)
+        await backend.setResult(.failed(reason: "injected"))
+        #expect(await loop.sync() == false)
+        #expect(await loop.lastOutcome?.wantsRetry == true)
+        #expect(health.healthz().status[.ipv4]?.lastUpdated == nil, "a failed sync is not an update")
+        #expect(await loop.phase == .ready(firstSyncDone: false))
+        #expect(await backend.programmed.isEmpty)
+
+        await backend.setResult(.succeeded)
+        #expect(await loop.sync())
+        #expect(health.healthz().status[.ipv4]?.lastUpdated != nil)
+        #expect(await loop.phase == .ready(firstSyncDone: true))
+        #expect(await backend.programmed == [Self.web])
+    }
+
+    /// A partly programmed sync (a port held by another program) counts for health but still
+    /// asks the scheduler for a prompt retry.
+    @Test func aProgrammedSyncWithRetryUpdatesHealthAndAsksForARetry() async throws {
+        let health = HealthHolder(syncPeriod: .seconds(30))
+        let (loop, backend) = makeLoop(health: health)
+        _ = await loop.handle(.synced)
+        await backend.setResult(.programmedWithRetry(reason: "port taken"))
+        #expect(await loop.sync() == false)
+        #expect(health.healthz().status[.ipv4]?.lastUpdated != nil)
+        #expect(await loop.phase == .ready(firstSyncDone: true))
+    }
+
+    @Test func thePhaseMovesFromWaitingToReadyToShuttingDown() async throws {
+        let (loop, backend) = makeLoop()
+        try await loop.start()
+        #expect(await backend.started)
+        #expect(await loop.phase == .waitingForInitialState)
+        #expect(await loop.isInitialized == false)
+        _ = await loop.handle(.synced)
+        #expect(await loop.phase == .ready(firstSyncDone: false))
+        #expect(await loop.sync())
+        #expect(await loop.phase == .ready(firstSyncDone: true))
+        #expect(await loop.handle(.synced), "a re-list after a watch error asks for a sync")
+        #expect(await loop.phase == .ready(firstSyncDone: true))
+
+        await loop.shutdown(drainTimeout: .seconds(7))
+        #expect(await loop.phase == .shuttingDown)
+        #expect(await backend.drainTimeout == .seconds(7))
+        #expect(await loop.handle(.synced) == false)
+        _ = await loop.handle(.service(.added(ProxyControllerTests.service("web"))))
+        #expect(await loop.sync())
+        #expect(await backend.applied.count == 1, "no sync reaches the backend after shutdown")
+        #expect(await loop.phase == .shuttingDown)
+    }
+
+    /// Shutdown while the backend is applying: the loop re-checks its phase after the await and
+    /// reports nothing (no health update, no outcome observer).
+    @Test func aShutdownDuringApplyStopsTheSyncAfterTheBackendReturns() async throws {
+        let health = HealthHolder(syncPeriod: .seconds(30))
+        let outcomes = Outcomes()
+        let (loop, backend) = makeLoop(health: health, outcomes: outcomes)
+        await backend.setDuringApply { await loop.shutdown(drainTimeout: .zero) }
+        _ = await loop.handle(.synced)
+        #expect(await loop.sync())
+        #expect(await backend.applied.count == 1)
+        #expect(await loop.phase == .shuttingDown)
+        #expect(health.healthz().status[.ipv4]?.lastUpdated == nil)
+        #expect(outcomes.all.isEmpty)
+    }
+
+    /// Sync durations come from the injected clock: a backend that takes 3 s of manual time
+    /// makes a 3 s sync, with no real waiting.
+    @Test func theInjectedClockMeasuresTheSync() async throws {
+        let clock = ManualClock()
+        let outcomes = Outcomes()
+        let (loop, backend) = makeLoop(clock: clock, outcomes: outcomes)
+        await backend.setDuringApply { clock.advance(by: .seconds(3)) }
+        _ = await loop.handle(.synced)
+        #expect(await loop.sync())
+        await backend.setDuringApply { clock.advance(by: .milliseconds(250)) }
+        #expect(await loop.sync())
+        #expect(outcomes.all.map(\.1) == [.seconds(3), .milliseconds(250)])
+        #expect(outcomes.all.map(\.0.kind) == [.full, .partial])
+    }
+}
