@@ -270,3 +270,39 @@ import Testing
         #expect(plan.counts.noLocalEndpointsExternal == expectedExternal)
     }
 }
+
+/// `--cleanup` for iptables mode.
+@Suite struct IPTablesModeCleanupTests {
+    @Test func cleanupRemovesEverythingOfOursKeepsForeignRulesAndIsIdempotent() async throws {
+        var harness = ModeHarness(UpstreamFixture.parameters())
+        try await harness.sync(UpstreamFixture.overallSnapshot())
+        try await harness.fake.restore(
+            """
+            *nat
+            :CNI-HOSTPORT-DNAT - [0:0]
+            -A CNI-HOSTPORT-DNAT -p tcp --dport 8080 -j DNAT --to-destination 10.1.1.1:80
+            -I PREROUTING 1 -j CNI-HOSTPORT-DNAT
+            COMMIT
+
+            """, family: .ipv4)
+        let script = IPTablesModeCleanup.script(current: harness.tables)
+        try await harness.fake.restore(script.text, family: .ipv4)
+        let after = harness.tables
+        let left = after.tables.flatMap { table in table.chains.filter { !$0.isBuiltin }.map { "\(table.name) \($0.name)" } }
+        // Only kubelet's localnet guard and the foreign chain remain.
+        #expect(left.sorted() == ["filter KUBE-FIREWALL", "nat CNI-HOSTPORT-DNAT"])
+        #expect(after.rules(in: "INPUT", table: "filter").map(\.target) == ["KUBE-FIREWALL"])
+        #expect(after.rules(in: "PREROUTING", table: "nat").map(\.target) == ["CNI-HOSTPORT-DNAT"])
+        #expect(IPTablesModeCleanup.script(current: after).isEmpty)
+    }
+
+    @Test func markMasqueradeStaysWhileAnotherComponentUsesIt() async throws {
+        var harness = ModeHarness(UpstreamFixture.parameters())
+        try await harness.sync(UpstreamFixture.overallSnapshot())
+        try await harness.fake.restore(
+            "*nat\n:CNI-SNAT - [0:0]\n-A CNI-SNAT -s 10.9.0.0/16 -j KUBE-MARK-MASQ\nCOMMIT\n", family: .ipv4)
+        try await harness.fake.restore(IPTablesModeCleanup.script(current: harness.tables).text, family: .ipv4)
+        #expect(harness.tables.rules(in: "KUBE-MARK-MASQ", table: "nat").count == 1)
+        #expect(harness.tables.chain("KUBE-SERVICES", in: "nat") == nil)
+    }
+}
