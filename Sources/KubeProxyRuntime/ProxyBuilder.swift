@@ -103,6 +103,7 @@ public struct ProxyBuilder: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
+        if configuration.mode == .iptables { metrics.registerIPTablesCounters(family: configuration.bindAddress.family) }
         let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)
         let health = HealthHolder(syncPeriod: configuration.syncPeriod)
         let serviceHealth = ServiceHealthServers(
@@ -131,9 +132,12 @@ public struct ProxyBuilder: Sendable {
         metrics: ProxyMetrics, serviceHealth: ServiceHealthServers, registry: PrometheusCollectorRegistry,
         dataPlaneMetrics: DataPlaneMetrics
     ) async throws {
+        let iptablesMetrics: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)? =
+            backend is IPTablesBackend
+            ? { @Sendable outcome, family, duration in metrics.recordIPTables(outcome, family: family, duration: duration) } : nil
         let loop = SyncLoop(
             nodeName: nodeName, family: configuration.bindAddress.family, backend: backend, clock: ContinuousClock(),
-            observers: ProxyObservers(health: health, metrics: metrics, serviceHealth: serviceHealth),
+            observers: ProxyObservers(health: health, metrics: metrics, serviceHealth: serviceHealth, syncOutcome: iptablesMetrics),
             logger: logger.child("proxier"))
         do {
             try await loop.start()

@@ -29,7 +29,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
     )
     var writeConfigTo: String?
 
-    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace (iptables and nftables are not implemented yet).")
+    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace or iptables (nftables is not implemented yet).")
     var proxyMode: String?
 
     @Option(name: .customLong("bind-address"), help: "The IP address the per-service proxy sockets listen on (default 0.0.0.0).")
@@ -112,6 +112,18 @@ struct KubeProxyCommand: AsyncParsableCommand {
         help: "The bit of the fwmark space to mark packets requiring SNAT, in [0, 31] (default 14).")
     var masqueradeBit: Int?
 
+    @Option(
+        name: .customLong("iptables-localhost-nodeports"),
+        help: "iptables mode: accept NodePort connections to 127.0.0.1 (IPv4; sets route_localnet) (default true).")
+    var localhostNodePorts: Bool?
+
+    @Option(
+        name: .customLong("detect-local-mode"),
+        help:
+            "How traffic from local pods is recognised: ClusterCIDR (default, with --cluster-cidr), NodeCIDR, BridgeInterface, InterfaceNamePrefix."
+    )
+    var detectLocalMode: String?
+
     @Option(name: .customLong("feature-gates"), help: "Comma-separated key=true|false pairs (accepted and recorded).")
     var featureGates: String?
 
@@ -184,6 +196,8 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let oomScoreAdj { config.oomScoreAdj = oomScoreAdj }
         if masqueradeAll { config.iptables.masqueradeAll = true }
         if let masqueradeBit { config.iptables.masqueradeBit = masqueradeBit }
+        if let localhostNodePorts { config.iptables.localhostNodePorts = localhostNodePorts }
+        if let detectLocalMode { config.detectLocalMode = detectLocalMode }
         if let featureGates {
             for pair in featureGates.split(separator: ",") {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

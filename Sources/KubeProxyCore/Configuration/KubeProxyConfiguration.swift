@@ -216,8 +216,8 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
             }
         }
         check(
-            mode == .userspace, "--proxy-mode (mode)",
-            "\"\(mode.rawValue)\" is not implemented yet; only \"userspace\" is available")
+            mode == .userspace || mode == .iptables, "--proxy-mode (mode)",
+            "\"\(mode.rawValue)\" is not implemented yet; \"userspace\" and \"iptables\" are available")
         check(
             manifests.isEmpty || (kubeconfig.isEmpty && master.isEmpty), "--manifests",
             "cannot be combined with --kubeconfig or --master: choose manifest files or an API server")
