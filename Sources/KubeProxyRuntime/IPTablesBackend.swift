@@ -1,3 +1,4 @@
+import KubeAPI
 import KubeProxyCore
 import KubeProxyHost
 import KubeProxyIPTables
@@ -34,6 +35,8 @@ public actor IPTablesBackend: ProxyBackend {
     private let now: @Sendable () -> ContinuousClock.Instant
     private let nodeAddresses: (@Sendable () -> Set<IPAddress>)?
     private let logger: Logger
+    /// `--detect-local-mode`, for taking pod CIDRs from the Node (`NodeCIDR`).
+    private let detectLocalMode: String
     private var lastCanaryCheck: ContinuousClock.Instant?
     private var lastFullSync: ContinuousClock.Instant?
 
@@ -46,10 +49,12 @@ public actor IPTablesBackend: ProxyBackend {
     ///   - now: the clock the two periods are measured with.
     ///   - nodeAddresses: this node's addresses, read before each sync when
     ///     `--nodeport-addresses` selects addresses (a change re-renders in a full sync).
+    ///   - detectLocalMode: `--detect-local-mode`; with `NodeCIDR` the detector follows the
+    ///     Node's pod CIDRs (`nodeChanged`).
     public init(
         parameters: IPTablesModeParameters, executor: any IPTablesExecutor, canaryInterval: Duration = .seconds(30),
         fullSyncPeriod: Duration = .seconds(3600), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-        nodeAddresses: (@Sendable () -> Set<IPAddress>)? = nil, logger: Logger
+        nodeAddresses: (@Sendable () -> Set<IPAddress>)? = nil, detectLocalMode: String = "", logger: Logger
     ) {
         state = IPTablesModeState(parameters: parameters)
         self.executor = executor
@@ -58,6 +63,7 @@ public actor IPTablesBackend: ProxyBackend {
         self.fullSyncPeriod = fullSyncPeriod
         self.now = now
         self.nodeAddresses = nodeAddresses
+        self.detectLocalMode = detectLocalMode
         self.logger = logger
     }
 
@@ -141,6 +147,19 @@ public actor IPTablesBackend: ProxyBackend {
     /// Rules stay in place: a restarted proxy continues from them.
     public func shutdown(drainTimeout: Duration) async {}
 
+    /// Takes the node's zone label (topology hints) and, with `--detect-local-mode=NodeCIDR`,
+    /// its pod CIDRs; a change re-renders everything in the next sync, which is full.
+    public func nodeChanged(_ node: Node?) {
+        var parameters = state.renderer.parameters
+        parameters.topology.zone = node?.metadata.labels?[WellKnownLabels.topologyZone]
+        if detectLocalMode == "NodeCIDR" {
+            let cidrs = node?.spec?.podCIDRs ?? node?.spec?.podCIDR.map { [$0] } ?? []
+            parameters.localDetector =
+                (try? LocalTrafficDetector.make(mode: "NodeCIDR", clusterCIDR: "", nodePodCIDRs: cidrs, family: family)) ?? .none
+        }
+        state.update(parameters: parameters)
+    }
+
     /// Removes iptables mode's chains and jumps from both families (see `IPTablesModeCleanup`).
     public static func cleanup(logger: Logger) async throws {
         var failures: [String] = []
@@ -194,7 +213,7 @@ extension IPTablesBackend {
     /// on.
     static func make(_ context: BackendContext) throws -> IPTablesBackend {
         let configuration = context.configuration
-        let family = configuration.bindAddress.family
+        let family = context.family
         let detector: LocalTrafficDetector
         do {
             detector = try LocalTrafficDetector.make(
@@ -210,7 +229,7 @@ extension IPTablesBackend {
             nodeAddresses: ((try? LocalAddresses.current()) ?? []).filter { $0.family == family }, primaryNodeIPs: primary,
             localhostNodePorts: configuration.iptables.localhostNodePorts,
             conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0")
-        let logger = context.logger.child("iptables")
+        let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
         if parameters.effectiveLocalhostNodePorts {
             do {
                 try Sysctl.write("net.ipv4.conf.all.route_localnet", value: "1")
@@ -222,7 +241,7 @@ extension IPTablesBackend {
         executor.restoreArguments = ["-w", "5", "-W", "100000", "--noflush", "--counters"]
         return IPTablesBackend(
             parameters: parameters, executor: executor, canaryInterval: configuration.syncPeriod,
-            nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, logger: logger)
+            nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, detectLocalMode: configuration.detectLocalMode, logger: logger)
     }
 }
 

@@ -1,3 +1,4 @@
+import KubeAPI
 import KubeProxyCore
 import Logging
 import ServiceLifecycle
@@ -35,6 +36,13 @@ public protocol ProxyBackend: Actor {
     /// from them), as upstream.
     func shutdown(drainTimeout: Duration) async
 
+    /// This node's object changed (or was deleted: `nil`), delivered just before the next
+    /// `plan` (a Node event always requests a sync). Kernel modes select endpoints by the
+    /// node's zone label (topology hints) and may detect local traffic by its pod CIDRs, so a
+    /// backend that uses them re-plans everything at that next plan, as upstream forces a full
+    /// resync on a label change.
+    func nodeChanged(_ node: Node?)
+
     /// Long-running helpers the mode needs next to the sync loop (e.g. the userspace data
     /// plane's statistics reporter), run in the same service group.
     nonisolated var auxiliaryServices: [any ServiceLifecycle.Service] { get }
@@ -46,6 +54,10 @@ public protocol ProxyBackend: Actor {
 }
 
 extension ProxyBackend {
+    /// Modes that ignore the Node (userspace balances over all endpoints it is given) need no
+    /// resync when it changes.
+    public func nodeChanged(_ node: Node?) {}
+
     /// No helpers by default.
     public nonisolated var auxiliaryServices: [any ServiceLifecycle.Service] { [] }
 }

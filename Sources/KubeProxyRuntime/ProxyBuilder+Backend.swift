@@ -11,6 +11,8 @@ struct BackendContext: Sendable {
     var configuration: KubeProxyConfiguration
     /// This node's name (`--hostname-override` or the host name).
     var nodeName: String
+    /// The IP family this backend programs (kernel modes get one backend per family).
+    var family: IPFamily
     /// The event loops every NIO component shares.
     var group: MultiThreadedEventLoopGroup
     /// Where a data plane's per-listener statistics go (served on `/metrics`).

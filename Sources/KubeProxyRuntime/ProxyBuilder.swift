@@ -1,3 +1,4 @@
+import Foundation
 import KubeAPI
 import KubeClient
 import KubeProxyCore
@@ -103,7 +104,6 @@ public struct ProxyBuilder: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
-        if configuration.mode == .iptables { metrics.registerIPTablesCounters(family: configuration.bindAddress.family) }
         let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)
         let health = HealthHolder(syncPeriod: configuration.syncPeriod)
         let serviceHealth = ServiceHealthServers(
@@ -111,8 +111,11 @@ public struct ProxyBuilder: Sendable {
                 CIDR($0).flatMap { $0.prefixLength == ($0.address.family == .ipv4 ? 32 : 128) ? $0.address : nil }
             },
             family: configuration.bindAddress.family, health: health, group: group, logger: logger.child("healthcheck"))
+        let families = Self.families(configuration)
+        if configuration.mode == .iptables { for family in families { metrics.registerIPTablesCounters(family: family) } }
         let context = BackendContext(
-            configuration: configuration, nodeName: nodeName, group: group, dataPlaneMetrics: dataPlaneMetrics, logger: logger)
+            configuration: configuration, nodeName: nodeName, family: families[0], group: group,
+            dataPlaneMetrics: dataPlaneMetrics, logger: logger)
         let backend: any ProxyBackend
         do {
             backend = try await Self.backend(for: context)
@@ -121,41 +124,72 @@ public struct ProxyBuilder: Sendable {
             throw error
         }
         try await run(
-            backend: backend, nodeName: nodeName, group: group, health: health, metrics: metrics,
+            backend: backend, context: context, families: families, health: health, metrics: metrics,
             serviceHealth: serviceHealth, registry: registry, dataPlaneMetrics: dataPlaneMetrics)
     }
 
-    /// Runs `backend` behind one sync loop, with the source, the scheduler and the HTTP
-    /// servers, until shutdown. Generic so the loop is specialised for the mode's plan type.
+    /// Runs `first` (the backend of `families[0]`) and one more backend of the same mode per
+    /// further family, each behind its own sync loop, with one source, one scheduler and the
+    /// HTTP servers, until shutdown. Generic so the loops are specialised for the mode's plan type.
+    ///
+    /// Dual-stack in one process: every loop sees every event and keeps the addresses of its
+    /// own family (upstream runs one proxier per family behind a "meta proxier"; here the loops
+    /// share the source and the scheduler, so a change costs one sync of each).
     private func run<Backend: ProxyBackend>(
-        backend: Backend, nodeName: String, group: MultiThreadedEventLoopGroup, health: HealthHolder,
+        backend first: Backend, context: BackendContext, families: [IPFamily], health: HealthHolder,
         metrics: ProxyMetrics, serviceHealth: ServiceHealthServers, registry: PrometheusCollectorRegistry,
         dataPlaneMetrics: DataPlaneMetrics
     ) async throws {
+        let nodeName = context.nodeName
+        let group = context.group
+        let conntrack = Self.conntrackReconciler(configuration, metrics: metrics, logger: logger)
+        var made: [SyncLoop<Backend, ContinuousClock>] = []
         let iptablesMetrics: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)? =
-            backend is IPTablesBackend
+            first is IPTablesBackend
             ? { @Sendable outcome, family, duration in metrics.recordIPTables(outcome, family: family, duration: duration) } : nil
-        let loop = SyncLoop(
-            nodeName: nodeName, family: configuration.bindAddress.family, backend: backend, clock: ContinuousClock(),
-            observers: ProxyObservers(health: health, metrics: metrics, serviceHealth: serviceHealth, syncOutcome: iptablesMetrics),
-            logger: logger.child("proxier"))
         do {
-            try await loop.start()
+            for family in families {
+                var backend = first
+                if family != families[0] {
+                    var familyContext = context
+                    familyContext.family = family
+                    guard let other = try await Self.backend(for: familyContext) as? Backend else {
+                        throw KubeProxyConfiguration.Problem(
+                            field: "--proxy-mode", message: "the \(family) backend is not of the \(families[0]) backend's type")
+                    }
+                    backend = other
+                }
+                let loop = SyncLoop(
+                    nodeName: nodeName, family: family, backend: backend, clock: ContinuousClock(),
+                    observers: ProxyObservers(
+                        health: health, metrics: metrics, serviceHealth: family == families[0] ? serviceHealth : nil,
+                        syncOutcome: iptablesMetrics, conntrack: conntrack),
+                    logger: logger.child("proxier"))
+                made.append(loop)
+                try await loop.start()
+            }
         } catch {
-            await loop.shutdown(drainTimeout: .zero)
+            for loop in made { await loop.shutdown(drainTimeout: .zero) }
             try? await group.shutdownGracefully()
             throw error
         }
+        let loops = made
         let runner = SyncRunner(
             clock: ContinuousClock(),
             configuration: .init(minSyncPeriod: configuration.minSyncPeriod, syncPeriod: configuration.syncPeriod),
-            sync: { await loop.sync() })
+            sync: {
+                var ok = true
+                for loop in loops {
+                    if !(await loop.sync()) { ok = false }
+                }
+                return ok
+            })
         let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
         let source: any ObjectSource
         do {
             source = try Self.source(configuration, nodeName: nodeName, logger: logger)
         } catch {
-            await loop.shutdown(drainTimeout: .zero)
+            for loop in loops { await loop.shutdown(drainTimeout: .zero) }
             try? await group.shutdownGracefully()
             throw error
         }
@@ -164,15 +198,23 @@ public struct ProxyBuilder: Sendable {
             "starting kube-proxy",
             metadata: [
                 "version": "\(KubeProxyVersion.string)", "mode": "\(configuration.mode.rawValue)", "node": "\(nodeName)",
-                "bindAddress": "\(configuration.bindAddress)",
+                "bindAddress": "\(configuration.bindAddress)", "families": "\(families.map(\.rawValue).joined(separator: ","))",
                 "portRange": "\(portRange?.description ?? "kernel")",
                 "source": "\(source)",
             ])
         var services: [any ServiceLifecycle.Service] = [
-            SourceService(source: source, handle: { await loop.handle($0) }, runner: runner),
+            SourceService(
+                source: source,
+                handle: { event in
+                    var wanted = false
+                    for loop in loops {
+                        if await loop.handle(event) { wanted = true }
+                    }
+                    return wanted
+                }, runner: runner),
             SyncService(runner: runner),
         ]
-        services += backend.auxiliaryServices
+        services += first.auxiliaryServices
         let retry: Duration? = configuration.bindAddressHardFail ? nil : .seconds(5)
         if let address = HostPort(configuration.healthzBindAddress) {
             services.append(
@@ -205,7 +247,7 @@ public struct ProxyBuilder: Sendable {
         logger.info(
             "shutting down: listeners closed, letting open connections finish",
             metadata: ["drainTimeout": "\(GoDuration.format(Self.drainTimeout))"])
-        await loop.shutdown(drainTimeout: Self.drainTimeout)
+        for loop in loops { await loop.shutdown(drainTimeout: Self.drainTimeout) }
         await serviceHealth.shutdown()
         try? await group.shutdownGracefully()
         if let failure { throw failure }
@@ -213,6 +255,29 @@ public struct ProxyBuilder: Sendable {
 }
 
 extension ProxyBuilder {
+    /// The IP families to program: the bind address's for userspace mode (its sockets and
+    /// portals are of one family); for the kernel modes IPv4, and IPv6 too when this host has
+    /// it (both from one process, as upstream's dual-stack "meta proxier").
+    static func families(_ configuration: KubeProxyConfiguration) -> [IPFamily] {
+        guard configuration.mode != .userspace else { return [configuration.bindAddress.family] }
+        return FileManager.default.fileExists(atPath: "/proc/net/if_inet6") ? [.ipv4, .ipv6] : [.ipv4]
+    }
+
+    /// The UDP conntrack cleaner of the kernel modes, or nil (userspace mode cleans its own;
+    /// without the `conntrack` tool stale UDP flows only expire, which is said once).
+    static func conntrackReconciler(
+        _ configuration: KubeProxyConfiguration, metrics: ProxyMetrics, logger: Logger
+    ) -> ConntrackReconciler? {
+        guard configuration.mode != .userspace else { return nil }
+        let conntrack = SystemConntrack()
+        guard conntrack.isAvailable else {
+            logger.warning(
+                "conntrack is not installed (package conntrack): UDP flows to removed endpoints are not cleared and only expire")
+            return nil
+        }
+        return ConntrackReconciler(executor: conntrack, metrics: metrics, logger: logger.child("conntrack"))
+    }
+
     /// Why portals cannot be installed here, or nil when they can (root, iptables, a
     /// non-loopback bind address).
     static func portalsUnavailableReason(_ configuration: KubeProxyConfiguration, executor: SystemIPTables) -> String? {

@@ -15,16 +15,21 @@ public struct ProxyObservers: Sendable {
     /// sync's duration: where a mode's own metrics (rule counts, full/partial durations,
     /// restore failures) and conntrack cleanup of `staleUDPServicePorts` hook in.
     public var syncOutcome: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)?
+    /// Clears stale UDP conntrack entries after programmed syncs (kernel modes; the userspace
+    /// backend handles its own, since its flows end at the proxy's sockets).
+    public var conntrack: ConntrackReconciler?
 
     /// Creates a set of observers.
     public init(
         health: HealthHolder? = nil, metrics: ProxyMetrics? = nil, serviceHealth: ServiceHealthServers? = nil,
-        syncOutcome: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)? = nil
+        syncOutcome: (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)? = nil,
+        conntrack: ConntrackReconciler? = nil
     ) {
         self.health = health
         self.metrics = metrics
         self.serviceHealth = serviceHealth
         self.syncOutcome = syncOutcome
+        self.conntrack = conntrack
     }
 }
 

@@ -40,6 +40,14 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
     public private(set) var phase = Phase.waitingForInitialState
     /// The outcome of the last sync that reached the backend, for tests and diagnostics.
     public private(set) var lastOutcome: SyncOutcome?
+    /// A Node change not yet handed to the backend (`.some(nil)`: the Node was deleted).
+    private var pendingNode: Node??
+    /// What the kernel held after the last programmed sync, and the changes since, for the UDP
+    /// conntrack cleanup (which must see every change, also those of failed syncs). `nil`
+    /// before the first programmed sync: what a previous run left is unknown, and its flows
+    /// to endpoints that still serve must survive a restart, so the first sync deletes nothing.
+    private var programmedSnapshot: ProxySnapshot?
+    private var unreconciled = SyncDelta()
 
     /// Creates a loop for `family` on node `nodeName` over `backend`.
     public init(
@@ -85,7 +93,8 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
             changed = endpoints.update(previous: change.old, current: change.new, at: now)
         case .node(let change):
             observers.health?.nodeChanged(change.new)
-            return false
+            pendingNode = .some(change.new)
+            return isInitialized
         case .synced:
             switch phase {
             case .waitingForInitialState:
@@ -116,15 +125,25 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         guard case .ready(let firstSyncDone) = phase else { return true }
         let started = clock.now
         observers.metrics?.changesTaken(services: services.pendingCount, endpoints: endpoints.pendingCount)
+        if let node = pendingNode {
+            pendingNode = nil
+            await backend.nodeChanged(node)
+            guard isInitialized else { return true }
+        }
         let delta = state.apply(services: &services, endpoints: &endpoints)
         observers.metrics?.pendingChanges(services: 0, endpoints: 0)
         report(delta)
+        unreconciled.absorb(delta)
         let snapshot = state.snapshot
         let plan = await backend.plan(snapshot: snapshot, delta: delta)
         guard isInitialized else { return true }
         let outcome = await backend.apply(plan)
         lastOutcome = outcome
         guard isInitialized else { return true }
+        if outcome.isProgrammed {
+            await reconcileConntrack(snapshot)
+            guard isInitialized else { return true }
+        }
         await observe(outcome, snapshot: snapshot, delta: delta, started: started)
         if outcome.isProgrammed && !firstSyncDone, isInitialized {
             phase = .ready(firstSyncDone: true)
@@ -136,6 +155,20 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
                 ])
         }
         return !outcome.wantsRetry
+    }
+
+    /// Clears UDP flows that would keep following a translation to an endpoint that no longer
+    /// serves (kernel modes; see `ConntrackCleanup`), for every change since the last
+    /// programmed sync.
+    private func reconcileConntrack(_ snapshot: ProxySnapshot) async {
+        defer {
+            programmedSnapshot = snapshot
+            unreconciled = SyncDelta()
+        }
+        guard let conntrack = observers.conntrack, let programmedSnapshot else { return }
+        let filters = ConntrackCleanup.filters(previous: programmedSnapshot, current: snapshot, delta: unreconciled)
+        guard !filters.isEmpty else { return }
+        await conntrack.reconcile(filters, family: family)
     }
 
     /// Stops syncing and lets the backend stop serving (open connections get `drainTimeout`).

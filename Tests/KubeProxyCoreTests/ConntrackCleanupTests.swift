@@ -79,3 +79,38 @@ struct ConntrackCleanupTests {
         #expect(filters == [filter(nil, 30053, nil), filter("10.96.0.10", 53, nil)].sorted())
     }
 }
+
+@Suite("SyncDelta.absorb")
+struct SyncDeltaAbsorbTests {
+    let a = ServicePortName(namespace: "default", name: "a", port: "p")
+    let b = ServicePortName(namespace: "default", name: "b", port: "p")
+
+    func port(_ name: ServicePortName) -> ServicePort { ServicePort(name: name, clusterIP: IPAddress("10.96.0.1")!, port: 80) }
+
+    @Test func addedThenRemovedIsNothingAndRemovedThenAddedIsAChange() {
+        var first = SyncDelta()
+        first.addedServicePorts = [a]
+        first.removedServicePorts = [b: port(b)]
+        var later = SyncDelta()
+        later.removedServicePorts = [a: port(a)]
+        later.addedServicePorts = [b]
+        later.endpointsChanged = [b]
+        first.absorb(later)
+        #expect(first.addedServicePorts.isEmpty)
+        #expect(first.removedServicePorts.isEmpty)
+        #expect(first.changedServicePorts == [b])
+        #expect(first.endpointsChanged == [b])
+    }
+
+    @Test func unionsChangesAndRemovedEndpoints() {
+        var first = SyncDelta()
+        first.endpointsChanged = [a]
+        first.removedEndpoints = [a: [Endpoint(ip: IPAddress("10.0.0.1")!, port: 80)]]
+        var later = SyncDelta()
+        later.changedServicePorts = [b]
+        later.removedEndpoints = [a: [Endpoint(ip: IPAddress("10.0.0.2")!, port: 80)]]
+        first.absorb(later)
+        #expect(first.changedServicePorts == [b])
+        #expect(first.removedEndpoints[a]?.map(\.ip.description) == ["10.0.0.1", "10.0.0.2"])
+    }
+}

@@ -1,3 +1,4 @@
+import KubeAPI
 import KubeProxyCore
 import KubeProxyIPTables
 import KubeProxyTesting
@@ -138,5 +139,29 @@ import Testing
     /// nat rules in our chains.
     func kubeNatRules(_ ruleSet: IPTablesRuleSet) -> Int {
         (ruleSet.table(named: "nat")?.chains ?? []).filter { !$0.isBuiltin }.reduce(0) { $0 + $1.rules.count }
+    }
+}
+
+extension IPTablesBackendTests {
+    /// A Node label change (its zone) re-renders everything in a full sync, and zone hints
+    /// then select this zone's endpoints.
+    @Test func aNodeZoneChangeMakesTheNextSyncFullWithZoneHints() async throws {
+        let backend = backend()
+        let hinted = ProxySnapshot(
+            family: .ipv4,
+            servicePorts: [Self.web: ServicePort(name: Self.web, clusterIP: .v4(0xac1e_000a), port: 80)],
+            endpoints: [
+                Self.web: [
+                    Endpoint(ip: .v4(0x0a01_0001), port: 8080, zoneHints: ["zone-a"]),
+                    Endpoint(ip: .v4(0x0a01_0002), port: 8080, zoneHints: ["zone-b"]),
+                ]
+            ])
+        _ = await sync(backend, hinted)
+        let svc = ServiceChainNames(Self.web).clusterPolicy
+        #expect(tables.rules(in: svc, table: "nat").count == 2)
+        await backend.nodeChanged(Node(metadata: ObjectMeta(name: "node-a", labels: ["topology.kubernetes.io/zone": "zone-a"])))
+        let outcome = await sync(backend, hinted)
+        #expect(outcome.kind == .full)
+        #expect(tables.rules(in: svc, table: "nat").count == 1)
     }
 }

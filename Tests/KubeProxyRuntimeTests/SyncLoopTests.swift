@@ -1,4 +1,6 @@
+import KubeAPI
 import KubeProxyCore
+import KubeProxyHost
 import KubeProxyTesting
 import Logging
 import Synchronization
@@ -25,6 +27,17 @@ actor RecordingBackend: ProxyBackend {
     private(set) var drainTimeout: Duration?
     private var result = SyncOutcome.Result.succeeded
     private var duringApply: (@Sendable () async -> Void)?
+
+    /// Every Node change delivered, in order.
+    private(set) var nodes: [Node?] = []
+    /// The number of plans made before each Node change was delivered.
+    private(set) var plansBeforeNode: [Int] = []
+
+    /// Records the Node change (and how many applies came before it).
+    func nodeChanged(_ node: Node?) {
+        nodes.append(node)
+        plansBeforeNode.append(applied.count)
+    }
 
     /// Records that the loop started the backend.
     func start() { started = true }
@@ -189,5 +202,77 @@ struct SyncLoopTests {
         #expect(await loop.sync())
         #expect(outcomes.all.map(\.1) == [.seconds(3), .milliseconds(250)])
         #expect(outcomes.all.map(\.0.kind) == [.full, .partial])
+    }
+
+    // MARK: Node changes and conntrack
+
+    @Test func aNodeChangeReachesTheBackendBeforeTheNextPlanAndRequestsASync() async throws {
+        let (loop, backend) = makeLoop()
+        _ = await loop.handle(.synced)
+        #expect(await loop.sync())
+        let node = Node(metadata: ObjectMeta(name: "node-1", labels: ["topology.kubernetes.io/zone": "zone-b"]))
+        #expect(await loop.handle(.node(.added(node))), "a Node change asks for a sync")
+        #expect(await backend.nodes.isEmpty, "recorded, not delivered, on the event path")
+        #expect(await loop.sync())
+        #expect(await backend.nodes == [node])
+        #expect(await backend.plansBeforeNode == [1], "delivered before the second plan")
+        #expect(await loop.sync())
+        #expect(await backend.nodes.count == 1, "delivered once")
+    }
+
+    /// A conntrack tool that keeps the flows it was asked to delete.
+    final class FakeConntrack: ConntrackExecutor {
+        private let deleted = Mutex<[ConntrackCleanup.Filter]>([])
+        var filters: [ConntrackCleanup.Filter] { deleted.withLock { $0 } }
+        func deleteUDPFlows(destination: IPAddress) async throws {}
+        func deleteUDPFlows(matching filter: ConntrackCleanup.Filter) async throws -> Int {
+            deleted.withLock { $0.append(filter) }
+            return 1
+        }
+    }
+
+    static func udpSlice(_ addresses: [String]) -> EndpointSlice {
+        EndpointSlice(
+            apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice",
+            metadata: ObjectMeta(name: "dns-1", namespace: "default", labels: ["kubernetes.io/service-name": "dns"]),
+            addressType: "IPv4", endpoints: addresses.map { EndpointSliceEndpoint(addresses: [$0]) },
+            ports: [EndpointSlicePort(name: "dns", protocol: "UDP", port: 5353)])
+    }
+
+    @Test func staleUDPFlowsAreDeletedAfterProgrammedSyncsIncludingChangesOfFailedOnes() async throws {
+        let conntrack = FakeConntrack()
+        let backend = RecordingBackend()
+        let loop = SyncLoop(
+            nodeName: "node-1", family: .ipv4, backend: backend, clock: ManualClock(),
+            observers: ProxyObservers(
+                conntrack: ConntrackReconciler(executor: conntrack, metrics: nil, logger: Logger(label: "test"))),
+            logger: Logger(label: "test"))
+        let dns = ProxyControllerTests.service("dns", clusterIP: "10.96.0.53", ports: [("dns", 53, "UDP")])
+        _ = await loop.handle(.service(.added(dns)))
+        _ = await loop.handle(.synced)
+        #expect(await loop.sync())
+        #expect(conntrack.filters.isEmpty, "the first sync after a start deletes nothing")
+        _ = await loop.handle(.endpointSlice(.added(Self.udpSlice(["10.0.0.1", "10.0.0.2"]))))
+        #expect(await loop.sync())
+        let first = ConntrackCleanup.Filter(
+            family: .ipv4, destination: IPAddress("10.96.0.53"), destinationPort: 53, replySource: nil)
+        #expect(conntrack.filters == [first], "the first endpoints clear flows recorded while there were none")
+
+        // The endpoint goes while the backend fails: nothing is deleted until a sync programs it.
+        await backend.setResult(.failed(reason: "injected"))
+        _ = await loop.handle(
+            .endpointSlice(.updated(old: Self.udpSlice(["10.0.0.1", "10.0.0.2"]), new: Self.udpSlice(["10.0.0.2"]))))
+        #expect(await loop.sync() == false)
+        #expect(conntrack.filters == [first])
+        await backend.setResult(.succeeded)
+        #expect(await loop.sync())
+        #expect(
+            conntrack.filters.last
+                == ConntrackCleanup.Filter(
+                    family: .ipv4, destination: IPAddress("10.96.0.53"), destinationPort: 53,
+                    replySource: IPAddress("10.0.0.1")))
+        #expect(conntrack.filters.count == 2)
+        #expect(await loop.sync())
+        #expect(conntrack.filters.count == 2, "an idle sync deletes nothing")
     }
 }

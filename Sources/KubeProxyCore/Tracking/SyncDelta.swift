@@ -46,3 +46,25 @@ public struct SyncDelta: Sendable, Hashable {
         return services
     }
 }
+
+extension SyncDelta {
+    /// Adds `later`'s changes to these, as if both had been one apply: for consumers that must
+    /// see every change since they last acted (conntrack cleanup after a failed sync).
+    /// Problems and trigger times are not merged; they are reported per apply.
+    public mutating func absorb(_ later: SyncDelta) {
+        for name in later.addedServicePorts where removedServicePorts[name] == nil {
+            addedServicePorts.insert(name)
+        }
+        changedServicePorts.formUnion(later.changedServicePorts)
+        for (name, port) in later.removedServicePorts {
+            if addedServicePorts.remove(name) == nil, removedServicePorts[name] == nil { removedServicePorts[name] = port }
+            changedServicePorts.remove(name)
+        }
+        for name in later.addedServicePorts where removedServicePorts[name] != nil {
+            removedServicePorts[name] = nil
+            changedServicePorts.insert(name)
+        }
+        endpointsChanged.formUnion(later.endpointsChanged)
+        for (name, endpoints) in later.removedEndpoints { removedEndpoints[name, default: []].append(contentsOf: endpoints) }
+    }
+}
