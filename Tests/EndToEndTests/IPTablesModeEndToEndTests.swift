@@ -89,9 +89,11 @@ struct IPTablesModeEndToEndTests {
         #expect(empty.isRefused, "\(empty)")
         // NodePort from outside, Cluster policy: reaches endpoints, masqueraded.
         try lab.flushConntrack()
-        let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30080", count: 20)
+        // (The node's second address is reached through the client's default route, so the
+        // client's source is 203.0.113.2; masqueraded, pods see one of the node's addresses.)
+        let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeAltIP):30080", count: 20)
         #expect(!nodePort.answers.isEmpty, "\(nodePort)")
-        #expect(nodePort.answers.allSatisfy { $0.client != KernelModeLab.externalClient }, "\(nodePort)")
+        #expect(nodePort.answers.allSatisfy { ["10.180.1.1", "10.180.2.1", KernelModeLab.nodeAltIP].contains($0.client) }, "\(nodePort)")
         // Local policy with the only endpoint on node-2: external traffic is dropped (times out).
         let local = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30081")
         #expect(local.isTimedOut, "\(local)")
@@ -122,5 +124,104 @@ struct IPTablesModeEndToEndTests {
             $0.contains("KUBE-") && !$0.contains("KUBE-FIREWALL")
         }
         #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    /// The external-traffic half of the packet suite, ITP Local, affinity, localhost NodePorts
+    /// and a restart: each as upstream's flow tests expect (spec §1.4, §2.5–2.7).
+    @Test func policiesSourceRangesLocalhostAffinityAndRestart() async throws {
+        let lab = try await Self.makeLab()
+        defer { lab.destroy() }
+        let lb = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: lb
+              namespace: default
+            spec:
+              type: LoadBalancer
+              clusterIP: 172.30.0.45
+              externalIPs: ["192.168.99.22"]
+              loadBalancerSourceRanges: ["203.0.113.0/25"]
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+                nodePort: 30085
+            status:
+              loadBalancer:
+                ingress:
+                - ip: 5.6.7.8
+            """
+        let itp = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: itp
+              namespace: default
+            spec:
+              clusterIP: 172.30.0.48
+              internalTrafficPolicy: Local
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+            """
+        let sticky = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: sticky
+              namespace: default
+            spec:
+              clusterIP: 172.30.0.49
+              sessionAffinity: ClientIP
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+            """
+        try lab.writeManifest(
+            "services.yaml",
+            [
+                lb, Self.slice("lb", pods: [1, 2, 3]),
+                Self.service("local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30082, externalTrafficPolicy: "Local"),
+                Self.slice("local", pods: [1, 3]), itp, Self.slice("itp", pods: [1, 3]), sticky, Self.slice("sticky", pods: [1, 2, 3]),
+            ])
+        // A VIP-style load balancer delivers 5.6.7.8 to the node as a local address: without
+        // the source-range DROP a blocked client would be refused by the node at once.
+        try lab.lab.exec(lab.node, ["ip", "addr", "add", "5.6.7.8/32", "dev", "lo"])
+        try await lab.startProxy(mode: "iptables")
+
+        // LB IP: a client inside the source range gets through (masqueraded, Cluster policy);
+        // one outside it is dropped by KUBE-PROXY-FIREWALL; the external IP is not filtered.
+        let allowed = lab.http(from: lab.external, "5.6.7.8:80", count: 5)
+        #expect(allowed.answers.count == 5, "\(allowed) \(lab.proxyTail)")
+        let blocked = lab.http(from: lab.blocked, "5.6.7.8:80")
+        #expect(blocked.isTimedOut, "\(blocked)")
+        #expect(!lab.http(from: lab.blocked, "192.168.99.22:80").answers.isEmpty)
+        // ETP Local with a local endpoint: only it, and the client's address is kept.
+        try lab.flushConntrack()
+        let local = lab.http(from: lab.external, "\(KernelModeLab.nodeAltIP):30082", count: 10)
+        #expect(Set(local.answers) == [.init(backend: "p1", client: KernelModeLab.externalClient)], "\(local)")
+        // ITP Local: ClusterIP traffic only to this node's endpoint.
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.48:80", count: 12)) == ["p1"])
+        // ClientIP affinity: one client, one backend.
+        let sticky1 = lab.http(from: lab.pods[1], "172.30.0.49:80", count: 10)
+        #expect(Self.backends(sticky1).count == 1, "\(sticky1)")
+        // Localhost NodePort from the node itself (route_localnet is set in the node's namespace).
+        let localhost = lab.http(from: lab.node, "127.0.0.1:30085", count: 3)
+        #expect(localhost.answers.count == 3, "\(localhost)")
+
+        // Restart: with the proxy killed the rules stay and keep serving; a new proxy replaces
+        // them in one restore and serves on.
+        await lab.killProxy()
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        try await lab.startProxy(mode: "iptables")
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        let jumps = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "PREROUTING"])
+        #expect(jumps.split(separator: "\n").filter { $0.contains("KUBE-SERVICES") }.count == 1, "\(jumps)")
     }
 }
