@@ -73,6 +73,10 @@ public struct IPTablesModeState: Sendable {
         var ordered: [Entry] = []
         ordered.reserveCapacity(snapshot.servicePorts.count)
         var rewritten: [ServicePortName] = []
+        // Chain names embed the service port's hash, so ports never share chains: a port's
+        // stale chains are those its last applied render had and its new one lacks, and only
+        // re-rendered or removed ports can have any (O(changes) on a partial sync).
+        var stale = Set<String>()
         for port in snapshot.sortedServicePorts {
             let endpoints = snapshot.endpoints(for: port.name)
             let old = rendersValid ? applied[port.name] : nil
@@ -85,18 +89,25 @@ public struct IPTablesModeState: Sendable {
                 let rules = renderer.servicePortRules(port, endpoints: endpoints, largeClusterMode: large)
                 entry = Entry(port: port, endpoints: endpoints, largeClusterMode: large, rules: rules)
             }
-            if full || entry.rules.chains != (applied[port.name]?.rules.chains ?? []) { rewritten.append(port.name) }
+            let previous = applied[port.name]?.rules.chains ?? []
+            if full || entry.rules.chains != previous { rewritten.append(port.name) }
+            if !previous.isEmpty, entry.rules.chains != previous {
+                stale.formUnion(Set(previous.map(\.name)).subtracting(entry.rules.chains.map(\.name)))
+            }
             next[port.name] = entry
             ordered.append(entry)
         }
-        var active = Set<String>()
-        for entry in ordered { for chain in entry.rules.chains { active.insert(chain.name) } }
-        var candidates = Set<String>()
-        for entry in applied.values { for chain in entry.rules.chains { candidates.insert(chain.name) } }
-        if full, let nat = current?.table(named: "nat") {
-            for chain in nat.chains where IPTablesModeChain.isServiceChain(chain.name) { candidates.insert(chain.name) }
+        for (name, entry) in applied where next[name] == nil {
+            stale.formUnion(entry.rules.chains.map(\.name))
         }
-        let stale = candidates.subtracting(active).sorted()
+        if full, let nat = current?.table(named: "nat") {
+            var active = Set<String>()
+            for entry in ordered { for chain in entry.rules.chains { active.insert(chain.name) } }
+            for chain in nat.chains where IPTablesModeChain.isServiceChain(chain.name) && !active.contains(chain.name) {
+                stale.insert(chain.name)
+            }
+        }
+        let staleChains = stale.sorted()
 
         let services = ordered.map(\.rules)
         let filter = renderer.filterSkeleton(services)
@@ -108,10 +119,10 @@ public struct IPTablesModeState: Sendable {
         filterCommands += filter.chains.flatMap { $0.rules.map(IPTablesCommand.append) }
         var natCommands = natTop.chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
         natCommands += rewrittenChains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
-        natCommands += stale.map { IPTablesCommand.declareChain(name: $0, policy: nil) }
+        natCommands += staleChains.map { IPTablesCommand.declareChain(name: $0, policy: nil) }
         natCommands += natTop.chains.flatMap { $0.rules.map(IPTablesCommand.append) }
         natCommands += rewrittenChains.flatMap { $0.rules.map(IPTablesCommand.append) }
-        natCommands += stale.map(IPTablesCommand.deleteChain)
+        natCommands += staleChains.map(IPTablesCommand.deleteChain)
         var sections = [
             IPTablesRestoreScript.Section(table: "filter", commands: filterCommands),
             IPTablesRestoreScript.Section(table: "nat", commands: natCommands),
@@ -137,7 +148,7 @@ public struct IPTablesModeState: Sendable {
             noLocalEndpointsExternal: services.count(where: \.noLocalEndpointsExternal))
         return IPTablesModeSyncPlan(
             isFullSync: full, script: IPTablesRestoreScript(sections: sections), largeClusterMode: large,
-            rewrittenServicePorts: rewritten, staleChains: stale, counts: counts, next: next)
+            rewrittenServicePorts: rewritten, staleChains: staleChains, counts: counts, next: next)
     }
 
     /// Records that `plan`'s restore succeeded: the kernel now holds its chains.
