@@ -224,4 +224,63 @@ struct IPTablesModeEndToEndTests {
         let jumps = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "PREROUTING"])
         #expect(jumps.split(separator: "\n").filter { $0.contains("KUBE-SERVICES") }.count == 1, "\(jumps)")
     }
+
+    /// Hairpin (a pod reaching itself through its Service is masqueraded, or its reply would
+    /// never come back) and UDP conntrack cleanup (a flow whose endpoint left moves to the new
+    /// endpoint at once instead of sticking to the old one until the entry expires).
+    @Test func hairpinAndUDPConntrackCleanup() async throws {
+        guard NetworkLab.which("conntrack") != nil else { try Test.cancel("conntrack is not installed (package conntrack)") }
+        let lab = try await Self.makeLab()
+        defer { lab.destroy() }
+        let dns = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: dns
+              namespace: default
+            spec:
+              clusterIP: 172.30.0.53
+              ports:
+              - name: dns
+                port: 53
+                protocol: UDP
+                targetPort: 5353
+            """
+        func dnsSlice(_ pod: Int) -> String {
+            """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: dns-1
+              namespace: default
+              labels:
+                kubernetes.io/service-name: dns
+            addressType: IPv4
+            endpoints:
+            - addresses: ["\(KernelModeLab.podIP(pod))"]
+              nodeName: \(KernelModeLab.podNode(pod))
+              conditions:
+                ready: true
+            ports:
+            - name: dns
+              port: 5353
+              protocol: UDP
+            """
+        }
+        try lab.writeManifest("web.yaml", [Self.service("web", clusterIP: "172.30.0.41"), Self.slice("web", pods: [1])])
+        try lab.writeManifest("dns.yaml", [dns, dnsSlice(3)])
+        try await lab.startProxy(mode: "iptables")
+
+        let hairpin = lab.http(from: lab.pods[0], "172.30.0.41:80", count: 3)
+        #expect(Set(hairpin.answers) == [.init(backend: "p1", client: "10.180.1.1")], "\(hairpin) \(lab.proxyTail)")
+
+        // One UDP flow (fixed source port) to the Service: answered by p3.
+        #expect(lab.udp(from: lab.pods[1], "172.30.0.53:53", count: 2, sourcePort: 40053).answers.map(\.backend) == ["p3", "p3"])
+        // p3 leaves the Service (it keeps running, so a stale entry would still get answers).
+        try lab.writeManifest("dns.yaml", [dns, dnsSlice(1)])
+        let moved = lab.eventually(timeout: .seconds(5)) {
+            lab.udp(from: lab.pods[1], "172.30.0.53:53", sourcePort: 40053).answers.map(\.backend) == ["p1"]
+        }
+        #expect(moved, "\(lab.proxyTail)")
+    }
 }
