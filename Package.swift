@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "KubeProxyIPTables", targets: ["KubeProxyIPTables"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "KubeProxyRuntime", targets: ["KubeProxyRuntime"]),
+        // For the allocation benchmark package in Benchmarks/ (bench/run.sh, BENCH_ONLY=alloc).
+        .library(name: "KubeProxyDataPlane", targets: ["KubeProxyDataPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -118,6 +120,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // The fake API server reads RBAC objects from deploy/'s YAML.
+                .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"]
         ),

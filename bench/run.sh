@@ -12,7 +12,7 @@
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (5s), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"),
-# BENCH_ONLY (dataplane|controlplane|apisync|realbinary), BENCH_API_SERVICES (10000),
+# BENCH_ONLY (dataplane|alloc|controlplane|apisync|realbinary), BENCH_API_SERVICES (10000),
 # BENCH_REAL_SIZES ("1000 10000"; add 50000 to opt in), BENCH_REAL_IDLE (20 s),
 # BENCH_REAL_SOURCES ("manifests api portals portals-v4"),
 # BENCH_BACKEND (an example-backend binary to use instead of building one).
@@ -29,7 +29,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 CP_SIZES=${BENCH_SIZES:-"1000 10000 50000"}
 ONLY=${BENCH_ONLY:-}
 
-for lib in common machine dataplane dataplane-table controlplane apisync realbinary; do
+for lib in common machine dataplane dataplane-table dataplane-alloc controlplane apisync realbinary; do
   source "$BENCH_DIR/lib/$lib.sh" || { echo "bench: cannot load bench/lib/$lib.sh" >&2; exit 1; }
 done
 
@@ -82,7 +82,7 @@ BACKEND_BUILT=no; OURS_BUILT=no; BENCH_BUILT=no; API_BUILT=no
 if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then
   if [ -n "${BENCH_BACKEND:-}" ]; then BACKEND_BUILT=yes; else build example-backend BACKEND_BUILT; fi
 fi
-if [ "$ONLY" != controlplane ]; then build kube-proxy OURS_BUILT; fi
+if [ "$ONLY" != controlplane ] && [ "$ONLY" != alloc ]; then build kube-proxy OURS_BUILT; fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ] || [ "$ONLY" = realbinary ]; then build fake-apiserver API_BUILT; fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then build kube-proxy-bench BENCH_BUILT; fi
 BIN=$(swift build -c release --show-bin-path)
@@ -101,6 +101,8 @@ if [ "$ONLY" = "" ] || [ "$ONLY" = dataplane ]; then
     bench_kill_all
   fi
 fi
+: >"$WORK/alloc.md"
+if [ "$ONLY" = "" ] || [ "$ONLY" = alloc ]; then alloc_main "$WORK/alloc.md"; fi
 : >"$WORK/controlplane.md"
 if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then controlplane_main "$WORK/controlplane.md"; fi
 : >"$WORK/apisync.md"
@@ -116,7 +118,7 @@ RESULT="$BENCH_DIR/results/$STAMP.md"
   echo
   echo "Command: \`bash bench/run.sh\`; total time $(($(date +%s) - STARTED)) s."
   echo
-  cat "$WORK/dataplane.md" "$WORK/controlplane.md" "$WORK/apisync.md" "$WORK/realbinary.md"
+  cat "$WORK/dataplane.md" "$WORK/alloc.md" "$WORK/controlplane.md" "$WORK/apisync.md" "$WORK/realbinary.md"
   machine_description
 } >"$RESULT"
 cat "$RESULT"

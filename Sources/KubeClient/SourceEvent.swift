@@ -14,6 +14,8 @@ public enum SourceEvent: Sendable, Hashable {
     case endpoints(ObjectChange<Endpoints>)
     /// This proxy's own Node object changed (API sources only; drives node eligibility).
     case node(ObjectChange<Node>)
+    /// A ServiceCIDR (a range ClusterIPs are allocated from) changed.
+    case serviceCIDR(ObjectChange<ServiceCIDR>)
     /// The initial contents have been delivered in full (sent once).
     case synced
 

@@ -10,8 +10,12 @@ import NIOCore
 /// every attempt failed: the client is closed (it saw a completed handshake, then EOF).
 ///
 /// Unlike upstream (kubernetes/kubernetes#12242) nothing here blocks the listener: the
-/// client channel waits with `autoRead` off while the dial runs as futures on its loop.
-struct BackendConnector: Sendable {
+/// client channel waits with `autoRead` off while the dial runs as futures on its loop. Every
+/// step of a connection (choice, dial, relay) stays on the client's loop.
+///
+/// A class, not a struct: each dial step's closure captures it, and capturing one reference is
+/// cheaper than copying (and retaining) its ten fields into every closure context.
+final class BackendConnector: Sendable {
     /// The service port, for logs.
     let name: ServicePortName
     /// The listener's bind address, for error context.
@@ -31,12 +35,43 @@ struct BackendConnector: Sendable {
     /// Debug-level per-connection logging.
     let logger: Logger
 
+    /// Creates the connector of one listener.
+    init(
+        name: ServicePortName,
+        listenAddress: IPAddress,
+        balancer: ServiceBalancer,
+        dialer: any BackendDialer,
+        dialTimeouts: [TimeAmount],
+        tracker: ConnectionTracker,
+        counters: ListenerCounters,
+        budget: DescriptorBudget,
+        logger: Logger
+    ) {
+        self.name = name
+        self.listenAddress = listenAddress
+        self.balancer = balancer
+        self.dialer = dialer
+        self.dialTimeouts = dialTimeouts
+        self.tracker = tracker
+        self.counters = counters
+        self.budget = budget
+        self.logger = logger
+    }
+
+    /// The relay handler of a freshly accepted client channel: it calls `serve` once the
+    /// channel is active and becomes the client side of the relay.
+    func makeClientRelay() -> GlueHandler {
+        GlueHandler.awaitingBackend(counters: counters) { [self] client, relay in
+            serve(client, relay: NIOLoopBound(relay, eventLoop: client.eventLoop))
+        }
+    }
+
     /// Starts serving `client`, a freshly accepted, active channel with `autoRead` off; call on
     /// its loop.
     ///
     /// Over the descriptor budget the client is closed at once (it sees EOF, as with no
     /// endpoints) rather than left to exhaust the process's descriptors.
-    func serve(_ client: any Channel) {
+    func serve(_ client: any Channel, relay: NIOLoopBound<GlueHandler>) {
         guard budget.tryAcquire(Self.descriptorsPerConnection) else {
             counters.connectFailed()
             refuse(client)
@@ -49,43 +84,43 @@ struct BackendConnector: Sendable {
             counters.connectionClosed()
             budget.release(Self.descriptorsPerConnection)
         }
-        attempt(0, client: client, clientIP: IPAddress(socketAddress: client.remoteAddress))
+        attempt(0, client: client, relay: relay, clientIP: IPAddress(socketAddress: client.remoteAddress))
     }
 
-    private func attempt(_ number: Int, client: any Channel, clientIP: IPAddress?) {
+    private func attempt(
+        _ number: Int, client: any Channel, relay: NIOLoopBound<GlueHandler>, clientIP: IPAddress?
+    ) {
         if number > 0 { counters.connectRetried() }
-        balancer.next(clientIP: clientIP, resetAffinity: number > 0)
-            .hop(to: client.eventLoop)
-            .whenComplete { choice in
-                guard case .success(let endpoint?) = choice else {
-                    fail(client, .noEndpoints)
-                    return
-                }
-                dialer.connect(to: endpoint, on: client.eventLoop, timeout: dialTimeouts[number])
-                    .whenComplete { result in
-                        switch result {
-                        case .success(let backend):
-                            glue(client, backend)
-                        case .failure(let error):
-                            logger.debug(
-                                "dial failed",
-                                metadata: [
-                                    "service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
-                                    "error": "\(error)",
-                                ]
-                            )
-                            if number + 1 < dialTimeouts.count {
-                                attempt(number + 1, client: client, clientIP: clientIP)
-                            } else {
-                                fail(client, .dialsExhausted(attempts: number + 1, lastError: "\(error)"))
-                            }
-                        }
+        // The balancer is a short lock, not a hop: the choice and the dial stay on the client's loop.
+        guard let endpoint = balancer.choose(clientIP: clientIP, resetAffinity: number > 0) else {
+            fail(client, .noEndpoints)
+            return
+        }
+        dialer.connect(to: endpoint, on: client.eventLoop, timeout: dialTimeouts[number])
+            .hop(to: client.eventLoop)  // free when the dialer kept its contract
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let backend):
+                    glue(client, backend, relay: relay.value)
+                case .failure(let error):
+                    logger.debug(
+                        "dial failed",
+                        metadata: [
+                            "service": "\(name)", "endpoint": "\(endpoint)", "attempt": "\(number + 1)",
+                            "error": "\(error)",
+                        ]
+                    )
+                    if number + 1 < dialTimeouts.count {
+                        attempt(number + 1, client: client, relay: relay, clientIP: clientIP)
+                    } else {
+                        fail(client, .dialsExhausted(attempts: number + 1, lastError: "\(error)"))
                     }
+                }
             }
     }
 
     /// Adds the relay pair and starts reading on both sides; runs on the client's loop.
-    private func glue(_ client: any Channel, _ backend: any Channel) {
+    private func glue(_ client: any Channel, _ backend: any Channel, relay clientSide: GlueHandler) {
         tracker.register(backend)
         guard client.isActive, backend.eventLoop === client.eventLoop else {
             // The client left while we dialled (or a dialer broke its contract): nothing to relay.
@@ -93,10 +128,8 @@ struct BackendConnector: Sendable {
             backend.close(promise: nil)
             return
         }
-        let (clientSide, backendSide) = GlueHandler.matchedPair(counters: counters)
         do {
-            try client.pipeline.syncOperations.addHandler(clientSide)
-            try backend.pipeline.syncOperations.addHandler(backendSide)
+            try backend.pipeline.syncOperations.addHandler(clientSide.makeBackendPartner())
         } catch {
             logger.debug("relay setup failed", metadata: ["service": "\(name)", "error": "\(error)"])
             client.close(promise: nil)

@@ -71,8 +71,16 @@ public final class DescriptorBudget: Sendable {
     /// Counts `count` more descriptors if they fit under `ceiling`; `false` (and nothing counted)
     /// otherwise.
     public func tryAcquire(_ count: Int) -> Bool {
+        tryAcquire(count, within: ceiling)
+    }
+
+    /// Counts `count` more descriptors if the total stays within `limit` (at most `ceiling`);
+    /// `false` (and nothing counted) otherwise. Optional extras, such as a busy port's additional
+    /// listening sockets, use a limit below `ceiling` so they never crowd out connections.
+    func tryAcquire(_ count: Int, within limit: Int) -> Bool {
+        let bound = min(limit, ceiling)
         var current = held.load(ordering: .relaxed)
-        while current + count <= ceiling {
+        while current + count <= bound {
             let (exchanged, original) = held.compareExchange(
                 expected: current, desired: current + count, ordering: .relaxed
             )

@@ -25,6 +25,8 @@ final class GlueHandler {
     private let direction: ListenerCounters.Direction
     /// Bytes read since the last report.
     private var unreportedBytes = 0
+    /// Starts the dial of a client side made by `awaitingBackend`; dropped once run.
+    private var onActive: ((any Channel, GlueHandler) -> Void)?
 
     private init(counters: ListenerCounters?, direction: ListenerCounters.Direction) {
         self.counters = counters
@@ -39,6 +41,28 @@ final class GlueHandler {
         client.partner = backend
         backend.partner = client
         return (client, backend)
+    }
+
+    /// The client side of a relay whose backend is not dialled yet, added by the listener's
+    /// child initializer. `onActive` runs once NIO activates the accepted channel (only after
+    /// its initializer, so a dial started earlier could find an inactive client); the backend
+    /// side comes later from `makeBackendPartner()`. One handler for the whole life of the
+    /// client channel: no start handler to add and remove per connection.
+    static func awaitingBackend(
+        counters: ListenerCounters?,
+        onActive: @escaping (any Channel, GlueHandler) -> Void
+    ) -> GlueHandler {
+        let client = GlueHandler(counters: counters, direction: .clientToBackend)
+        client.onActive = onActive
+        return client
+    }
+
+    /// The backend side paired with this client side (see `awaitingBackend`).
+    func makeBackendPartner() -> GlueHandler {
+        let backend = GlueHandler(counters: counters, direction: .backendToClient)
+        partner = backend
+        backend.partner = self
+        return backend
     }
 
     /// Folds the bytes read since the last report into the listener's counters.
@@ -89,10 +113,19 @@ extension GlueHandler: ChannelDuplexHandler {
         self.context = context
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        if let start = onActive {
+            onActive = nil
+            start(context.channel, self)
+        }
+        context.fireChannelActive()
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         reportBytes()
         self.context = nil
         self.partner = nil
+        self.onActive = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

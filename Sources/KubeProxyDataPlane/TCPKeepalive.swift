@@ -17,7 +17,7 @@ import NIOPosix
 /// keeps both sockets established forever and counts as an active connection. With it the dead
 /// side is found after idle + count × interval (150 s) at most, the socket reports an error,
 /// and the relay closes both sides.
-struct TCPKeepalive: Sendable, Equatable {
+struct TCPKeepalive: Sendable, Hashable {
     /// Seconds of silence before the first probe (`TCP_KEEPIDLE`).
     var idleSeconds: Int
     /// Seconds between unanswered probes (`TCP_KEEPINTVL`).

@@ -135,13 +135,13 @@ final class UDPListenerHandler: ChannelInboundHandler {
         counters.setUDPSessions(table.count)
         scheduleSweep(on: loop)
         let (name, listenAddress, budget) = (self.name, self.listenAddress, self.budget)
-        balancer.next(clientIP: IPAddress(socketAddress: client), resetAffinity: false)
-            .flatMap { endpoint -> EventLoopFuture<any Channel> in
-                guard let endpoint else {
-                    return loop.makeFailedFuture(DataPlaneError(name: name, address: listenAddress, kind: .noEndpoints))
-                }
-                return Self.connectBackend(to: endpoint, on: loop)
-            }
+        let connected: EventLoopFuture<any Channel>
+        if let endpoint = balancer.choose(clientIP: IPAddress(socketAddress: client), resetAffinity: false) {
+            connected = Self.connectBackend(to: endpoint, on: loop)
+        } else {
+            connected = loop.makeFailedFuture(DataPlaneError(name: name, address: listenAddress, kind: .noEndpoints))
+        }
+        connected
             .always { result in
                 // The descriptor is counted until the session's socket closes, whoever closes it.
                 switch result {

@@ -20,7 +20,7 @@ extension UserspaceProxy {
         let balancer = ServiceBalancer(eventLoop: group.next(), sessionAffinity: desired.sessionAffinity)
         let counters = ListenerCounters()
         do {
-            try await balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity).get()
+            balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity)
             let (listener, allocated) = try await openListener(desired, balancer: balancer, counters: counters)
             descriptors.acquire(1)
             active[name] = Active(
@@ -28,8 +28,7 @@ extension UserspaceProxy {
                 affinityCleanup: balancer.removeStaleAffinity(every: affinityCleanupInterval)
             )
             statuses[name] = .listening(port: listener.localPort)
-            let count = (try? await balancer.endpointCount().get()) ?? 0
-            return change(.started, desired, port: listener.localPort, endpoints: count)
+            return change(.started, desired, port: listener.localPort, endpoints: balancer.endpointCount)
         } catch {
             let reason = "\(error)"
             statuses[name] = .failed(reason: reason)
@@ -45,11 +44,10 @@ extension UserspaceProxy {
             && entry.desired.endpoints.sorted() == desired.endpoints.sorted()
         guard !unchanged else { return nil }
         let balancer = entry.listener.balancer
-        try? await balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity).get()
+        balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity)
         entry.desired = desired
         active[desired.name] = entry
-        let count = (try? await balancer.endpointCount().get()) ?? 0
-        return change(.updated, desired, port: entry.listener.localPort, endpoints: count)
+        return change(.updated, desired, port: entry.listener.localPort, endpoints: balancer.endpointCount)
     }
 
     /// Closes the listener of `name` and gives its port back. The change reports the endpoint
@@ -60,7 +58,7 @@ extension UserspaceProxy {
         }
         statuses[name] = nil
         entry.affinityCleanup.cancel()
-        let count = (try? await entry.listener.balancer.endpointCount().get()) ?? entry.desired.endpoints.count
+        let count = entry.listener.balancer.endpointCount
         await entry.listener.close()
         descriptors.release(1)
         allocator.release(entry.allocatedPort)
@@ -158,7 +156,7 @@ extension UserspaceProxy {
                 dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, budget: descriptors, logger: logger
             )
             return try await TCPListener.open(
-                address: address, childGroup: group, connector: connector, keepalive: keepalive
+                address: address, loops: eventLoops, connector: connector, keepalive: keepalive
             )
         case .udp:
             return try await UDPListener.open(

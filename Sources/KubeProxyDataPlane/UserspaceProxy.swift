@@ -40,6 +40,8 @@ public actor UserspaceProxy {
     }
 
     let group: any EventLoopGroup
+    /// Every loop of `group`: a busy TCP port gets a listening socket on each (`TCPListener`).
+    let eventLoops: [any EventLoop]
     let bindAddress: IPAddress
     let dialTimeouts: [TimeAmount]
     let dialer: any BackendDialer
@@ -78,7 +80,9 @@ public actor UserspaceProxy {
     /// Creates a proxy with no listeners.
     ///
     /// - Parameters:
-    ///   - group: event loops for listeners, connections and dials (the proxy does not own it).
+    ///   - group: event loops for listeners, connections and dials (the proxy does not own it); a
+    ///     TCP port that sees connections listens on every loop (`SO_REUSEPORT`), so the data plane
+    ///     uses as many cores as the group has threads.
     ///   - bindAddress: `--bind-address`; IPv4 or IPv6, unspecified (`0.0.0.0`/`::`) allowed.
     ///   - portRange: `--proxy-port-range`; `nil` lets the kernel pick each listener's port.
     ///   - dialTimeouts: one entry per dial attempt of a connection; empty means the default.
@@ -130,6 +134,7 @@ public actor UserspaceProxy {
         logger: Logger
     ) {
         self.group = group
+        self.eventLoops = Array(group.makeIterator())
         self.bindAddress = bindAddress
         self.allocator = PortAllocator(range: portRange)
         self.capacity = ListenerCapacity(budget: descriptors, portRange: portRange, ephemeralPorts: ephemeralPorts)

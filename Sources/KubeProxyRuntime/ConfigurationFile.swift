@@ -130,6 +130,7 @@ public enum ConfigurationFile {
             ("metricsBindAddress", s(config.metricsBindAddress)),
             ("metricsPerServicePort", b(config.metricsPerServicePort)),
             ("mode", s(config.mode.rawValue)),
+            ("proxyEventLoops", i(config.proxyEventLoops)),
             (
                 "nftables",
                 map([
@@ -227,6 +228,7 @@ struct FieldReader {
             "configSyncPeriod", "conntrack", "detectLocal", "detectLocalMode", "enableProfiling", "featureGates",
             "healthzBindAddress", "hostnameOverride", "iptables", "ipvs", "logging", "manifestMaxBytes", "manifests",
             "metricsBindAddress", "metricsPerServicePort", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange",
+            "proxyEventLoops",
             "showHiddenMetricsForVersion",
             "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
         ]
@@ -275,6 +277,7 @@ struct FieldReader {
             case "manifests": config.manifests = try string(value, p)
             case "metricsBindAddress": config.metricsBindAddress = try string(value, p)
             case "metricsPerServicePort": config.metricsPerServicePort = try bool(value, p)
+            case "proxyEventLoops": config.proxyEventLoops = try int(value, p)
             case "mode":
                 let v = try string(value, p)
                 if v.isEmpty {

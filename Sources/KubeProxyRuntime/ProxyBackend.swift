@@ -43,6 +43,11 @@ public protocol ProxyBackend: Actor {
     /// resync on a label change.
     func nodeChanged(_ node: Node?)
 
+    /// The ranges ClusterIPs are allocated from (every ServiceCIDR object's `spec.cidrs`, of
+    /// the backend's family or not), delivered just before the next `plan` when they changed.
+    /// nftables mode drops traffic to addresses in them that no Service holds.
+    func serviceCIDRsChanged(_ cidrs: [CIDR])
+
     /// Long-running helpers the mode needs next to the sync loop (e.g. the userspace data
     /// plane's statistics reporter), run in the same service group.
     nonisolated var auxiliaryServices: [any ServiceLifecycle.Service] { get }
@@ -57,6 +62,9 @@ extension ProxyBackend {
     /// Modes that ignore the Node (userspace balances over all endpoints it is given) need no
     /// resync when it changes.
     public func nodeChanged(_ node: Node?) {}
+
+    /// Modes without a rule for unallocated ClusterIPs ignore the ranges.
+    public func serviceCIDRsChanged(_ cidrs: [CIDR]) {}
 
     /// No helpers by default.
     public nonisolated var auxiliaryServices: [any ServiceLifecycle.Service] { [] }

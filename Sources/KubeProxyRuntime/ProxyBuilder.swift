@@ -101,7 +101,8 @@ public struct ProxyBuilder: Sendable {
         if let first = problems.first { throw first }
         Self.raiseOpenFileLimit(logger: logger)
         let nodeName = Self.nodeName(configuration)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        let eventLoops = configuration.proxyEventLoops > 0 ? configuration.proxyEventLoops : System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, eventLoops))
         let registry = PrometheusCollectorRegistry()
         let metrics = ProxyMetrics(registry: registry)
         let dataPlaneMetrics = DataPlaneMetrics(perServicePort: configuration.metricsPerServicePort)

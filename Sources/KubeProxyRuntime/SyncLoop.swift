@@ -42,6 +42,10 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
     public private(set) var lastOutcome: SyncOutcome?
     /// A Node change not yet handed to the backend (`.some(nil)`: the Node was deleted).
     private var pendingNode: Node??
+    /// Every ServiceCIDR's ranges by object name, and whether they changed since the backend
+    /// last saw them.
+    private var serviceCIDRs: [String: [CIDR]] = [:]
+    private var serviceCIDRsChanged = false
     /// What the kernel held after the last programmed sync, and the changes since, for the UDP
     /// conntrack cleanup (which must see every change, also those of failed syncs). `nil`
     /// before the first programmed sync: what a previous run left is unknown, and its flows
@@ -95,6 +99,12 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
             observers.health?.nodeChanged(change.new)
             pendingNode = .some(change.new)
             return isInitialized
+        case .serviceCIDR(let change):
+            let name = (change.new ?? change.old)?.metadata.name ?? ""
+            let cidrs = (change.new?.spec?.cidrs ?? []).compactMap { CIDR($0) }
+            if change.new == nil { serviceCIDRs[name] = nil } else { serviceCIDRs[name] = cidrs }
+            serviceCIDRsChanged = true
+            return isInitialized
         case .synced:
             switch phase {
             case .waitingForInitialState:
@@ -128,6 +138,11 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         if let node = pendingNode {
             pendingNode = nil
             await backend.nodeChanged(node)
+            guard isInitialized else { return true }
+        }
+        if serviceCIDRsChanged {
+            serviceCIDRsChanged = false
+            await backend.serviceCIDRsChanged(Array(Set(serviceCIDRs.values.joined())).sorted { $0.description < $1.description })
             guard isInitialized else { return true }
         }
         let delta = state.apply(services: &services, endpoints: &endpoints)

@@ -138,6 +138,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("use-endpoints"), help: "Watch legacy core/v1 Endpoints instead of EndpointSlices.")
     var useEndpoints = false
 
+    @Option(
+        name: .customLong("proxy-event-loops"),
+        help: "Event-loop threads of the userspace data plane (default 0: one per core); busy service ports listen on each.")
+    var proxyEventLoops: Int?
+
     @Flag(
         name: .customLong("metrics-per-service-port"),
         help: "Label the kubeproxy_userspace_* metrics by service port (one series set per port) instead of per protocol.")
@@ -211,6 +216,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         if let userspacePortals { config.userspacePortals = userspacePortals }
         if useEndpoints { config.useEndpoints = true }
         if metricsPerServicePort { config.metricsPerServicePort = true }
+        if let proxyEventLoops { config.proxyEventLoops = proxyEventLoops }
         if cleanup || writeConfigTo != nil { return config }  // neither needs a runnable configuration
         let problems = config.validate() + ProxyBuilder.validate(config)
         if !problems.isEmpty {

@@ -124,6 +124,18 @@ struct DataPlaneResourceTests {
         #expect(budget.inUse == 0)
     }
 
+    /// Optional extras (a busy port's sibling listeners) stop at a lower bound, never above the
+    /// ceiling.
+    @Test func extrasStopAtTheirOwnLimit() {
+        let budget = DescriptorBudget(limit: 10, reserve: 4)
+        #expect(budget.tryAcquire(2, within: 3))
+        #expect(!budget.tryAcquire(2, within: 3))
+        #expect(budget.tryAcquire(1, within: 3))
+        #expect(!budget.tryAcquire(4, within: 100), "the ceiling (6) still bounds")
+        #expect(budget.tryAcquire(3, within: 100))
+        #expect(budget.inUse == 6)
+    }
+
     @Test(arguments: [(256, 128), (512, 192), (1024, 192), (4096, 512), (20_000, 1024), (1 << 20, 1024)])
     func defaultReserve(limit: Int, reserve: Int) {
         #expect(DescriptorBudget.defaultReserve(limit: limit) == reserve)

@@ -39,6 +39,12 @@ actor RecordingBackend: ProxyBackend {
         plansBeforeNode.append(applied.count)
     }
 
+    /// Every set of ServiceCIDR ranges delivered, in order.
+    private(set) var serviceCIDRs: [[CIDR]] = []
+
+    /// Records the ranges.
+    func serviceCIDRsChanged(_ cidrs: [CIDR]) { serviceCIDRs.append(cidrs) }
+
     /// Records that the loop started the backend.
     func start() { started = true }
 
@@ -274,5 +280,24 @@ struct SyncLoopTests {
         #expect(conntrack.filters.count == 2)
         #expect(await loop.sync())
         #expect(conntrack.filters.count == 2, "an idle sync deletes nothing")
+    }
+
+    @Test func serviceCIDRRangesReachTheBackendAsOneUnionBeforeTheNextPlan() async throws {
+        let (loop, backend) = makeLoop()
+        _ = await loop.handle(.synced)
+        #expect(await loop.sync())
+        let kubernetes = ServiceCIDR(
+            metadata: ObjectMeta(name: "kubernetes"), spec: ServiceCIDRSpec(cidrs: ["10.96.0.0/12", "fd00:10:96::/112"]))
+        let extra = ServiceCIDR(metadata: ObjectMeta(name: "extra"), spec: ServiceCIDRSpec(cidrs: ["10.200.0.0/16"]))
+        #expect(await loop.handle(.serviceCIDR(.added(kubernetes))))
+        _ = await loop.handle(.serviceCIDR(.added(extra)))
+        #expect(await loop.sync())
+        #expect(
+            await backend.serviceCIDRs == [[CIDR("10.200.0.0/16")!, CIDR("10.96.0.0/12")!, CIDR("fd00:10:96::/112")!]])
+        _ = await loop.handle(.serviceCIDR(.deleted(extra)))
+        #expect(await loop.sync())
+        #expect(await backend.serviceCIDRs.last == [CIDR("10.96.0.0/12")!, CIDR("fd00:10:96::/112")!])
+        #expect(await loop.sync())
+        #expect(await backend.serviceCIDRs.count == 2, "unchanged ranges are not delivered again")
     }
 }

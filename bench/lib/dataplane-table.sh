@@ -16,6 +16,7 @@ dp_metric() {
       else if (m == "cpu100k" && cpu >= 0 && req > 0) print cpu / req * 100000
       else if (m == "reqpercpu" && cpu > 0) print req / cpu
       else if (m == "cpupergib" && cpu >= 0 && req > 0) print cpu / (req / 1024)
+      else if (m == "p50us") print $7 * 1000
     }' "$WORK/dataplane.tsv" | median
 }
 
@@ -38,47 +39,76 @@ dp_ratio() {
   ratio "$(dp_metric "$target" "$scenario" "$metric")" "$(dp_metric haproxy "$scenario" "$metric")"
 }
 
+# dp_best_peer SCENARIO METRIC : the larger median of HAProxy and nginx, and which one it was.
+dp_best_peer() {
+  local h n
+  h=$([ "${DP_STATUS[haproxy]}" = ok ] && dp_metric haproxy "$1" "$2" || echo -)
+  n=$([ "${DP_STATUS[nginx]}" = ok ] && dp_metric nginx "$1" "$2" || echo -)
+  awk -v h="$h" -v n="$n" 'BEGIN {
+    if (h == "-" && n == "-") { print "- -"; exit }
+    if (n == "-" || (h != "-" && h + 0 >= n + 0)) print h, "HAProxy"; else print n, "nginx" }'
+}
+
+# dp_added TARGET : the target's unloaded p50 minus the direct path's, in microseconds.
+dp_added() {
+  local p d
+  p=$(dp_metric "$1" latency p50us); d=$(dp_metric direct latency p50us)
+  awk -v p="$p" -v d="$d" 'BEGIN { if (p == "-" || d == "-" || p == "" || d == "") print "-"; else printf "%.0f\n", p - d }'
+}
+
 dataplane_table() {
-  local t s
+  local t
   echo "### Data plane: throughput and latency"
   echo
   echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $RUNS runs each; \"×HAProxy\" divides by HAProxy's median from the same invocation."
-  echo "Bodies: 1 KiB for keep-alive and new-connection, 1 MiB for bulk. Latency is from the keep-alive runs."
+  echo "Bodies: 1 KiB for keep-alive and new-connection, 1 MiB for bulk. Latency: wrk -t1 -c1 -d3s keep-alive (unloaded); \"added\" is the p50 minus the direct path's."
   echo
-  echo "| path | keep-alive req/s | ×HAProxy | new-conn req/s | ×HAProxy | bulk MiB/s | ×HAProxy | p50 ms | p99 ms |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| path | keep-alive req/s | ×HAProxy | new-conn req/s | ×HAProxy | bulk MiB/s | ×HAProxy | loaded p50 ms | loaded p99 ms | unloaded p50 µs | added p50 µs |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for t in "${DP_TARGETS[@]}"; do
-    echo "| ${DP_NAME[$t]} | $(dp_cell "$t" keepalive rps 0) | $(dp_ratio "$t" keepalive rps) | $(dp_cell "$t" close rps 0) | $(dp_ratio "$t" close rps) | $(dp_cell "$t" bulk mibps 0) | $(dp_ratio "$t" bulk mibps) | $(dp_cell "$t" keepalive p50 3) | $(dp_cell "$t" keepalive p99 3) |"
+    echo "| ${DP_NAME[$t]} | $(dp_cell "$t" keepalive rps 0) | $(dp_ratio "$t" keepalive rps) | $(dp_cell "$t" close rps 0) | $(dp_ratio "$t" close rps) | $(dp_cell "$t" bulk mibps 0) | $(dp_ratio "$t" bulk mibps) | $(dp_cell "$t" keepalive p50 3) | $(dp_cell "$t" keepalive p99 3) | $(dp_cell "$t" latency p50us 0) | $([ "$t" = direct ] && echo 0 || dp_added "$t") |"
   done
   echo
   echo "### Data plane: proxy CPU (utime+stime of the proxy process and its workers)"
   echo
-  echo "| proxy | CPU s per 100k req (keep-alive) | req per CPU-s (keep-alive) | ×HAProxy | CPU s per 100k req (new conn) | req per CPU-s (new conn) | ×HAProxy | CPU s per GiB (bulk) |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for t in haproxy nginx ours; do
-    echo "| ${DP_NAME[$t]} | $(dp_cell "$t" keepalive cpu100k 2) | $(dp_cell "$t" keepalive reqpercpu 0) | $(dp_ratio "$t" keepalive reqpercpu) | $(dp_cell "$t" close cpu100k 2) | $(dp_cell "$t" close reqpercpu 0) | $(dp_ratio "$t" close reqpercpu) | $(dp_cell "$t" bulk cpupergib 2) |"
+  echo "| proxy | CPU s per 100k req (keep-alive) | req per CPU-s (keep-alive) | ×HAProxy | CPU s per 100k req (new conn) | req per CPU-s (new conn) | ×HAProxy | CPU s per GiB (bulk) | MiB per CPU-s (bulk) | ×HAProxy |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for t in haproxy nginx ours1 ours; do
+    echo "| ${DP_NAME[$t]} | $(dp_cell "$t" keepalive cpu100k 2) | $(dp_cell "$t" keepalive reqpercpu 0) | $(dp_ratio "$t" keepalive reqpercpu) | $(dp_cell "$t" close cpu100k 2) | $(dp_cell "$t" close reqpercpu 0) | $(dp_ratio "$t" close reqpercpu) | $(dp_cell "$t" bulk cpupergib 2) | $(dp_cell "$t" bulk reqpercpu 0) | $(dp_ratio "$t" bulk reqpercpu) |"
   done
   echo
   dataplane_targets
   dataplane_notes
 }
 
+# dp_target_row LABEL OURS PEER PEERNAME FACTOR DECIMALS : one "ours ≥ FACTOR × peer" row.
+dp_target_row() {
+  local label=$1 ours=$2 peer=$3 name=$4 factor=$5 decimals=$6
+  echo "| $label | $(fmt "$decimals" "$ours") | $(fmt "$decimals" "$peer") ($name) | $(ratio "$ours" "$peer") | ≥ ${factor}× $name | $(ge "$ours" "$peer" "$factor") |"
+}
+
 dataplane_targets() {
-  local ours_rpc hap_rpc ours_bulk hap_bulk r1 r2
-  if [ "${DP_STATUS[ours]}" = ok ] && [ "${DP_STATUS[haproxy]}" = ok ]; then
-    ours_rpc=$(dp_metric ours keepalive reqpercpu); hap_rpc=$(dp_metric haproxy keepalive reqpercpu)
-    ours_bulk=$(dp_metric ours bulk mibps); hap_bulk=$(dp_metric haproxy bulk mibps)
-    r1=$(ge "$ours_rpc" "$hap_rpc" 1.0); r2=$(ge "$ours_bulk" "$hap_bulk" 0.9)
-  else
-    ours_rpc="-"; hap_rpc="-"; ours_bulk="-"; hap_bulk="-"
-    r1="fail (not measured: ours ${DP_STATUS[ours]}, HAProxy ${DP_STATUS[haproxy]})"; r2=$r1
-  fi
-  echo "### Data plane targets"
+  local t loops best bestname ours peer added hap_added
+  echo "### Data plane targets (issue #9: per proxy CPU-second, same run, same backends)"
   echo
-  echo "| target | ours | HAProxy | ratio | required | result |"
+  if [ "${DP_STATUS[haproxy]}" != ok ]; then
+    echo "Not evaluated: HAProxy ${DP_STATUS[haproxy]}."
+    echo
+    return 0
+  fi
+  echo "| target | ours | peer | ratio | required | result |"
   echo "| --- | ---: | ---: | ---: | --- | --- |"
-  echo "| requests per proxy CPU-second, keep-alive | $(fmt 0 "$ours_rpc") | $(fmt 0 "$hap_rpc") | $(ratio "$ours_rpc" "$hap_rpc") | ≥ 1.00× HAProxy | $r1 |"
-  echo "| bulk throughput, MiB/s | $(fmt 0 "$ours_bulk") | $(fmt 0 "$hap_bulk") | $(ratio "$ours_bulk" "$hap_bulk") | ≥ 0.90× HAProxy | $r2 |"
+  read -r best bestname < <(dp_best_peer bulk reqpercpu)
+  hap_added=$(dp_added haproxy)
+  for t in ours1 ours; do
+    [ "${DP_STATUS[$t]}" = ok ] || { echo "| ${DP_NAME[$t]} | — | | | | not measured: ${DP_STATUS[$t]} |"; continue; }
+    loops=${DP_LOOPS[$t]}
+    dp_target_row "$loops loop(s): keep-alive 1 KiB requests per CPU-s" "$(dp_metric "$t" keepalive reqpercpu)" "$(dp_metric haproxy keepalive reqpercpu)" HAProxy 1.1 0
+    dp_target_row "$loops loop(s): new-connection requests per CPU-s" "$(dp_metric "$t" close reqpercpu)" "$(dp_metric haproxy close reqpercpu)" HAProxy 1.1 0
+    dp_target_row "$loops loop(s): bulk 1 MiB, MiB per CPU-s" "$(dp_metric "$t" bulk reqpercpu)" "$best" "$bestname" 1.1 0
+    added=$(dp_added "$t")
+    echo "| $loops loop(s): added p50 latency, unloaded (µs) | $added | $hap_added (HAProxy) | | ≤ HAProxy | $(awk -v a="$added" -v h="$hap_added" 'BEGIN { if (a == "-" || h == "-") print "fail (not measured)"; else if (a + 0 <= h + 0) print "pass"; else print "fail" }') |"
+  done
   echo
 }
 
@@ -86,7 +116,7 @@ dataplane_notes() {
   local t s e notes=()
   for t in "${DP_TARGETS[@]}"; do
     if [ "${DP_STATUS[$t]}" != ok ]; then notes+=("${DP_NAME[$t]}: ${DP_STATUS[$t]}."); continue; fi
-    for s in keepalive close bulk; do
+    for s in keepalive close bulk latency; do
       e=$(dp_errors "$t" "$s")
       [ "$e" -gt 0 ] && notes+=("† ${DP_NAME[$t]}, $s: wrk reported $e socket errors or non-2xx answers over $RUNS runs.")
     done

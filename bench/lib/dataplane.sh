@@ -8,12 +8,17 @@
 #             bulk  (1 MiB bodies)  127.0.0.2:18202, 127.0.0.3:18202
 #   HAProxy   127.0.0.1:18221 (small)  127.0.0.1:18222 (bulk)
 #   nginx     127.0.0.1:18231 (small)  127.0.0.1:18232 (bulk)
-#   ours      127.0.0.1:18211 (small)  127.0.0.1:18212 (bulk), one kube-proxy process each
+#   ours      127.0.0.1:18211 (small)  127.0.0.1:18212 (bulk), one kube-proxy process each,
+#             --proxy-event-loops 2 (one per core here)
+#   ours1     127.0.0.1:18213 (small)  127.0.0.1:18214 (bulk), the same with --proxy-event-loops 1
+# HAProxy runs with nbthread 1 (its most CPU-efficient setting, the issue's reference); nginx
+# with worker_processes auto.
 # All peers run side by side and the runs are interleaved (run 1 of every target, then run 2, ...),
 # so drift on the machine hits every target alike.
 
-DP_TARGETS=(direct haproxy nginx ours)
-declare -A DP_NAME=([direct]="direct to backends (limit)" [haproxy]="HAProxy (mode tcp)" [nginx]="nginx stream" [ours]="kube-proxy userspace (ours)")
+DP_TARGETS=(direct haproxy nginx ours1 ours)
+declare -A DP_NAME=([direct]="direct to backends (limit)" [haproxy]="HAProxy (mode tcp, nbthread 1)" [nginx]="nginx stream" [ours1]="kube-proxy userspace, 1 event loop" [ours]="kube-proxy userspace, 2 event loops")
+declare -A DP_LOOPS=([ours1]=1 [ours]=2)
 declare -A DP_URL DP_SPLIT DP_PID DP_STATUS
 SMALL_BODY=1024
 BULK_BODY=1048576
@@ -56,6 +61,7 @@ dp_start_haproxy() {
   cat >"$WORK/haproxy.cfg" <<EOF
 global
   maxconn 4096
+  nbthread 1
 defaults
   mode tcp
   timeout connect 5s
@@ -155,18 +161,21 @@ endpoints:
 EOF
 }
 
+# dp_start_ours TARGET : one kube-proxy process per size, with DP_LOOPS[TARGET] event loops.
 dp_start_ours() {
-  if [ "$OURS_BUILT" != yes ]; then DP_STATUS[ours]="did not build (swift build -c release --product kube-proxy failed)"; return 0; fi
-  DP_STATUS[ours]=ok
-  local size backend_port front_port
+  local target=$1 loops=${DP_LOOPS[$1]} base size backend_port front_port
+  if [ "$OURS_BUILT" != yes ]; then DP_STATUS[$target]="did not build (swift build -c release --product kube-proxy failed)"; return 0; fi
+  DP_STATUS[$target]=ok
+  base=$([ "$target" = ours ] && echo 18211 || echo 18213)
   for size in small bulk; do
     backend_port=$([ "$size" = small ] && echo 18201 || echo 18202)
-    front_port=$([ "$size" = small ] && echo 18211 || echo 18212)
-    port_free 127.0.0.1 "$front_port" || { DP_STATUS[ours]="port $front_port busy"; return 0; }
-    dp_write_manifests "$size" "$backend_port" "$WORK/manifests-$size"
-    bench_spawn "$WORK/kube-proxy-$size.log" "$BIN/kube-proxy" --manifests "$WORK/manifests-$size" \
-      --bind-address 127.0.0.1 --proxy-port-range "$front_port-$front_port" --iptables-min-sync-period 100ms
-    dp_await ours "$size" "$front_port" "$BENCH_PID" "$WORK/kube-proxy-$size.log" || return 0
+    front_port=$([ "$size" = small ] && echo "$base" || echo $((base + 1)))
+    port_free 127.0.0.1 "$front_port" || { DP_STATUS[$target]="port $front_port busy"; return 0; }
+    dp_write_manifests "$size" "$backend_port" "$WORK/manifests-$target-$size"
+    bench_spawn "$WORK/kube-proxy-$target-$size.log" "$BIN/kube-proxy" --manifests "$WORK/manifests-$target-$size" \
+      --bind-address 127.0.0.1 --proxy-port-range "$front_port-$front_port" --iptables-min-sync-period 100ms \
+      --proxy-event-loops "$loops" --healthz-bind-address 127.0.0.1:0 --metrics-bind-address 127.0.0.1:0
+    dp_await "$target" "$size" "$front_port" "$BENCH_PID" "$WORK/kube-proxy-$target-$size.log" || return 0
   done
 }
 
@@ -225,10 +234,13 @@ dp_measure() {
   local target=$1 scenario=$2 run=$3 size=small extra=() pid before after out
   [ "$scenario" = bulk ] && size=bulk
   [ "$scenario" = close ] && extra=(-H "Connection: close")
+  local conns=$CONNECTIONS duration=$DURATION
+  # Unloaded latency: one connection, one request at a time.
+  [ "$scenario" = latency ] && { conns=1; duration=3s; }
   pid=${DP_PID[$target:$size]:-}
   out="$WORK/wrk-$target-$scenario-$run.txt"
   before=$([ -n "$pid" ] && cpu_ticks "$pid" || echo 0)
-  dp_wrk "$out" "$target" "$size" "$CONNECTIONS" "$DURATION" "${extra[@]}"
+  dp_wrk "$out" "$target" "$size" "$conns" "$duration" "${extra[@]}"
   after=$([ -n "$pid" ] && cpu_ticks "$pid" || echo 0)
   local ticks=$((after - before))
   [ -z "$pid" ] && ticks="-"
@@ -244,13 +256,14 @@ dataplane_main() {
   fi
   dp_start_haproxy
   dp_start_nginx
-  dp_start_ours
+  dp_start_ours ours1
+  dp_start_ours ours
   for target in "${DP_TARGETS[@]}"; do
     [ "${DP_STATUS[$target]}" = ok ] && dp_smoke "$target"
     log "data plane target $target: ${DP_STATUS[$target]}"
   done
   for run in $(seq "$RUNS"); do
-    for scenario in keepalive close bulk; do
+    for scenario in keepalive close bulk latency; do
       for target in "${DP_TARGETS[@]}"; do
         [ "${DP_STATUS[$target]}" = ok ] || continue
         log "data plane run $run/$RUNS: $scenario via $target"

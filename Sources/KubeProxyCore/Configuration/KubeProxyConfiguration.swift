@@ -131,6 +131,10 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     /// as upstream keeps per-service series off: at 10,000 service ports they are megabytes per
     /// scrape.
     public var metricsPerServicePort = false
+    /// `proxyEventLoops` / `--proxy-event-loops` (our extension): the event-loop threads of the
+    /// userspace data plane; 0 (the default) means one per core. A busy TCP service port listens
+    /// on every loop (`SO_REUSEPORT`), so this is how many cores relaying may use.
+    public var proxyEventLoops = 0
     /// `userspacePortals` / `--userspace-portals` (our extension): install the userspace portal
     /// rules when root and iptables allow it (upstream always does). `false` serves the proxy
     /// sockets only, e.g. for a proxy on loopback next to other software.
@@ -189,6 +193,7 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
             "must not be greater than iptables.syncPeriod")
         check(udpIdleTimeout > .zero, "--udp-timeout (udpIdleTimeout)", "must be greater than 0")
         check(configSyncPeriod > .zero, "--config-sync-period (configSyncPeriod)", "must be greater than 0")
+        check(proxyEventLoops >= 0, "--proxy-event-loops (proxyEventLoops)", "must not be negative")
         check(manifestMaxBytes > 0, "--manifest-max-bytes (manifestMaxBytes)", "must be greater than 0")
         check(verbosity >= 0, "-v (logging.verbosity)", "must not be negative")
         check((0...31).contains(iptables.masqueradeBit), "iptables.masqueradeBit", "must be within 0...31")

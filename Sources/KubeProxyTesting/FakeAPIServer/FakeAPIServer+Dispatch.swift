@@ -5,13 +5,15 @@ import KubeAPI
 /// endpoint, LIST, GET, WATCH and the writes (POST/PUT/PATCH/DELETE).
 extension FakeAPIServer {
     /// Decides the answer to one request: 200 health without authentication, 401 without
-    /// credentials, an injected failure if one is pending, else the route's response or watch.
+    /// credentials, 403 for what RBAC does not allow a service account, an injected failure if
+    /// one is pending, else the route's response or watch.
     func respond(to request: FakeAPIRequest) -> FakeAPIDispatch {
         let route = FakeAPIRoute(path: request.path)
         if route == .health {
             return .complete(FakeAPIResponse(code: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8)))
         }
-        guard isAuthenticated(request) else { return .complete(.status(FakeAPIStatus.unauthorized())) }
+        guard let user = authenticate(request) else { return .complete(.status(FakeAPIStatus.unauthorized())) }
+        if let refusal = authorize(request, route: route, user: user) { return .complete(.status(refusal)) }
         if route.isResource, let failure = takeInjectedFailure() { return .complete(failure) }
         do throws(Status) {
             switch route {
@@ -35,9 +37,34 @@ extension FakeAPIServer {
         }
     }
 
-    private func isAuthenticated(_ request: FakeAPIRequest) -> Bool {
-        guard let token else { return true }
-        return request.authorization == "Bearer \(token)" || request.hasVerifiedClientCertificate
+    /// The user a request authenticates as: the administrator for the server's token, a verified
+    /// client certificate or (with neither a token nor an authorization configured) no
+    /// credentials; the service account of a token in ``authorization``; otherwise nobody.
+    private func authenticate(_ request: FakeAPIRequest) -> FakeAPIUser? {
+        if let token, request.authorization == "Bearer \(token)" { return .administrator }
+        if request.hasVerifiedClientCertificate { return .administrator }
+        if let bearer = request.authorization, bearer.hasPrefix("Bearer "),
+            let user = authorization?.tokens[String(bearer.dropFirst("Bearer ".count))]
+        {
+            return user
+        }
+        return token == nil && authorization == nil ? .administrator : nil
+    }
+
+    /// The 403 Status for a request RBAC does not allow (recorded in the forbidden log), or `nil`.
+    /// Administrators are never checked; the control endpoint is theirs alone.
+    private func authorize(_ request: FakeAPIRequest, route: FakeAPIRoute, user: FakeAPIUser) -> Status? {
+        guard let authorization, !user.isSuperuser else { return nil }
+        let access = FakeAPIAccess.of(request, route: route)
+        let isControl = if case .control = route { true } else { false }
+        if !isControl, authorization.policy.allows(user, access) { return nil }
+        let status = access.forbidden(for: user)
+        let record = FakeAPIForbiddenRequest(user: user.name, access: access, message: status.message ?? "")
+        state.withLock { state in
+            state.forbidden.append(record)
+            if state.forbidden.count > Self.requestLogLimit { state.forbidden.removeFirst(state.forbidden.count - Self.requestLogLimit) }
+        }
+        return status
     }
 
     private func takeInjectedFailure() -> FakeAPIResponse? {

@@ -50,6 +50,11 @@ extension FakeAPIServer {
         state.withLock { $0.stalledUntil = .now() + TimeAmount(duration) }
     }
 
+    /// The requests RBAC refused (``FakeAPIAuthorization``), oldest first, bounded like ``requests``.
+    public var forbiddenRequests: [FakeAPIForbiddenRequest] {
+        state.withLock { $0.forbidden }
+    }
+
     /// Every request received so far (the latest 10,000), in arrival order.
     public var requests: [FakeAPIRequestRecord] {
         state.withLock { $0.requestLog }

@@ -9,7 +9,8 @@ import Synchronization
 /// A Kubernetes API server for tests, with the list/watch semantics a client must survive:
 /// a global resourceVersion, LIST paging with continue tokens, WATCH replay from a
 /// resourceVersion, bookmarks, 410 Expired once history is compacted, `timeoutSeconds`,
-/// `Status` errors, bearer-token and client-certificate authentication over TLS, and fault
+/// `Status` errors, bearer-token and client-certificate authentication over TLS, RBAC for
+/// service-account tokens (``FakeAPIAuthorization``, 403 `Forbidden` outside the policy), and fault
 /// injection (dropped connections, clean ends, ERROR 410, 429/500, stalls).
 ///
 /// It serves `services`, `endpoints`, `nodes` (core `v1`) and `endpointslices`
@@ -19,7 +20,7 @@ import Synchronization
 /// Tests change objects through the Swift API (`create`, `update`, `delete`), which is
 /// thread-safe and delivers watch events before it returns their enqueueing.
 ///
-/// Start with ``start(host:port:tls:token:configuration:)``, stop with ``shutdown()``.
+/// Start with ``start(host:port:tls:token:authorization:configuration:)``, stop with ``shutdown()``.
 public final class FakeAPIServer: Sendable {
     /// Tuning of the semantics; defaults follow kube-apiserver where it has one.
     public struct Configuration: Sendable {
@@ -76,6 +77,7 @@ public final class FakeAPIServer: Sendable {
         var failures: (remaining: Int, code: Int, retryAfter: Int?) = (0, 500, nil)
         var stalledUntil: NIODeadline?
         var requestLog: [FakeAPIRequestRecord] = []
+        var forbidden: [FakeAPIForbiddenRequest] = []
         var port = 0
     }
 
@@ -87,6 +89,8 @@ public final class FakeAPIServer: Sendable {
     public let tls: FakeAPITLS?
     /// The bearer token required, or `nil` to allow anonymous requests.
     public let token: String?
+    /// Service-account tokens and the RBAC policy enforced for them, or `nil` for none.
+    public let authorization: FakeAPIAuthorization?
     /// The lock-protected state; every access is short and never awaits.
     let state: Mutex<State>
     private let listener: Mutex<(any Channel)?> = Mutex(nil)
@@ -95,10 +99,11 @@ public final class FakeAPIServer: Sendable {
     /// stays small.
     static let requestLogLimit = 10_000
 
-    private init(host: String, tls: FakeAPITLS?, token: String?, configuration: Configuration) {
+    private init(host: String, tls: FakeAPITLS?, token: String?, authorization: FakeAPIAuthorization?, configuration: Configuration) {
         self.host = host
         self.tls = tls
         self.token = token
+        self.authorization = authorization
         self.configuration = configuration
         state = Mutex(
             State(
@@ -112,13 +117,16 @@ public final class FakeAPIServer: Sendable {
     /// - Parameters:
     ///   - tls: serve HTTPS with these certificates; `nil` serves plain HTTP.
     ///   - token: require `Authorization: Bearer <token>` (a verified client certificate also
-    ///     authenticates, as on a real server); `nil` allows anonymous requests.
+    ///     authenticates, as on a real server); `nil` allows anonymous requests unless
+    ///     `authorization` is given. Both authenticate an administrator.
+    ///   - authorization: service-account tokens whose requests RBAC authorizes; with it,
+    ///     anonymous requests are refused.
     /// - Throws: bind errors, or NIOSSL errors for unreadable certificates.
     public static func start(
         host: String = "127.0.0.1", port: Int = 0, tls: FakeAPITLS? = nil, token: String? = nil,
-        configuration: Configuration = Configuration()
+        authorization: FakeAPIAuthorization? = nil, configuration: Configuration = Configuration()
     ) async throws -> FakeAPIServer {
-        let server = FakeAPIServer(host: host, tls: tls, token: token, configuration: configuration)
+        let server = FakeAPIServer(host: host, tls: tls, token: token, authorization: authorization, configuration: configuration)
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0.serverConfiguration()) }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

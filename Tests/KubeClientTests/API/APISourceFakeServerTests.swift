@@ -55,6 +55,8 @@ private func summaries(_ events: [SourceEvent]) -> [String] {
         case .endpoints(let change):
             "\(change.new == nil ? "deleted" : "seen") Endpoints \((change.new ?? change.old)?.metadata.name ?? "")"
         case .node(let change): "\(change.new == nil ? "deleted" : "seen") Node \((change.new ?? change.old)?.metadata.name ?? "")"
+        case .serviceCIDR(let change):
+            "\(change.new == nil ? "deleted" : "seen") ServiceCIDR \((change.new ?? change.old)?.metadata.name ?? "")"
         }
     }
 }

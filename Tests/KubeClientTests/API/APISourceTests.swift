@@ -45,6 +45,7 @@ extension SourceEvent {
         case .endpointSlice(let change): return describe(change, "EndpointSlice", \.metadata)
         case .endpoints(let change): return describe(change, "Endpoints", \.metadata)
         case .node(let change): return describe(change, "Node", \.metadata)
+        case .serviceCIDR(let change): return describe(change, "ServiceCIDR", \.metadata)
         }
     }
 }

@@ -90,6 +90,7 @@ extension SourceEvent {
         case .endpointSlice(let change): return Self.summary(change, "EndpointSlice", \.metadata)
         case .endpoints(let change): return Self.summary(change, "Endpoints", \.metadata)
         case .node(let change): return Self.summary(change, "Node", \.metadata)
+        case .serviceCIDR(let change): return Self.summary(change, "ServiceCIDR", \.metadata)
         }
     }
 
