@@ -17,6 +17,9 @@ public struct SystemIPTables: IPTablesExecutor {
     public var lockWaitSeconds: Int
     /// Where commands and failures are logged (debug / error level).
     public var logger: Logger
+    /// The `iptables-restore` arguments; `nil` means `--noflush -w <lockWaitSeconds>`.
+    /// iptables mode uses upstream's `-w 5 -W 100000 --noflush --counters`.
+    public var restoreArguments: [String]?
 
     /// Creates an executor; `netns` runs every command via `ip netns exec NAME`.
     public init(
@@ -44,7 +47,7 @@ public struct SystemIPTables: IPTablesExecutor {
     }
 
     public func restore(_ input: String, family: IPFamily) async throws {
-        let arguments = ["--noflush", "-w", String(lockWaitSeconds)]
+        let arguments = restoreArguments ?? ["--noflush", "-w", String(lockWaitSeconds)]
         logger.debug(
             "running iptables-restore",
             metadata: ["family": "\(family)", "lines": "\(input.split(separator: "\n").count)"])

@@ -24,14 +24,14 @@ struct BackendContext: Sendable {
 extension ProxyBuilder {
     /// Every mode's backend type, for `--cleanup` (which removes every mode's leftovers, as
     /// upstream's does, whatever `--proxy-mode` says).
-    static let backendTypes: [any ProxyBackend.Type] = [UserspaceBackend.self, NFTablesBackend.self]
+    static let backendTypes: [any ProxyBackend.Type] = [UserspaceBackend.self, IPTablesBackend.self, NFTablesBackend.self]
 
     /// The backend for `--proxy-mode`: the one place that maps a mode to its backend, one line
     /// per mode.
     static func backend(for context: BackendContext) async throws -> any ProxyBackend {
         switch context.configuration.mode {
         case .userspace: return try await userspaceBackend(context)
-        case .iptables: throw unavailable(.iptables)
+        case .iptables: return try IPTablesBackend.make(context)
         case .nftables: return try nftablesBackend(context)
         }
     }

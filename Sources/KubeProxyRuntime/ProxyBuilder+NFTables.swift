@@ -58,6 +58,9 @@ extension ProxyBuilder {
     static func kernelModeMetrics(_ mode: KubeProxyConfiguration.Mode, metrics: ProxyMetrics)
         -> (@Sendable (SyncOutcome, IPFamily, Duration) async -> Void)?
     {
+        if mode == .iptables {
+            return { outcome, family, duration in metrics.recordIPTables(outcome, family: family, duration: duration) }
+        }
         guard mode == .nftables else { return nil }
         return { outcome, family, _ in
             metrics.registerNFTablesCounters(family: family)

@@ -113,6 +113,7 @@ public struct ProxyBuilder: Sendable {
             },
             family: configuration.bindAddress.family, health: health, group: group, logger: logger.child("healthcheck"))
         let families = Self.families(configuration)
+        if configuration.mode == .iptables { for family in families { metrics.registerIPTablesCounters(family: family) } }
         let context = BackendContext(
             configuration: configuration, nodeName: nodeName, family: families[0], group: group,
             dataPlaneMetrics: dataPlaneMetrics, logger: logger)

@@ -69,6 +69,12 @@ public final class FakeIPTables: IPTablesExecutor, Sendable {
         state.withLock { $0.pendingFailures.append(error) }
     }
 
+    /// Makes the next `restore` fail like `iptables-restore` exiting 1 with `message`, without
+    /// applying anything (for tests that cannot name `HostError`).
+    public func failNextRestore(message: String) {
+        failNextRestore(with: HostError(.exitStatus(1), command: ["iptables-restore", "--noflush"], stderr: message))
+    }
+
     /// Changes what `isAvailable` reports.
     public func setAvailable(_ available: Bool) {
         state.withLock { $0.available = available }
@@ -244,5 +250,53 @@ extension StringProtocol {
         var s = self[...]
         while let last = s.last, last == " " || last == "\t" || last == "\r" { s = s.dropLast() }
         return s
+    }
+}
+
+extension FakeIPTables {
+    /// Violations of upstream's jump-consistency invariant (`checkIPTablesRuleJumps`, spec §2.9)
+    /// in the current tables of `family`; empty when they hold.
+    ///
+    /// See `jumpConsistencyProblems(in:)`.
+    public func jumpConsistencyProblems(family: IPFamily) -> [String] {
+        Self.jumpConsistencyProblems(in: ruleSet(family: family))
+    }
+
+    /// Violations of the jump-consistency invariant in `ruleSet`, one line each:
+    /// - every chain a rule jumps to (`-j`/`-g`, other than a standard target) is declared;
+    /// - every chain jumped to from a user chain has at least one rule, except
+    ///   `KUBE-NODEPORTS` (nat `KUBE-SERVICES` always jumps there, NodePorts or not);
+    /// - every per-service chain (`KUBE-SVC/SVL/EXT/FW/SEP-…`) is jumped to by some rule.
+    ///
+    /// Checked on the state after a restore rather than on the restore text, so it also
+    /// catches what a partial restore leaves behind (a stale chain not deleted, a kept chain
+    /// pointing at a deleted one).
+    public static func jumpConsistencyProblems(in ruleSet: IPTablesRuleSet) -> [String] {
+        var problems: [String] = []
+        for table in ruleSet.tables {
+            let declared = Set(table.chains.map(\.name))
+            let filled = Set(table.chains.filter { !$0.rules.isEmpty }.map(\.name))
+            let builtins = Set(IPTablesTable.builtinChains(of: table.name) ?? [])
+            var jumped = Set<String>()
+            var jumpedFromUserChains = Set<String>()
+            for rule in table.rules {
+                guard let target = rule.target, !FakeRestoreApplier.standardTargets.contains(target) else { continue }
+                jumped.insert(target)
+                if !builtins.contains(rule.chain) { jumpedFromUserChains.insert(target) }
+            }
+            for chain in jumped.subtracting(declared).sorted() {
+                problems.append("\(table.name): \(chain) is jumped to but not declared")
+            }
+            // Jumps from built-in chains into an empty top-level chain are fine (a node without
+            // services has an empty filter KUBE-SERVICES); upstream checks the restore text,
+            // which holds no built-in chains.
+            for chain in jumpedFromUserChains.intersection(declared).subtracting(filled).sorted() where chain != "KUBE-NODEPORTS" {
+                problems.append("\(table.name): \(chain) is jumped to but has no rules")
+            }
+            for chain in declared.subtracting(jumped).sorted() where IPTablesModeChain.isServiceChain(chain) {
+                problems.append("\(table.name): \(chain) is declared but nothing jumps to it")
+            }
+        }
+        return problems
     }
 }

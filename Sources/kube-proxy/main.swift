@@ -29,7 +29,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
     )
     var writeConfigTo: String?
 
-    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace or nftables (iptables is not implemented yet).")
+    @Option(name: .customLong("proxy-mode"), help: "Which proxy mode to use: userspace, iptables or nftables.")
     var proxyMode: String?
 
     @Option(name: .customLong("bind-address"), help: "The IP address the per-service proxy sockets listen on (default 0.0.0.0).")
@@ -125,6 +125,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
         help: "The bit of the fwmark space to mark packets requiring SNAT, in [0, 31] (default 14).")
     var masqueradeBit: Int?
 
+    @Option(
+        name: .customLong("iptables-localhost-nodeports"),
+        help: "iptables mode: accept NodePort connections to 127.0.0.1 (IPv4; sets route_localnet) (default true).")
+    var localhostNodePorts: Bool?
+
     @Option(name: .customLong("feature-gates"), help: "Comma-separated key=true|false pairs (accepted and recorded).")
     var featureGates: String?
 
@@ -208,6 +213,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
             config.nftables.masqueradeAll = true
         }
         if let masqueradeBit { config.iptables.masqueradeBit = masqueradeBit }
+        if let localhostNodePorts { config.iptables.localhostNodePorts = localhostNodePorts }
         if let featureGates {
             for pair in featureGates.split(separator: ",") {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -238,9 +238,6 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
                 check(CIDR(part) != nil, "--cluster-cidr (clusterCIDR)", "\"\(part)\" is not a CIDR")
             }
         }
-        check(
-            mode != .iptables, "--proxy-mode (mode)",
-            "\"\(mode.rawValue)\" is not implemented yet; \"userspace\" and \"nftables\" are available")
         check(nftables.syncPeriod > .zero, "nftables.syncPeriod", "must be greater than 0")
         check(
             nftables.minSyncPeriod >= .zero && nftables.minSyncPeriod <= nftables.syncPeriod, "nftables.minSyncPeriod",

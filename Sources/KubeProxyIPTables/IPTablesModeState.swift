@@ -1,0 +1,176 @@
+import KubeProxyCore
+
+/// The iptables mode's memory between syncs for one family: what each service port's chains
+/// hold in the kernel, and whether the next sync must be full (spec §2.9, KEP-3453).
+///
+/// A state machine in the module's style: `plan` is pure and returns the restore to run;
+/// `didApply` / `didFail` advance the state from its outcome. Guarantees:
+/// - **Every sync** rewrites the whole filter part and the nat top-level chains
+///   (`KUBE-SERVICES`, `KUBE-NODEPORTS`, `KUBE-POSTROUTING`, `KUBE-MARK-MASQ`).
+/// - **Partial sync** rewrites the per-service chains only of service ports whose port or
+///   endpoints changed since the last successful sync, and of those only when the rendered
+///   chains differ. Unchanged ports keep their cached render, so a partial sync costs
+///   O(services) for the dispatch rules plus O(changed endpoints).
+/// - **Full sync** (first sync, after a failed restore, after a parameter change, or forced
+///   by the caller — canary gone, periodic resync) rewrites every chain and re-inserts the
+///   jumps from built-in chains that `current` (an `iptables-save`) lacks, and creates the
+///   canary chain in mangle, nat and filter.
+/// - **Stale chains** — per-service chains this state wrote before, or `current` shows, that no
+///   service uses any more — are flushed (`:CHAIN - [0:0]`) and deleted (`-X`) in the same
+///   restore, after the rules that referred to them were rewritten.
+/// - A failed restore changes nothing here except that the next sync is full.
+public struct IPTablesModeState: Sendable {
+    /// A service port as last rendered: the inputs (to detect change) and the output.
+    struct Entry: Hashable, Sendable {
+        var port: ServicePort
+        var endpoints: [Endpoint]
+        var largeClusterMode: Bool
+        var rules: IPTablesServicePortRules
+    }
+
+    /// The renderer, with the current parameters.
+    public private(set) var renderer: IPTablesModeRenderer
+    /// Whether the next plan is a full sync whatever the caller asks.
+    public private(set) var needsFullSync = true
+    /// Per service port, what the kernel holds after the last successful restore.
+    private var applied: [ServicePortName: Entry] = [:]
+    /// Whether `applied` renders are valid for the current parameters.
+    private var rendersValid = true
+
+    /// Creates a state; the first sync is full.
+    public init(parameters: IPTablesModeParameters) {
+        renderer = IPTablesModeRenderer(parameters: parameters)
+    }
+
+    /// Replaces the parameters (node labels, node addresses, flags). A change re-renders
+    /// everything in a full sync.
+    public mutating func update(parameters: IPTablesModeParameters) {
+        guard parameters != renderer.parameters else { return }
+        renderer.parameters = parameters
+        rendersValid = false
+        needsFullSync = true
+    }
+
+    /// Makes the next sync full (canary chain vanished, periodic full resync).
+    public mutating func requestFullSync() {
+        needsFullSync = true
+    }
+
+    /// The restore that brings the kernel from the last applied state to `snapshot`.
+    ///
+    /// - Parameters:
+    ///   - snapshot: the desired service ports and endpoints, of this state's family.
+    ///   - current: the parsed `iptables-save` of the family, read for full syncs: its jumps
+    ///     decide which built-in-chain jumps are inserted, its nat chains which per-service
+    ///     chains are stale. `nil` means "not read": on a full sync every jump is inserted
+    ///     (right for a fresh namespace only), and stale chains come from this state alone.
+    ///   - forceFullSync: make this sync full even if the state does not need one.
+    public func plan(snapshot: ProxySnapshot, current: IPTablesRuleSet? = nil, forceFullSync: Bool = false) -> IPTablesModeSyncPlan {
+        let full = needsFullSync || forceFullSync
+        let large = renderer.isLargeCluster(snapshot)
+        var next: [ServicePortName: Entry] = [:]
+        next.reserveCapacity(snapshot.servicePorts.count)
+        var ordered: [Entry] = []
+        ordered.reserveCapacity(snapshot.servicePorts.count)
+        var rewritten: [ServicePortName] = []
+        // Chain names embed the service port's hash, so ports never share chains: a port's
+        // stale chains are those its last applied render had and its new one lacks, and only
+        // re-rendered or removed ports can have any (O(changes) on a partial sync).
+        var stale = Set<String>()
+        for port in snapshot.sortedServicePorts {
+            let endpoints = snapshot.endpoints(for: port.name)
+            let old = rendersValid ? applied[port.name] : nil
+            let entry: Entry
+            // Crossing the large-cluster threshold alone re-renders only in a full sync, as
+            // upstream: unchanged services keep their comments until they change.
+            if let old, old.port == port, old.endpoints == endpoints, !full || old.largeClusterMode == large {
+                entry = old
+            } else {
+                let rules = renderer.servicePortRules(port, endpoints: endpoints, largeClusterMode: large)
+                entry = Entry(port: port, endpoints: endpoints, largeClusterMode: large, rules: rules)
+            }
+            let previous = applied[port.name]?.rules.chains ?? []
+            if full || entry.rules.chains != previous { rewritten.append(port.name) }
+            if !previous.isEmpty, entry.rules.chains != previous {
+                stale.formUnion(Set(previous.map(\.name)).subtracting(entry.rules.chains.map(\.name)))
+            }
+            next[port.name] = entry
+            ordered.append(entry)
+        }
+        for (name, entry) in applied where next[name] == nil {
+            stale.formUnion(entry.rules.chains.map(\.name))
+        }
+        if full, let nat = current?.table(named: "nat") {
+            var active = Set<String>()
+            for entry in ordered { for chain in entry.rules.chains { active.insert(chain.name) } }
+            for chain in nat.chains where IPTablesModeChain.isServiceChain(chain.name) && !active.contains(chain.name) {
+                stale.insert(chain.name)
+            }
+        }
+        let staleChains = stale.sorted()
+
+        let services = ordered.map(\.rules)
+        let filter = renderer.filterSkeleton(services)
+        let natTop = renderer.natSkeleton(services)
+        let rewrittenSet = Set(rewritten)
+        let rewrittenChains = ordered.filter { rewrittenSet.contains($0.port.name) }.flatMap(\.rules.chains)
+
+        var filterCommands = filter.chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+        filterCommands += filter.chains.flatMap { $0.rules.map(IPTablesCommand.append) }
+        var natCommands = natTop.chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+        natCommands += rewrittenChains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+        natCommands += staleChains.map { IPTablesCommand.declareChain(name: $0, policy: nil) }
+        natCommands += natTop.chains.flatMap { $0.rules.map(IPTablesCommand.append) }
+        natCommands += rewrittenChains.flatMap { $0.rules.map(IPTablesCommand.append) }
+        natCommands += staleChains.map(IPTablesCommand.deleteChain)
+        var sections = [
+            IPTablesRestoreScript.Section(table: "filter", commands: filterCommands),
+            IPTablesRestoreScript.Section(table: "nat", commands: natCommands),
+        ]
+        if full {
+            for jump in missingJumps(in: current) {
+                let index = jump.table == "filter" ? 0 : 1
+                sections[index].commands.append(.insert(jump.rule, position: 1))
+            }
+            // The canary is empty and unreferenced; declaring it again is harmless.
+            sections[0].commands.append(.declareChain(name: IPTablesModeChain.canary, policy: nil))
+            sections[1].commands.append(.declareChain(name: IPTablesModeChain.canary, policy: nil))
+            sections.append(.init(table: "mangle", commands: [.declareChain(name: IPTablesModeChain.canary, policy: nil)]))
+        }
+
+        let natTopRules = natTop.chains.reduce(0) { $0 + $1.rules.count }
+        let counts = IPTablesModeCounts(
+            filterRules: filter.chains.reduce(0) { $0 + $1.rules.count },
+            natRulesTotal: natTopRules + services.reduce(0) { $0 + $1.chainRuleCount },
+            natRulesWritten: natTopRules + rewrittenChains.reduce(0) { $0 + $1.rules.count },
+            restoreLines: sections.reduce(0) { $0 + ($1.commands.isEmpty ? 0 : $1.commands.count + 2) },
+            noLocalEndpointsInternal: services.count(where: \.noLocalEndpointsInternal),
+            noLocalEndpointsExternal: services.count(where: \.noLocalEndpointsExternal))
+        return IPTablesModeSyncPlan(
+            isFullSync: full, script: IPTablesRestoreScript(sections: sections), largeClusterMode: large,
+            rewrittenServicePorts: rewritten, staleChains: staleChains, counts: counts, next: next)
+    }
+
+    /// Records that `plan`'s restore succeeded: the kernel now holds its chains.
+    public mutating func didApply(_ plan: IPTablesModeSyncPlan) {
+        applied = plan.next
+        rendersValid = true
+        if plan.isFullSync { needsFullSync = false }
+    }
+
+    /// Records that `plan`'s restore failed: nothing of it is in the kernel (restores are
+    /// atomic), and the next sync is full.
+    public mutating func didFail(_ plan: IPTablesModeSyncPlan) {
+        needsFullSync = true
+    }
+
+    /// The jumps of `renderer.jumpRules()` that `current` lacks, compared structurally (in
+    /// iptables-save's argument order); all of them when `current` is `nil`.
+    func missingJumps(in current: IPTablesRuleSet?) -> [IPTablesModeRenderer.Jump] {
+        renderer.jumpRules().filter { jump in
+            guard let current else { return true }
+            let wanted = jump.rule.saveOrdered.arguments
+            return !current.rules(in: jump.rule.chain, table: jump.table).contains { $0.saveOrdered.arguments == wanted }
+        }
+    }
+}

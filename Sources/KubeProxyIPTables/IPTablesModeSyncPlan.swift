@@ -1,0 +1,58 @@
+import KubeProxyCore
+
+/// One iptables-mode sync for one family: the restore input and the facts about it.
+///
+/// Produced by `IPTablesModeState.plan(…)` without side effects; the caller runs `script`
+/// through `iptables-restore -w 5 -W 100000 --noflush --counters` and reports the outcome
+/// back with `IPTablesModeState.didApply(_:)` or `didFail(_:)`.
+public struct IPTablesModeSyncPlan: Sendable {
+    /// Whether every chain is written (start-up, after a failure, forced) rather than only the
+    /// changed services' chains.
+    public var isFullSync: Bool
+    /// The restore input: `*filter`, `*nat`, and on full syncs `*mangle` (canary only).
+    public var script: IPTablesRestoreScript
+    /// Whether per-endpoint comments were left out (more endpoints than the threshold).
+    public var largeClusterMode: Bool
+    /// Service ports whose per-service chains are in `script`.
+    public var rewrittenServicePorts: [ServicePortName]
+    /// Per-service chains that `script` flushes and deletes (`-X`).
+    public var staleChains: [String]
+    /// Rule and line counts for the metrics.
+    public var counts: IPTablesModeCounts
+    /// What the kernel holds once `script` succeeded.
+    let next: [ServicePortName: IPTablesModeState.Entry]
+
+    /// The restore text.
+    public var text: String { script.text }
+}
+
+/// Counts for `kubeproxy_sync_proxy_rules_iptables_*` and the sync log (spec §5.6, §7.1).
+public struct IPTablesModeCounts: Hashable, Sendable {
+    /// Rules kube-proxy owns in filter (`iptables_total{table="filter"}`); filter is always
+    /// written whole, so also `iptables_last{table="filter"}`.
+    public var filterRules: Int
+    /// Rules kube-proxy owns in nat after the sync, including chains a partial sync did not
+    /// rewrite (`iptables_total{table="nat"}`).
+    public var natRulesTotal: Int
+    /// nat rules in this restore (`iptables_last{table="nat"}`); `-X` lines not counted.
+    public var natRulesWritten: Int
+    /// Lines of the restore input (`*table` and `COMMIT` included).
+    public var restoreLines: Int
+    /// Service ports with Local internal policy, endpoints somewhere, none local.
+    public var noLocalEndpointsInternal: Int
+    /// Service ports with Local external policy, endpoints somewhere, none local.
+    public var noLocalEndpointsExternal: Int
+
+    /// Creates counts.
+    public init(
+        filterRules: Int = 0, natRulesTotal: Int = 0, natRulesWritten: Int = 0, restoreLines: Int = 0,
+        noLocalEndpointsInternal: Int = 0, noLocalEndpointsExternal: Int = 0
+    ) {
+        self.filterRules = filterRules
+        self.natRulesTotal = natRulesTotal
+        self.natRulesWritten = natRulesWritten
+        self.restoreLines = restoreLines
+        self.noLocalEndpointsInternal = noLocalEndpointsInternal
+        self.noLocalEndpointsExternal = noLocalEndpointsExternal
+    }
+}

@@ -1,0 +1,261 @@
+import KubeAPI
+import KubeProxyCore
+import KubeProxyHost
+import KubeProxyIPTables
+import Logging
+
+/// What one iptables-mode sync programs: the snapshot (rendered in `apply`, where the
+/// `iptables-save` a full sync needs can be read) and the UDP ports for conntrack cleanup.
+///
+/// The golden-testable value is `IPTablesModeState.plan(…)`'s `IPTablesModeSyncPlan`; this
+/// plan only carries its inputs across the loop's pure/IO boundary.
+public struct IPTablesBackendPlan: Sendable {
+    /// The desired state.
+    public var snapshot: ProxySnapshot
+    /// UDP service ports whose endpoints or port went away in this sync.
+    public var staleUDPServicePorts: Set<ServicePortName>
+}
+
+/// iptables mode (spec §2): upstream's chains, written with one
+/// `iptables-restore -w 5 -W 100000 --noflush --counters` per sync for the loop's family.
+///
+/// Partial syncs rewrite only changed services' chains (`IPTablesModeState`); a failed restore
+/// makes the next sync full. Every `canaryInterval` (the sync period) it reads the tables and,
+/// when the `KUBE-PROXY-CANARY` chain is gone from mangle, nat or filter (a firewall reload
+/// flushed them), forces a full sync, which re-creates everything including the jumps from
+/// built-in chains. A full sync also runs at least every `fullSyncPeriod` (upstream's hourly
+/// `FullSyncPeriod`). Rules stay in place at shutdown, so a restart replaces them in one
+/// atomic restore with no window without rules.
+public actor IPTablesBackend: ProxyBackend {
+    private var state: IPTablesModeState
+    private let executor: any IPTablesExecutor
+    private let family: IPFamily
+    private let canaryInterval: Duration
+    private let fullSyncPeriod: Duration
+    private let now: @Sendable () -> ContinuousClock.Instant
+    private let nodeAddresses: (@Sendable () -> Set<IPAddress>)?
+    private let logger: Logger
+    /// `--detect-local-mode`, for taking pod CIDRs from the Node (`NodeCIDR`).
+    private let detectLocalMode: String
+    private var lastCanaryCheck: ContinuousClock.Instant?
+    private var lastFullSync: ContinuousClock.Instant?
+
+    /// Creates the backend.
+    /// - Parameters:
+    ///   - parameters: the renderer's parameters (family, node, flags, kernel capabilities).
+    ///   - executor: runs `iptables-save` / `iptables-restore` (a `FakeIPTables` in tests).
+    ///   - canaryInterval: how often the canary chains are checked (`--iptables-sync-period`).
+    ///   - fullSyncPeriod: the longest time between full syncs.
+    ///   - now: the clock the two periods are measured with.
+    ///   - nodeAddresses: this node's addresses, read before each sync when
+    ///     `--nodeport-addresses` selects addresses (a change re-renders in a full sync).
+    ///   - detectLocalMode: `--detect-local-mode`; with `NodeCIDR` the detector follows the
+    ///     Node's pod CIDRs (`nodeChanged`).
+    public init(
+        parameters: IPTablesModeParameters, executor: any IPTablesExecutor, canaryInterval: Duration = .seconds(30),
+        fullSyncPeriod: Duration = .seconds(3600), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        nodeAddresses: (@Sendable () -> Set<IPAddress>)? = nil, detectLocalMode: String = "", logger: Logger
+    ) {
+        state = IPTablesModeState(parameters: parameters)
+        self.executor = executor
+        family = parameters.family
+        self.canaryInterval = canaryInterval
+        self.fullSyncPeriod = fullSyncPeriod
+        self.now = now
+        self.nodeAddresses = nodeAddresses
+        self.detectLocalMode = detectLocalMode
+        self.logger = logger
+    }
+
+    /// Fails when this family's iptables cannot be managed here (tools missing, not root).
+    public func start() async throws {
+        guard executor.isAvailable(family: family) else {
+            throw KubeProxyConfiguration.Problem(
+                field: "--proxy-mode",
+                message: "iptables mode needs root and \(SystemIPTables.restoreTool(family)) / \(SystemIPTables.saveTool(family))")
+        }
+    }
+
+    public func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> IPTablesBackendPlan {
+        IPTablesBackendPlan(snapshot: snapshot, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
+    }
+
+    public func apply(_ plan: IPTablesBackendPlan) async -> SyncOutcome {
+        let started = now()
+        refreshNodeAddresses()
+        var current: IPTablesRuleSet?
+        if !state.needsFullSync, lastCanaryCheck.map({ started - $0 >= canaryInterval }) ?? true {
+            do {
+                let tables = try await read()
+                current = tables
+                lastCanaryCheck = started
+                let missing = ["mangle", "nat", "filter"].filter { tables.chain(IPTablesModeChain.canary, in: $0) == nil }
+                if !missing.isEmpty {
+                    logger.info(
+                        "canary chain gone, iptables was flushed: full resync",
+                        metadata: ["family": "\(family)", "tables": "\(missing.joined(separator: ","))"])
+                    state.requestFullSync()
+                }
+            } catch {
+                return failure("reading iptables for the canary check failed: \(error)", kind: .partial, plan: plan)
+            }
+        }
+        let periodic = lastFullSync.map { started - $0 >= fullSyncPeriod } ?? true
+        let full = state.needsFullSync || periodic
+        if full && current == nil {
+            do {
+                current = try await read()
+            } catch {
+                return failure("reading iptables for a full sync failed: \(error)", kind: .full, plan: plan)
+            }
+        }
+        let modePlan = state.plan(snapshot: plan.snapshot, current: full ? current : nil, forceFullSync: periodic)
+        let kind: SyncOutcome.Kind = modePlan.isFullSync ? .full : .partial
+        do {
+            try await executor.restore(modePlan.text, family: family)
+        } catch {
+            state.didFail(modePlan)
+            logger.error(
+                "iptables-restore failed; the next sync is full",
+                metadata: ["family": "\(family)", "full": "\(modePlan.isFullSync)", "error": "\(error)"])
+            var failures: [SyncOutcome.RuleFacts.Failure] = [.restore]
+            if !modePlan.isFullSync { failures.append(.partialRestore) }
+            return SyncOutcome(
+                result: .failed(reason: "iptables-restore failed: \(error)"), kind: kind,
+                staleUDPServicePorts: plan.staleUDPServicePorts, ruleFacts: .init(failures: failures))
+        }
+        state.didApply(modePlan)
+        if modePlan.isFullSync {
+            lastFullSync = started
+            lastCanaryCheck = started
+        }
+        logger.debug(
+            "iptables synced",
+            metadata: [
+                "family": "\(family)", "full": "\(modePlan.isFullSync)", "restoreLines": "\(modePlan.counts.restoreLines)",
+                "servicePortsRewritten": "\(modePlan.rewrittenServicePorts.count)", "staleChains": "\(modePlan.staleChains.count)",
+                "largeCluster": "\(modePlan.largeClusterMode)",
+            ])
+        let counts = modePlan.counts
+        return SyncOutcome(
+            result: .succeeded, kind: kind, staleUDPServicePorts: plan.staleUDPServicePorts,
+            ruleFacts: .init(
+                rulesPerTable: ["filter": counts.filterRules, "nat": counts.natRulesTotal],
+                rulesWrittenPerTable: ["filter": counts.filterRules, "nat": counts.natRulesWritten]))
+    }
+
+    /// Rules stay in place: a restarted proxy continues from them.
+    public func shutdown(drainTimeout: Duration) async {}
+
+    /// Takes the node's zone label (topology hints) and, with `--detect-local-mode=NodeCIDR`,
+    /// its pod CIDRs; a change re-renders everything in the next sync, which is full.
+    public func nodeChanged(_ node: Node?) {
+        var parameters = state.renderer.parameters
+        parameters.topology.zone = node?.metadata.labels?[WellKnownLabels.topologyZone]
+        if detectLocalMode == "NodeCIDR" {
+            let cidrs = node?.spec?.podCIDRs ?? node?.spec?.podCIDR.map { [$0] } ?? []
+            parameters.localDetector =
+                (try? LocalTrafficDetector.make(mode: "NodeCIDR", clusterCIDR: "", nodePodCIDRs: cidrs, family: family)) ?? .none
+        }
+        state.update(parameters: parameters)
+    }
+
+    /// Removes iptables mode's chains and jumps from both families (see `IPTablesModeCleanup`).
+    public static func cleanup(logger: Logger) async throws {
+        var failures: [String] = []
+        for family in IPFamily.allCases {
+            let executor = SystemIPTables(logger: logger)
+            guard executor.runner.locate(SystemIPTables.saveTool(family)) != nil else { continue }
+            do {
+                try await cleanup(executor: executor, family: family, logger: logger)
+            } catch {
+                logger.error("cleanup failed", metadata: ["family": "\(family)", "error": "\(error)"])
+                failures.append("\(family): \(error)")
+            }
+        }
+        if !failures.isEmpty {
+            throw KubeProxyConfiguration.Problem(field: "--cleanup", message: failures.joined(separator: "; "))
+        }
+    }
+
+    /// One family's cleanup through `executor`; runs nothing when nothing of ours is there.
+    public static func cleanup(executor: any IPTablesExecutor, family: IPFamily, logger: Logger) async throws {
+        let current = try IPTablesRuleSet(parsingSave: try await executor.save(family: family))
+        let script = IPTablesModeCleanup.script(current: current)
+        guard !script.isEmpty else { return }
+        try await executor.restore(script.text, family: family)
+        logger.info("cleanup: removed iptables-mode chains and jumps", metadata: ["family": "\(family)"])
+    }
+
+    /// Whether the next sync is full (for tests and logs).
+    public var needsFullSync: Bool { state.needsFullSync }
+
+    private func read() async throws -> IPTablesRuleSet {
+        try IPTablesRuleSet(parsingSave: try await executor.save(family: family))
+    }
+
+    private func refreshNodeAddresses() {
+        guard let nodeAddresses, !state.renderer.parameters.nodePortAddresses.matchesAll else { return }
+        var parameters = state.renderer.parameters
+        parameters.nodeAddresses = nodeAddresses().filter { $0.family == family }
+        state.update(parameters: parameters)
+    }
+
+    private func failure(_ reason: String, kind: SyncOutcome.Kind, plan: IPTablesBackendPlan) -> SyncOutcome {
+        logger.error("iptables sync failed", metadata: ["family": "\(family)", "reason": "\(reason)"])
+        return SyncOutcome(result: .failed(reason: reason), kind: kind, staleUDPServicePorts: plan.staleUDPServicePorts)
+    }
+}
+
+extension IPTablesBackend {
+    /// The backend for `context` (`--proxy-mode=iptables`): parameters from the configuration
+    /// and the host, upstream's restore flags, `route_localnet` set when localhost NodePorts are
+    /// on.
+    static func make(_ context: BackendContext) throws -> IPTablesBackend {
+        let configuration = context.configuration
+        let family = context.family
+        let detector: LocalTrafficDetector
+        do {
+            detector = try LocalTrafficDetector.make(
+                mode: configuration.detectLocalMode, clusterCIDR: configuration.clusterCIDR, family: family)
+        } catch {
+            throw KubeProxyConfiguration.Problem(field: error.field, message: error.message)
+        }
+        let primary = (try? LocalAddresses.primaryAddress(family: family)).map { [$0] } ?? []
+        let parameters = IPTablesModeParameters(
+            family: family, topology: NodeTopology(nodeName: context.nodeName),
+            masqueradeBit: configuration.iptables.masqueradeBit, masqueradeAll: configuration.iptables.masqueradeAll,
+            localDetector: detector, nodePortAddresses: NodePortAddresses(configuration.nodePortAddresses, family: family),
+            nodeAddresses: ((try? LocalAddresses.current()) ?? []).filter { $0.family == family }, primaryNodeIPs: primary,
+            localhostNodePorts: configuration.iptables.localhostNodePorts,
+            conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0")
+        let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
+        if parameters.effectiveLocalhostNodePorts {
+            do {
+                try Sysctl.write("net.ipv4.conf.all.route_localnet", value: "1")
+            } catch {
+                logger.error("cannot enable route_localnet; localhost NodePorts will not work", metadata: ["error": "\(error)"])
+            }
+        }
+        var executor = SystemIPTables(logger: logger)
+        executor.restoreArguments = ["-w", "5", "-W", "100000", "--noflush", "--counters"]
+        return IPTablesBackend(
+            parameters: parameters, executor: executor, canaryInterval: configuration.syncPeriod,
+            nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, detectLocalMode: configuration.detectLocalMode, logger: logger)
+    }
+}
+
+extension ProxyMetrics {
+    /// iptables mode's metrics from one sync's outcome (spec §7.1): full/partial duration,
+    /// rule counts per table, restore failures.
+    func recordIPTables(_ outcome: SyncOutcome, family: IPFamily, duration: Duration) {
+        guard let facts = outcome.ruleFacts else { return }
+        if outcome.isProgrammed {
+            kernelSyncCompleted(full: outcome.kind == .full, duration: duration, family: family)
+            iptablesRules(owned: facts.rulesPerTable, written: facts.rulesWrittenPerTable, family: family)
+        }
+        if facts.failures.contains(.restore) {
+            iptablesRestoreFailed(partial: facts.failures.contains(.partialRestore), family: family)
+        }
+    }
+}

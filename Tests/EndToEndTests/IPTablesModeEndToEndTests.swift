@@ -1,0 +1,286 @@
+import Foundation
+import KubeProxyTesting
+import Testing
+
+/// The real `kube-proxy --proxy-mode iptables` in the kernel-mode lab (`KernelModeLab`): real
+/// `iptables-restore` in the node namespace, real packets from pods and external clients.
+/// Nothing is installed outside the lab's namespaces; each test destroys its lab on every path.
+@Suite(.serialized)
+struct IPTablesModeEndToEndTests {
+    static func makeLab() async throws -> KernelModeLab {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        return try await KernelModeLab()
+    }
+
+    /// A Service manifest (TCP port 80 → 8080 unless told otherwise).
+    static func service(
+        _ name: String, clusterIP: String, type: String = "ClusterIP", nodePort: Int? = nil, externalTrafficPolicy: String? = nil
+    ) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: \(name)
+          namespace: default
+        spec:
+          type: \(type)
+          clusterIP: \(clusterIP)
+        \(externalTrafficPolicy.map { "  externalTrafficPolicy: \($0)" } ?? "")
+          ports:
+          - name: http
+            port: 80
+            protocol: TCP
+            targetPort: 8080
+        \(nodePort.map { "    nodePort: \($0)" } ?? "")
+        """
+    }
+
+    /// An EndpointSlice for `service` with the lab's pods `pods` (1-based), ready, on their nodes.
+    static func slice(_ service: String, pods: [Int]) -> String {
+        let endpoints = pods.map { index in
+            """
+            - addresses: ["\(KernelModeLab.podIP(index))"]
+              nodeName: \(KernelModeLab.podNode(index))
+              conditions:
+                ready: true
+            """
+        }.joined(separator: "\n")
+        return """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: \(service)-1
+              namespace: default
+              labels:
+                kubernetes.io/service-name: \(service)
+            addressType: IPv4
+            endpoints:\(pods.isEmpty ? " []" : "\n" + endpoints)
+            ports:
+            - name: http
+              port: 8080
+              protocol: TCP
+            """
+    }
+
+    static func backends(_ outcome: KernelModeLab.Outcome) -> Set<String> { Set(outcome.answers.map(\.backend)) }
+
+    @Test func clusterIPNodePortNoEndpointsFlushRecoveryAndCleanup() async throws {
+        let lab = try await Self.makeLab()
+        defer { lab.destroy() }
+        try lab.writeManifest(
+            "services.yaml",
+            [
+                Self.service("web", clusterIP: "172.30.0.41", type: "NodePort", nodePort: 30080), Self.slice("web", pods: [1, 2, 3]),
+                Self.service("empty", clusterIP: "172.30.0.46"), Self.slice("empty", pods: []),
+                Self.service("local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30081, externalTrafficPolicy: "Local"),
+                Self.slice("local", pods: [3]),
+            ])
+        try await lab.startProxy(mode: "iptables", extra: ["--iptables-sync-period", "2s"])
+
+        // ClusterIP from a pod: every endpoint, on both nodes, is reached.
+        let fromPod = lab.http(from: lab.pods[1], "172.30.0.41:80", count: 40)
+        #expect(
+            Self.backends(fromPod) == ["p1", "p2", "p3"],
+            "\(fromPod) \(lab.proxyTail) \((try? lab.lab.exec(lab.node, ["iptables-save"])) ?? "")")
+        // A pod's source is kept towards another pod (no masquerade for local pod traffic).
+        #expect(fromPod.answers.filter { $0.backend == "p3" }.allSatisfy { $0.client == KernelModeLab.podIP(2) })
+        // No endpoints: refused at once (filter REJECT), not timed out.
+        let empty = lab.http(from: lab.pods[0], "172.30.0.46:80")
+        #expect(empty.isRefused, "\(empty)")
+        // NodePort from outside, Cluster policy: reaches endpoints, masqueraded.
+        try lab.flushConntrack()
+        // (The node's second address is reached through the client's default route, so the
+        // client's source is 203.0.113.2; masqueraded, pods see one of the node's addresses.)
+        let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeAltIP):30080", count: 20)
+        #expect(!nodePort.answers.isEmpty, "\(nodePort)")
+        #expect(nodePort.answers.allSatisfy { ["10.180.1.1", "10.180.2.1", KernelModeLab.nodeAltIP].contains($0.client) }, "\(nodePort)")
+        // Local policy with the only endpoint on node-2: external traffic is dropped (times out).
+        let local = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30081")
+        #expect(local.isTimedOut, "\(local)")
+
+        // A firewall reload flushes every table: the canary check (every sync period) notices
+        // and a full resync restores service.
+        for table in ["nat", "filter", "mangle"] {
+            try lab.lab.exec(lab.node, ["iptables", "-t", table, "-F"])
+            try lab.lab.exec(lab.node, ["iptables", "-t", table, "-X"])
+        }
+        try lab.flushConntrack()
+        let recovered = lab.eventually(timeout: .seconds(10)) {
+            Self.backends(lab.http(from: lab.pods[1], "172.30.0.41:80", count: 12)).count == 3
+        }
+        #expect(recovered, "\(lab.proxyTail)")
+
+        // --cleanup (twice) with the proxy gone removes every chain of ours.
+        await lab.killProxy()
+        for run in 1...2 {
+            do {
+                try lab.lab.exec(lab.node, [BuiltProducts.path("kube-proxy"), "--cleanup"])
+            } catch {
+                Issue.record("kube-proxy --cleanup run \(run) failed: \(error)")
+            }
+        }
+        let saved = try lab.lab.exec(lab.node, ["iptables-save"])
+        let leftovers = saved.split(separator: "\n").filter {
+            $0.contains("KUBE-") && !$0.contains("KUBE-FIREWALL")
+        }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    /// The external-traffic half of the packet suite, ITP Local, affinity, localhost NodePorts
+    /// and a restart: each as upstream's flow tests expect (spec §1.4, §2.5–2.7).
+    @Test func policiesSourceRangesLocalhostAffinityAndRestart() async throws {
+        let lab = try await Self.makeLab()
+        defer { lab.destroy() }
+        let lb = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: lb
+              namespace: default
+            spec:
+              type: LoadBalancer
+              clusterIP: 172.30.0.45
+              externalIPs: ["192.168.99.22"]
+              loadBalancerSourceRanges: ["203.0.113.0/25"]
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+                nodePort: 30085
+            status:
+              loadBalancer:
+                ingress:
+                - ip: 5.6.7.8
+            """
+        let itp = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: itp
+              namespace: default
+            spec:
+              clusterIP: 172.30.0.48
+              internalTrafficPolicy: Local
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+            """
+        let sticky = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: sticky
+              namespace: default
+            spec:
+              clusterIP: 172.30.0.49
+              sessionAffinity: ClientIP
+              ports:
+              - name: http
+                port: 80
+                protocol: TCP
+                targetPort: 8080
+            """
+        try lab.writeManifest(
+            "services.yaml",
+            [
+                lb, Self.slice("lb", pods: [1, 2, 3]),
+                Self.service("local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30082, externalTrafficPolicy: "Local"),
+                Self.slice("local", pods: [1, 3]), itp, Self.slice("itp", pods: [1, 3]), sticky, Self.slice("sticky", pods: [1, 2, 3]),
+            ])
+        // A VIP-style load balancer delivers 5.6.7.8 to the node as a local address: without
+        // the source-range DROP a blocked client would be refused by the node at once.
+        try lab.lab.exec(lab.node, ["ip", "addr", "add", "5.6.7.8/32", "dev", "lo"])
+        try await lab.startProxy(mode: "iptables")
+
+        // LB IP: a client inside the source range gets through (masqueraded, Cluster policy);
+        // one outside it is dropped by KUBE-PROXY-FIREWALL; the external IP is not filtered.
+        let allowed = lab.http(from: lab.external, "5.6.7.8:80", count: 5)
+        #expect(allowed.answers.count == 5, "\(allowed) \(lab.proxyTail)")
+        let blocked = lab.http(from: lab.blocked, "5.6.7.8:80")
+        #expect(blocked.isTimedOut, "\(blocked)")
+        #expect(!lab.http(from: lab.blocked, "192.168.99.22:80").answers.isEmpty)
+        // ETP Local with a local endpoint: only it, and the client's address is kept.
+        try lab.flushConntrack()
+        let local = lab.http(from: lab.external, "\(KernelModeLab.nodeAltIP):30082", count: 10)
+        #expect(Set(local.answers) == [.init(backend: "p1", client: KernelModeLab.externalClient)], "\(local)")
+        // ITP Local: ClusterIP traffic only to this node's endpoint.
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.48:80", count: 12)) == ["p1"])
+        // ClientIP affinity: one client, one backend.
+        let sticky1 = lab.http(from: lab.pods[1], "172.30.0.49:80", count: 10)
+        #expect(Self.backends(sticky1).count == 1, "\(sticky1)")
+        // Localhost NodePort from the node itself (route_localnet is set in the node's namespace).
+        let localhost = lab.http(from: lab.node, "127.0.0.1:30085", count: 3)
+        #expect(localhost.answers.count == 3, "\(localhost)")
+
+        // Restart: with the proxy killed the rules stay and keep serving; a new proxy replaces
+        // them in one restore and serves on.
+        await lab.killProxy()
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        try await lab.startProxy(mode: "iptables")
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        let jumps = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "PREROUTING"])
+        #expect(jumps.split(separator: "\n").filter { $0.contains("KUBE-SERVICES") }.count == 1, "\(jumps)")
+    }
+
+    /// Hairpin (a pod reaching itself through its Service is masqueraded, or its reply would
+    /// never come back) and UDP conntrack cleanup (a flow whose endpoint left moves to the new
+    /// endpoint at once instead of sticking to the old one until the entry expires).
+    @Test func hairpinAndUDPConntrackCleanup() async throws {
+        guard NetworkLab.which("conntrack") != nil else { try Test.cancel("conntrack is not installed (package conntrack)") }
+        let lab = try await Self.makeLab()
+        defer { lab.destroy() }
+        let dns = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: dns
+              namespace: default
+            spec:
+              clusterIP: 172.30.0.53
+              ports:
+              - name: dns
+                port: 53
+                protocol: UDP
+                targetPort: 5353
+            """
+        func dnsSlice(_ pod: Int) -> String {
+            """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: dns-1
+              namespace: default
+              labels:
+                kubernetes.io/service-name: dns
+            addressType: IPv4
+            endpoints:
+            - addresses: ["\(KernelModeLab.podIP(pod))"]
+              nodeName: \(KernelModeLab.podNode(pod))
+              conditions:
+                ready: true
+            ports:
+            - name: dns
+              port: 5353
+              protocol: UDP
+            """
+        }
+        try lab.writeManifest("web.yaml", [Self.service("web", clusterIP: "172.30.0.41"), Self.slice("web", pods: [1])])
+        try lab.writeManifest("dns.yaml", [dns, dnsSlice(3)])
+        try await lab.startProxy(mode: "iptables")
+
+        let hairpin = lab.http(from: lab.pods[0], "172.30.0.41:80", count: 3)
+        #expect(Set(hairpin.answers) == [.init(backend: "p1", client: "10.180.1.1")], "\(hairpin) \(lab.proxyTail)")
+
+        // One UDP flow (fixed source port) to the Service: answered by p3.
+        #expect(lab.udp(from: lab.pods[1], "172.30.0.53:53", count: 2, sourcePort: 40053).answers.map(\.backend) == ["p3", "p3"])
+        // p3 leaves the Service (it keeps running, so a stale entry would still get answers).
+        try lab.writeManifest("dns.yaml", [dns, dnsSlice(1)])
+        let moved = lab.eventually(timeout: .seconds(5)) {
+            lab.udp(from: lab.pods[1], "172.30.0.53:53", sourcePort: 40053).answers.map(\.backend) == ["p1"]
+        }
+        #expect(moved, "\(lab.proxyTail)")
+    }
+}

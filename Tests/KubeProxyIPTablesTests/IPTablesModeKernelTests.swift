@@ -1,0 +1,170 @@
+import Foundation
+import KubeProxyCore
+import KubeProxyIPTables
+import KubeProxyTesting
+import Testing
+
+/// The rendered restores fed to the real `iptables-restore -w 5 -W 100000 --noflush --counters`
+/// (and `ip6tables-restore`) inside a fresh network namespace, with the kernel's
+/// `iptables-save` compared structurally with the fake's tables after every sync. This is what
+/// makes the fake's verdicts (and every other test here) trustworthy: the kernel accepts every
+/// restore and ends up with the same chains and rules.
+///
+/// Never touches the host's namespace: every command runs through `ip netns exec` in a
+/// namespace this test creates and deletes (`NetworkLab`). Skipped, with the reason, when not
+/// root or the tools are missing.
+@Suite(.serialized) struct IPTablesModeKernelTests {
+    static func makeLab() throws -> (NetworkLab, String) {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        for tool in ["iptables-restore", "ip6tables-restore", "ip6tables-save"] where NetworkLab.which(tool) == nil {
+            try Test.cancel(Comment(rawValue: "skipped: \(tool) is not installed"))
+        }
+        let lab = NetworkLab()
+        do {
+            return (lab, try lab.addNamespace("ipt"))
+        } catch {
+            lab.destroy()
+            throw error
+        }
+    }
+
+    /// A fake and a real kernel fed the same restores.
+    struct Pair {
+        var harness: ModeHarness
+        let lab: NetworkLab
+        let namespace: String
+
+        var family: IPFamily { harness.family }
+
+        func realSave() throws -> IPTablesRuleSet {
+            try IPTablesRuleSet(parsingSave: lab.exec(namespace, [family == .ipv4 ? "iptables-save" : "ip6tables-save"]))
+        }
+
+        /// Plans against the real kernel's save, restores into both, compares.
+        @discardableResult
+        mutating func sync(_ snapshot: ProxySnapshot, forceFull: Bool = false, sourceLocation: SourceLocation = #_sourceLocation)
+            async throws -> IPTablesModeSyncPlan
+        {
+            let plan = harness.state.plan(snapshot: snapshot, current: try realSave(), forceFullSync: forceFull)
+            let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
+            try lab.exec(namespace, [tool, "-w", "5", "-W", "100000", "--noflush", "--counters"], input: plan.text)
+            try await harness.fake.restore(plan.text, family: family)
+            harness.state.didApply(plan)
+            #expect(harness.fake.jumpConsistencyProblems(family: family) == [], sourceLocation: sourceLocation)
+            let real = try realSave()
+            #expect(FakeIPTables.jumpConsistencyProblems(in: real) == [], sourceLocation: sourceLocation)
+            let expected = Self.canonical(harness.tables, family: family)
+            let actual = Self.canonical(real, family: family)
+            #expect(Set(actual.keys) == Set(expected.keys), sourceLocation: sourceLocation)
+            for (key, rules) in expected.sorted(by: { $0.key < $1.key }) {
+                #expect(actual[key] == rules, "\(key)", sourceLocation: sourceLocation)
+            }
+            return plan
+        }
+
+        /// Per `table chain`, the rules in one spelling for both sides: iptables-save's argument
+        /// order, plus the kernel's own re-spellings of what we write (MARK `--or-mark`/
+        /// `--xor-mark` → `--set-xmark`, REJECT's default `--reject-with`, `recent`'s defaults and
+        /// option order, `statistic`'s 11-digit fixed-point probability). Empty tables the
+        /// kernel does not have are left out.
+        static func canonical(_ ruleSet: IPTablesRuleSet, family: IPFamily) -> [String: [[String]]] {
+            var result: [String: [[String]]] = [:]
+            for table in ruleSet.tables {
+                for chain in table.chains where !(chain.isBuiltin && chain.rules.isEmpty) {
+                    result["\(table.name) \(chain.name)"] = chain.rules.map { canonicalArguments($0, family: family) }
+                }
+            }
+            return result
+        }
+
+        static func canonicalArguments(_ rule: IPTablesRule, family: IPFamily) -> [String] {
+            var words = rule.saveOrdered.arguments
+            func replace(_ pattern: [String], _ make: ([String]) -> [String]) {
+                guard
+                    let start = (0...max(0, words.count - pattern.count)).first(where: { index in
+                        index + pattern.count <= words.count
+                            && zip(pattern, words[index...]).allSatisfy { $0 == "*" || $0 == $1 }
+                    })
+                else { return }
+                let found = Array(words[start..<start + pattern.count])
+                words.replaceSubrange(start..<start + pattern.count, with: make(found))
+            }
+            replace(["-j", "MARK", "--or-mark", "*"]) { ["-j", "MARK", "--set-xmark", "\($0[3])/\($0[3])"] }
+            replace(["-j", "MARK", "--xor-mark", "*"]) { ["-j", "MARK", "--set-xmark", "\($0[3])/0x0"] }
+            if words.suffix(2) == ["-j", "REJECT"] {
+                words += ["--reject-with", family == .ipv4 ? "icmp-port-unreachable" : "icmp6-port-unreachable"]
+            }
+            let mask = family == .ipv4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+            replace(["-m", "recent", "--name", "*", "--rcheck", "--seconds", "*", "--reap"]) {
+                ["-m", "recent", "--rcheck", "--seconds", $0[6], "--reap", "--name", $0[3], "--mask", mask, "--rsource"]
+            }
+            replace(["-m", "recent", "--name", "*", "--set"]) { ["-m", "recent", "--set", "--name", $0[3], "--mask", mask, "--rsource"] }
+            replace(["--probability", "*"]) { ["--probability", String(format: "%.8f", Double($0[1]) ?? -1)] }
+            return words
+        }
+    }
+
+    static func overallWithRandomFully() -> IPTablesModeParameters {
+        var parameters = UpstreamFixture.parameters()
+        parameters.randomFully = true
+        return parameters
+    }
+
+    @Test func goldenAndAPartialSyncSequenceLeaveTheRealKernelLikeTheFake() async throws {
+        let (lab, namespace) = try Self.makeLab()
+        defer { lab.destroy() }
+        var pair = Pair(harness: ModeHarness(Self.overallWithRandomFully()), lab: lab, namespace: namespace)
+        let overall = UpstreamFixture.overallSnapshot()
+        #expect(try await pair.sync(overall).isFullSync)
+
+        // Partial: svc4 gains an endpoint, svc1 loses its only one (REJECT), svc5 is deleted,
+        // svc7 arrives with affinity over three endpoints and a Local internal policy.
+        var ports = overall.servicePorts
+        var endpoints = overall.endpoints
+        ports[portName("ns5", "svc5")] = nil
+        endpoints[portName("ns1", "svc1")] = nil
+        endpoints[portName("ns4", "svc4")]?.append(endpoint("10.180.0.6", node: "test-node"))
+        let svc7 = ServicePort(
+            name: portName("ns7", "svc7", "dns", .udp), clusterIP: ip("172.30.0.47"), port: 53, nodePort: 3007,
+            sessionAffinity: .clientIP(timeoutSeconds: 60), internalTrafficPolicy: .local)
+        ports[svc7.name] = svc7
+        endpoints[svc7.name] = [
+            endpoint("10.180.0.7", 5353, node: "test-node"), endpoint("10.180.0.8", 5353, node: "test-node"),
+            endpoint("10.180.0.9", 5353),
+        ]
+        let changed = ProxySnapshot(family: .ipv4, servicePorts: ports, endpoints: endpoints)
+        let partial = try await pair.sync(changed)
+        #expect(!partial.isFullSync)
+        #expect(!partial.staleChains.isEmpty)
+
+        // A forced full sync against the kernel's own save: nothing duplicated, nothing lost.
+        let full = try await pair.sync(changed, forceFull: true)
+        #expect(full.isFullSync)
+        #expect(try pair.realSave().rules(in: "INPUT", table: "filter").count == 4)
+        #expect(!(try await pair.sync(changed)).isFullSync)
+
+        // Back to the golden scenario in one partial sync.
+        try await pair.sync(overall)
+    }
+
+    @Test func ipv6RestoresAreAcceptedAndMatchTheFake() async throws {
+        let (lab, namespace) = try Self.makeLab()
+        defer { lab.destroy() }
+        var parameters = UpstreamFixture.parameters(family: .ipv6)
+        parameters.randomFully = true
+        var pair = Pair(harness: ModeHarness(parameters), lab: lab, namespace: namespace)
+        let web = ServicePort(
+            name: portName("ns", "web"), clusterIP: ip("fd00:172:30::41"), port: 80, nodePort: 30080,
+            externalIPs: [ip("2001:db8:99::22")], loadBalancerIPs: [ip("2001:db8:1b::4")],
+            loadBalancerSourceRanges: [cidr("2600:5200::/64"), cidr("2001:db8::/64")], sessionAffinity: .clientIP(timeoutSeconds: 10800),
+            externalTrafficPolicy: .local, healthCheckNodePort: 30999)
+        let empty = ServicePort(name: portName("ns", "empty"), clusterIP: ip("fd00:172:30::46"), port: 80, nodePort: 30081)
+        let snapshot = modeSnapshot(
+            .ipv6, [web, empty], [web.name: [endpoint("fd00:10::2", node: "test-node"), endpoint("fd00:10::3", node: "other-node")]])
+        try await pair.sync(snapshot)
+        let shrunk = modeSnapshot(.ipv6, [web], [web.name: [endpoint("fd00:10::3", node: "other-node")]])
+        let plan = try await pair.sync(shrunk)
+        #expect(!plan.isFullSync)
+        #expect(try pair.realSave().chain(ServiceChainNames(web.name).localPolicy, in: "nat") == nil)
+    }
+}

@@ -1,0 +1,308 @@
+import KubeProxyCore
+import KubeProxyIPTables
+import KubeProxyTesting
+import Testing
+
+/// Partial sync, stale chains, failures and counts (spec §2.8, §2.9, §5.6), each sync applied
+/// to the stateful fake kernel and checked for jump consistency by `ModeHarness`.
+@Suite struct IPTablesModeStateTests {
+    let parameters = UpstreamFixture.parameters()
+
+    static func clusterIP(_ name: String, _ address: String) -> ServicePort {
+        ServicePort(name: portName("ns", name), clusterIP: ip(address), port: 80)
+    }
+
+    /// The chains a restore declares in `table`.
+    static func declared(_ plan: IPTablesModeSyncPlan, _ table: String) -> Set<String> {
+        Set(
+            plan.script.commands(for: table).compactMap {
+                if case .declareChain(let name, _) = $0 { return name }
+                return nil
+            })
+    }
+
+    /// The chains a restore deletes in `table`.
+    static func deleted(_ plan: IPTablesModeSyncPlan, _ table: String = "nat") -> [String] {
+        plan.script.commands(for: table).compactMap {
+            if case .deleteChain(let name) = $0 { return name }
+            return nil
+        }
+    }
+
+    /// The nat rules in our chains of the fake kernel.
+    static func natRules(_ tables: IPTablesRuleSet) -> Int {
+        kubeChains(tables)["nat"]?.values.reduce(0) { $0 + $1.count } ?? 0
+    }
+
+    static let topLevelNat: Set<String> = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"]
+
+    @Test func oneChangedServiceRewritesOnlyItsChains() async throws {
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1"), b = Self.clusterIP("b", "172.30.0.2")
+        let first = modeSnapshot(.ipv4, [a, b], [a.name: [endpoint("10.180.0.1")], b.name: [endpoint("10.180.0.2")]])
+        #expect(try await harness.sync(first).isFullSync)
+        let second = modeSnapshot(
+            .ipv4, [a, b], [a.name: [endpoint("10.180.0.1"), endpoint("10.180.0.3")], b.name: [endpoint("10.180.0.2")]])
+        let plan = try await harness.sync(second)
+        #expect(!plan.isFullSync)
+        #expect(plan.rewrittenServicePorts == [a.name])
+        let aChains: Set<String> = [
+            ServiceChainNames(a.name).clusterPolicy,
+            ServiceChainNames.endpointChain(a.name, endpoint: EndpointAddress(ip: ip("10.180.0.1"), port: 80)),
+            ServiceChainNames.endpointChain(a.name, endpoint: EndpointAddress(ip: ip("10.180.0.3"), port: 80)),
+        ]
+        #expect(Self.declared(plan, "nat") == Self.topLevelNat.union(aChains))
+        #expect(Self.deleted(plan).isEmpty)
+        // No jumps and no canary outside full syncs.
+        #expect(!plan.script.sections.contains { $0.table == "mangle" })
+        #expect(!plan.script.commands(for: "filter").contains { if case .insert = $0 { true } else { false } })
+        // The kernel ends up exactly where a full render would put it.
+        let full = IPTablesModeRenderer(parameters: parameters).render(second)
+        #expect(kubeChains(harness.tables, saveOrder: true) == kubeChains(full, saveOrder: true))
+        // +3 nat rules for one more endpoint (one statistic rule, two SEP rules).
+        #expect(plan.counts.natRulesTotal == Self.natRules(harness.tables))
+        // Written: top level (3 POSTROUTING + 1 MARK-MASQ + 2 captures and the NodePort tail in
+        // KUBE-SERVICES) and a's chains (masquerade + 2 endpoint rules, 2 SEPs of 2 rules).
+        #expect(plan.counts.natRulesWritten == (3 + 1 + 3) + (3 + 4))
+    }
+
+    @Test func aRemovedEndpointsChainIsFlushedAndDeletedInTheSameRestore() async throws {
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1")
+        try await harness.sync(modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1"), endpoint("10.180.0.2")]]))
+        let plan = try await harness.sync(modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1")]]))
+        let gone = ServiceChainNames.endpointChain(a.name, endpoint: EndpointAddress(ip: ip("10.180.0.2"), port: 80))
+        #expect(plan.staleChains == [gone])
+        #expect(Self.deleted(plan) == [gone])
+        #expect(Self.declared(plan, "nat").contains(gone))
+        #expect(harness.tables.chain(gone, in: "nat") == nil)
+    }
+
+    /// TestSyncProxyRulesRepeated: deleting a service deletes every chain it had.
+    @Test func deletingAServiceDeletesAllItsChains() async throws {
+        var harness = ModeHarness(parameters)
+        let overall = UpstreamFixture.overallSnapshot()
+        try await harness.sync(overall)
+        let svc5 = portName("ns5", "svc5")
+        var ports = overall.servicePorts
+        ports[svc5] = nil
+        let plan = try await harness.sync(ProxySnapshot(family: .ipv4, servicePorts: ports, endpoints: overall.endpoints))
+        let names = ServiceChainNames(svc5)
+        let sep = ServiceChainNames.endpointChain(svc5, endpoint: EndpointAddress(ip: ip("10.180.0.3"), port: 80))
+        #expect(Self.deleted(plan) == [names.external, names.firewall, sep, names.clusterPolicy])
+        #expect(plan.rewrittenServicePorts.isEmpty)
+        for chain in Self.deleted(plan) { #expect(harness.tables.chain(chain, in: "nat") == nil) }
+        #expect(harness.tables.rules(in: "KUBE-PROXY-FIREWALL", table: "filter").isEmpty)
+        #expect(plan.counts.natRulesTotal == Self.natRules(harness.tables))
+    }
+
+    @Test func anUnchangedSnapshotRewritesOnlyTheTopLevelChains() async throws {
+        var harness = ModeHarness(parameters)
+        let overall = UpstreamFixture.overallSnapshot()
+        let first = try await harness.sync(overall)
+        let plan = try await harness.sync(overall)
+        #expect(!plan.isFullSync)
+        #expect(plan.rewrittenServicePorts.isEmpty)
+        #expect(Self.declared(plan, "nat") == Self.topLevelNat)
+        #expect(plan.counts.natRulesTotal == first.counts.natRulesTotal)
+        #expect(
+            plan.counts.natRulesWritten
+                == harness.tables.table(named: "nat")!.chains.filter { Self.topLevelNat.contains($0.name) }.reduce(0) {
+                    $0 + $1.rules.count
+                })
+        #expect(plan.counts.restoreLines == plan.text.split(separator: "\n").count)
+        #expect(first.counts.restoreLines == first.text.split(separator: "\n").count)
+    }
+
+    /// A condition change that selects the same endpoints renders the same chains: nothing to rewrite.
+    @Test func anEndpointChangeWithoutEffectRewritesNothing() async throws {
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1")
+        try await harness.sync(modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1")]]))
+        let plan = try await harness.sync(modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1", node: "other-node")]]))
+        #expect(plan.rewrittenServicePorts.isEmpty)
+    }
+
+    /// TestSyncProxyRulesRepeated: +5 nat rules per new one-endpoint ClusterIP service.
+    @Test func natRuleCountsFollowTheKernelThroughASequence() async throws {
+        var harness = ModeHarness(parameters)
+        var ports: [ServicePort] = []
+        var endpoints: [ServicePortName: [Endpoint]] = [:]
+        var previous = try await harness.sync(modeSnapshot(.ipv4, ports, endpoints)).counts.natRulesTotal
+        for index in 1...4 {
+            let port = Self.clusterIP("svc\(index)", "172.30.0.\(index)")
+            ports.append(port)
+            endpoints[port.name] = [endpoint("10.180.0.\(index)")]
+            let plan = try await harness.sync(modeSnapshot(.ipv4, ports, endpoints))
+            #expect(plan.counts.natRulesTotal == previous + 5)
+            #expect(plan.counts.natRulesTotal == Self.natRules(harness.tables))
+            #expect(plan.counts.filterRules == kubeChains(harness.tables)["filter"]?.values.reduce(0) { $0 + $1.count })
+            previous = plan.counts.natRulesTotal
+        }
+    }
+
+    @Test func aFailedRestoreChangesNothingAndMakesTheNextSyncFull() async throws {
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1")
+        try await harness.sync(modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1")]]))
+        let before = harness.tables
+        harness.fake.failNextRestore(message: "line 7 failed")
+        let changed = modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.2")]])
+        await #expect(throws: (any Error).self) { try await harness.sync(changed) }
+        #expect(harness.tables == before)
+        #expect(harness.state.needsFullSync)
+        let retry = try await harness.sync(changed)
+        #expect(retry.isFullSync)
+        #expect(
+            kubeChains(harness.tables, saveOrder: true)
+                == kubeChains(IPTablesModeRenderer(parameters: parameters).render(changed), saveOrder: true))
+        #expect(try await !harness.sync(changed).isFullSync)
+    }
+
+    /// A firewall flush (firewalld reload) removes everything: the partial restore that follows
+    /// fails on the missing service chains, and the full retry puts everything back.
+    @Test func afterAFlushAPartialRestoreFailsAndTheFullRetryRepairs() async throws {
+        var harness = ModeHarness(parameters)
+        let overall = UpstreamFixture.overallSnapshot()
+        try await harness.sync(overall)
+        let good = harness.tables
+        harness.fake.setRuleSet(IPTablesRuleSet(), family: .ipv4)
+        await #expect(throws: (any Error).self) { try await harness.sync(overall) }
+        let retry = try await harness.sync(overall)
+        #expect(retry.isFullSync)
+        #expect(kubeChains(harness.tables, saveOrder: true) == kubeChains(good, saveOrder: true))
+        #expect(harness.tables.rules(in: "INPUT", table: "filter") == good.rules(in: "INPUT", table: "filter"))
+        #expect(harness.tables.chain(IPTablesModeChain.canary, in: "mangle") != nil)
+    }
+
+    /// A restart (new state) against existing rules: one full restore replaces everything, keeps
+    /// foreign rules and chains, deletes our leftovers, and adds no second copy of any jump.
+    @Test func aRestartReplacesRulesInPlaceAndDeletesLeftovers() async throws {
+        var harness = ModeHarness(parameters)
+        let overall = UpstreamFixture.overallSnapshot()
+        try await harness.sync(overall)
+        try await harness.fake.restore(
+            """
+            *nat
+            :KUBE-SVC-LEFTOVER0000000 - [0:0]
+            :KUBE-SEP-LEFTOVER0000000 - [0:0]
+            :CNI-HOSTPORT-DNAT - [0:0]
+            -A KUBE-SEP-LEFTOVER0000000 -j DNAT --to-destination 10.9.9.9:80
+            -A KUBE-SVC-LEFTOVER0000000 -j KUBE-SEP-LEFTOVER0000000
+            -A CNI-HOSTPORT-DNAT -p tcp --dport 8080 -j DNAT --to-destination 10.1.1.1:80
+            -I PREROUTING 1 -j CNI-HOSTPORT-DNAT
+            COMMIT
+
+            """, family: .ipv4)
+        let jumpsBefore = harness.tables.rules(in: "INPUT", table: "filter")
+        var restarted = ModeHarness(parameters)
+        restarted.state = IPTablesModeState(parameters: parameters)
+        let current = harness.tables
+        restarted.fake.setRuleSet(current, family: .ipv4)
+        let plan = try await restarted.sync(overall)
+        #expect(plan.isFullSync)
+        #expect(Self.deleted(plan) == ["KUBE-SEP-LEFTOVER0000000", "KUBE-SVC-LEFTOVER0000000"])
+        #expect(restarted.tables.rules(in: "INPUT", table: "filter") == jumpsBefore)
+        #expect(restarted.tables.rules(in: "PREROUTING", table: "nat").map(\.target) == ["CNI-HOSTPORT-DNAT", "KUBE-SERVICES"])
+        #expect(restarted.tables.rules(in: "CNI-HOSTPORT-DNAT", table: "nat").count == 1)
+    }
+
+    /// TestSyncProxyRulesLargeClusterMode: crossing the threshold in a partial sync re-renders
+    /// only the changed service; the next full sync drops every per-endpoint comment.
+    @Test func crossingTheLargeClusterThresholdDoesNotRewriteUnchangedServices() async throws {
+        var parameters = parameters
+        parameters.largeClusterEndpointsThreshold = 3
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1"), b = Self.clusterIP("b", "172.30.0.2")
+        try await harness.sync(
+            modeSnapshot(.ipv4, [a, b], [a.name: [endpoint("10.180.0.1"), endpoint("10.180.0.2")], b.name: [endpoint("10.180.0.3")]]))
+        let large = modeSnapshot(
+            .ipv4, [a, b],
+            [a.name: [endpoint("10.180.0.1"), endpoint("10.180.0.2")], b.name: [endpoint("10.180.0.3"), endpoint("10.180.0.4")]])
+        let plan = try await harness.sync(large)
+        #expect(plan.largeClusterMode)
+        #expect(plan.rewrittenServicePorts == [b.name])
+        func commented(_ chain: String) -> Bool {
+            harness.tables.rules(in: chain, table: "nat").contains { $0.arguments.contains("--comment") }
+        }
+        let aSep = ServiceChainNames.endpointChain(a.name, endpoint: EndpointAddress(ip: ip("10.180.0.1"), port: 80))
+        let bSep = ServiceChainNames.endpointChain(b.name, endpoint: EndpointAddress(ip: ip("10.180.0.3"), port: 80))
+        #expect(commented(aSep))
+        #expect(!commented(bSep))
+        let full = try await harness.sync(large, forceFull: true)
+        #expect(full.rewrittenServicePorts == [a.name, b.name])
+        #expect(!commented(aSep))
+    }
+
+    @Test func changedParametersReRenderEverythingInAFullSync() async throws {
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1")
+        let snapshot = modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1")]])
+        try await harness.sync(snapshot)
+        var masqueradeAll = parameters
+        masqueradeAll.masqueradeAll = true
+        harness.state.update(parameters: masqueradeAll)
+        let plan = try await harness.sync(snapshot)
+        #expect(plan.isFullSync)
+        #expect(!(harness.tables.rules(in: ServiceChainNames(a.name).clusterPolicy, table: "nat").first?.arguments.contains("!") ?? true))
+    }
+
+    /// TestNoEndpointsMetric's cases.
+    @Test(arguments: [
+        (TrafficPolicy.local, TrafficPolicy.cluster, ["test-node", "other-node"], 0, 0),
+        (.local, .cluster, ["other-node"], 1, 0),
+        (.cluster, .local, ["other-node"], 0, 1),
+        (.local, .local, ["other-node"], 1, 1),
+        (.local, .local, ["test-node"], 0, 0),
+        (.local, .local, [], 0, 0),
+        (.cluster, .cluster, ["other-node"], 0, 0),
+    ])
+    func noLocalEndpointsCounts(itp: TrafficPolicy, etp: TrafficPolicy, nodes: [String], expectedInternal: Int, expectedExternal: Int)
+        async throws
+    {
+        let port = ServicePort(
+            name: portName("ns", "a"), clusterIP: ip("172.30.0.1"), port: 80, nodePort: 30001, externalTrafficPolicy: etp,
+            internalTrafficPolicy: itp)
+        let endpoints = nodes.enumerated().map { endpoint("10.180.0.\($0.offset + 1)", node: $0.element) }
+        var harness = ModeHarness(parameters)
+        let plan = try await harness.sync(modeSnapshot(.ipv4, [port], [port.name: endpoints]))
+        #expect(plan.counts.noLocalEndpointsInternal == expectedInternal)
+        #expect(plan.counts.noLocalEndpointsExternal == expectedExternal)
+    }
+}
+
+/// `--cleanup` for iptables mode.
+@Suite struct IPTablesModeCleanupTests {
+    @Test func cleanupRemovesEverythingOfOursKeepsForeignRulesAndIsIdempotent() async throws {
+        var harness = ModeHarness(UpstreamFixture.parameters())
+        try await harness.sync(UpstreamFixture.overallSnapshot())
+        try await harness.fake.restore(
+            """
+            *nat
+            :CNI-HOSTPORT-DNAT - [0:0]
+            -A CNI-HOSTPORT-DNAT -p tcp --dport 8080 -j DNAT --to-destination 10.1.1.1:80
+            -I PREROUTING 1 -j CNI-HOSTPORT-DNAT
+            COMMIT
+
+            """, family: .ipv4)
+        let script = IPTablesModeCleanup.script(current: harness.tables)
+        try await harness.fake.restore(script.text, family: .ipv4)
+        let after = harness.tables
+        let left = after.tables.flatMap { table in table.chains.filter { !$0.isBuiltin }.map { "\(table.name) \($0.name)" } }
+        // Only kubelet's localnet guard and the foreign chain remain.
+        #expect(left.sorted() == ["filter KUBE-FIREWALL", "nat CNI-HOSTPORT-DNAT"])
+        #expect(after.rules(in: "INPUT", table: "filter").map(\.target) == ["KUBE-FIREWALL"])
+        #expect(after.rules(in: "PREROUTING", table: "nat").map(\.target) == ["CNI-HOSTPORT-DNAT"])
+        #expect(IPTablesModeCleanup.script(current: after).isEmpty)
+    }
+
+    @Test func markMasqueradeStaysWhileAnotherComponentUsesIt() async throws {
+        var harness = ModeHarness(UpstreamFixture.parameters())
+        try await harness.sync(UpstreamFixture.overallSnapshot())
+        try await harness.fake.restore(
+            "*nat\n:CNI-SNAT - [0:0]\n-A CNI-SNAT -s 10.9.0.0/16 -j KUBE-MARK-MASQ\nCOMMIT\n", family: .ipv4)
+        try await harness.fake.restore(IPTablesModeCleanup.script(current: harness.tables).text, family: .ipv4)
+        #expect(harness.tables.rules(in: "KUBE-MARK-MASQ", table: "nat").count == 1)
+        #expect(harness.tables.chain("KUBE-SERVICES", in: "nat") == nil)
+    }
+}
