@@ -31,10 +31,12 @@ struct NFTablesConfigurationTests {
         #expect(try ConfigurationFile.parse(ConfigurationFile.render(config), file: "c.yaml") == config)
     }
 
-    @Test func iptablesModeIsStillRefusedAndPeriodsAreChecked() {
+    @Test func everyModeIsAcceptedAndNFTablesPeriodsAreChecked() {
         var config = KubeProxyConfiguration()
-        config.mode = .iptables
-        #expect(config.validate().map(\.field) == ["--proxy-mode (mode)"])
+        for mode in KubeProxyConfiguration.Mode.allCases {
+            config.mode = mode
+            #expect(config.validate().isEmpty, "\(mode)")
+        }
         config.mode = .nftables
         config.nftables.minSyncPeriod = .seconds(40)
         #expect(config.validate().map(\.field) == ["nftables.minSyncPeriod"])
