@@ -87,7 +87,10 @@ private func makeSource(
                     "added Service default/a", "added Service default/b", "added EndpointSlice default/web-1",
                     "added Node /node-1",
                 ])
-            #expect(events.firstIndex(of: "added Service default/a")! < events.firstIndex(of: "added Service default/b")!)
+            // `#require`, not `!`: a short list (a starved machine) must fail this test, not crash the run.
+            let a = try #require(events.firstIndex(of: "added Service default/a"))
+            let b = try #require(events.firstIndex(of: "added Service default/b"))
+            #expect(a < b)
             #expect(await recorder.next(1, within: .milliseconds(100)).isEmpty)
             let watches = await transport.waitForRequests(nodes, count: 2).filter(\.isWatch)
             #expect(watches.first?["fieldSelector"] == "metadata.name=node-1")
