@@ -124,7 +124,7 @@ public final class ManifestSource: Sendable {
         var listingError: String?
         while !Task.isCancelled {
             do {
-                try await clock.sleep(for: pollInterval)
+                try await pause(wakingOn: watcher?.wakeups)
             } catch {
                 return
             }
@@ -132,6 +132,7 @@ public final class ManifestSource: Sendable {
             pollsSinceListing += 1
             var rehash = polls % Self.rehashEvery == 0
             var safety = false
+            var completed: Set<String> = []
             if let watcher {
                 let news = watcher.news()
                 if news == .overflowed {
@@ -142,9 +143,10 @@ public final class ManifestSource: Sendable {
                 if !due && pollsSinceListing < safetyPolls { continue }
                 safety = !due
                 rehash = news == .overflowed
+                completed = watcher.takeCompleted()
             }
             pollsSinceListing = 0
-            switch poller.poll(initial: false, rehash: rehash) {
+            switch poller.poll(initial: false, rehash: rehash, complete: completed) {
             case .failure(let failure):
                 if failure.message != listingError {
                     logger.error("\(ManifestExcerpt.excerpt(path)): cannot list: \(failure.message)")
@@ -160,6 +162,23 @@ public final class ManifestSource: Sendable {
                 complete = Self.rewatch(watcher, poller, &watched)
                 listNext = !complete || !wasComplete
             }
+        }
+    }
+
+    /// Waits for the next poll: `pollInterval` on the clock, or less when the watcher signals
+    /// news (so an edit applies in milliseconds, not at the next tick).
+    private func pause(wakingOn wakeups: WakeSignal?) async throws {
+        guard let wakeups else {
+            try await clock.sleep(for: pollInterval)
+            return
+        }
+        let clock = self.clock
+        let interval = pollInterval
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await clock.sleep(for: interval) }
+            group.addTask { await wakeups.wait() }
+            defer { group.cancelAll() }
+            try await group.next()
         }
     }
 
@@ -257,7 +276,9 @@ private struct ManifestPoller {
     private(set) var hasPending = false
 
     /// The update, or why the path could not be listed (then nothing changed).
-    mutating func poll(initial: Bool, rehash: Bool) -> Result<ManifestTracker.Update, ListingFailure> {
+    mutating func poll(
+        initial: Bool, rehash: Bool, complete: Set<String> = []
+    ) -> Result<ManifestTracker.Update, ListingFailure> {
         let listing: [String: FileSignature]
         do {
             listing = try files.list()
@@ -265,7 +286,7 @@ private struct ManifestPoller {
             return .failure(ListingFailure(message: "\(error)"))
         }
         listed = Array(listing.keys)
-        let plan = tracker.plan(listing: listing, initial: initial, rehash: rehash)
+        let plan = tracker.plan(listing: listing, initial: initial, rehash: rehash, complete: complete)
         let due = plan.read.compactMap { file in listing[file].map { (file, $0, tracker.hash(of: file)) } }
         var loads: [String: ManifestTracker.FileLoad] = [:]
         for (file, outcome) in Self.load(due, files: files, validator: validator, limits: limits) {

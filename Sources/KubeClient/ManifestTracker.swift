@@ -83,12 +83,16 @@ struct ManifestTracker: Sendable {
     }
 
     /// Decides what to read from a fresh listing. `initial` reads everything at once; `rehash`
-    /// re-reads every settled file (a safety net for file systems with coarse timestamps).
-    mutating func plan(listing: [String: FileSignature], initial: Bool = false, rehash: Bool = false) -> Plan {
+    /// re-reads every settled file (a safety net for file systems with coarse timestamps);
+    /// files in `complete` were closed after writing or renamed into place since the last
+    /// listing (inotify says so), so they are read now rather than after a second listing.
+    mutating func plan(
+        listing: [String: FileSignature], initial: Bool = false, rehash: Bool = false, complete: Set<String> = []
+    ) -> Plan {
         var read: [String] = []
         for (file, signature) in listing {
             missing.remove(file)
-            let settled = initial || lastSeen[file] == signature
+            let settled = initial || lastSeen[file] == signature || complete.contains(file)
             let changed = files[file]?.applied != signature
             if settled && (changed || rehash) { read.append(file) }
         }
