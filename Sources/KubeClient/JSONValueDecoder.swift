@@ -79,9 +79,31 @@ private enum Scalars {
                 break
             }
             if type == JSONValue.self, let value = value as? T { return value }
+            if case .array(let elements) = value, let array = type as? any ExactlyDecodedArray.Type,
+                let decoded = try array.decode(elements, codingPath: codingPath) as? T
+            {
+                return decoded
+            }
             return try T(from: ValueDecoder(value: value, codingPath: codingPath))
         }
         throw Unsupported(codingPath: codingPath, expected: type)
+    }
+}
+
+/// Arrays decoded with their exact capacity: `Array.init(from:)` appends one element at a time,
+/// so a slice's ten endpoints (a few hundred bytes each) sat in room for sixteen.
+private protocol ExactlyDecodedArray {
+    static func decode(_ elements: [JSONValue], codingPath: [any CodingKey]) throws -> Self
+}
+
+extension Array: ExactlyDecodedArray where Element: Decodable {
+    fileprivate static func decode(_ elements: [JSONValue], codingPath: [any CodingKey]) throws -> Self {
+        var array: [Element] = []
+        array.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            array.append(try Scalars.decode(Element.self, from: element, codingPath: codingPath + [IndexKey(intValue: index)]))
+        }
+        return array
     }
 }
 
