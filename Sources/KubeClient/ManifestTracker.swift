@@ -59,6 +59,8 @@ struct ManifestTracker: Sendable {
     private var lastSeen: [String: FileSignature] = [:]
     private var missing: Set<String> = []
     private var effective: [ManifestObject.Key: ManifestObject] = [:]
+    /// The file each object in `effective` comes from.
+    private var origin: [ManifestObject.Key: String] = [:]
     private var duplicates: [ManifestError] = []
 
     /// Every current problem, by file and document.
@@ -142,9 +144,16 @@ struct ManifestTracker: Sendable {
             }
             files[file] = state
         }
-        let merged = merge()
-        update.events = Self.diff(from: effective, to: merged)
+        let (merged, origin) = merge()
+        // Objects whose defining file was neither re-read nor removed cannot have changed, so
+        // one edited file costs a comparison of its own objects, not of every object.
+        let touched = Set(loads.keys).union(removed)
+        update.events = Self.diff(from: effective, to: merged) { key in
+            guard let file = origin[key], file == self.origin[key] else { return true }
+            return touched.contains(file)
+        }
         effective = merged
+        self.origin = origin
 
         let errorsAfter = errorsByFile()
         let reported = Set(errorsBefore.values.joined())
@@ -153,8 +162,9 @@ struct ManifestTracker: Sendable {
         return update
     }
 
-    /// Merges the files' objects in sorted file order, recording duplicates.
-    private mutating func merge() -> [ManifestObject.Key: ManifestObject] {
+    /// Merges the files' objects in sorted file order, recording duplicates; also returns
+    /// which file each merged object comes from.
+    private mutating func merge() -> ([ManifestObject.Key: ManifestObject], [ManifestObject.Key: String]) {
         var merged: [ManifestObject.Key: ManifestObject] = [:]
         var origin: [ManifestObject.Key: String] = [:]
         duplicates = []
@@ -173,22 +183,32 @@ struct ManifestTracker: Sendable {
                 }
             }
         }
-        return merged
+        return (merged, origin)
     }
 
     private func errorsByFile() -> [String: [ManifestError]] {
         Dictionary(grouping: errors, by: \.file)
     }
 
-    /// Additions and updates (Services first), then deletions (Services last).
+    /// Additions and updates (Services first), then deletions (Services last). Objects in both
+    /// sets are compared only where `mayHaveChanged` says so; only changed keys are sorted.
     static func diff(
-        from old: [ManifestObject.Key: ManifestObject], to new: [ManifestObject.Key: ManifestObject]
+        from old: [ManifestObject.Key: ManifestObject], to new: [ManifestObject.Key: ManifestObject],
+        mayHaveChanged: (ManifestObject.Key) -> Bool = { _ in true }
     ) -> [SourceEvent] {
+        var changed: [ManifestObject.Key] = []
+        for (key, object) in new {
+            guard let previous = old[key] else {
+                changed.append(key)
+                continue
+            }
+            if mayHaveChanged(key) && previous != object { changed.append(key) }
+        }
         var events: [SourceEvent] = []
-        for key in new.keys.sorted() {
+        for key in changed.sorted() {
             guard let object = new[key] else { continue }
             if let previous = old[key] {
-                if previous != object { events += SourceEvent.updated(old: previous, new: object) }
+                events += SourceEvent.updated(old: previous, new: object)
             } else {
                 events.append(.added(object))
             }

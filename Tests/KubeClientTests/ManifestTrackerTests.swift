@@ -255,4 +255,22 @@ import Testing
                 "deleted Endpoints default/old", "deleted EndpointSlice default/old-1", "deleted Service default/old",
             ])
     }
+
+    @Test func anEditComparesOnlyTheEditedFilesObjectsAndStillFindsEveryChange() {
+        var tracker = ManifestTracker()
+        _ = tracker.plan(listing: ["a": Self.signature(1), "b": Self.signature(1)], initial: true)
+        _ = tracker.apply(loads: [
+            "a": Self.load(1, [Self.service("web"), Self.service("api")]), "b": Self.load(1, [Self.service("db")]),
+        ])
+        let edited = tracker.apply(loads: ["b": Self.load(2, [Self.service("db", port: 81), Self.service("cache")])])
+        #expect(edited.events.map(\.summary) == ["added Service default/cache", "updated Service default/db"])
+        // The skip is only for objects from files not re-read: a comparison it leaves out is
+        // one that cannot differ.
+        let old = [Self.service("x").key: Self.service("x"), Self.service("y").key: Self.service("y")]
+        let new = [Self.service("x").key: Self.service("x", port: 81), Self.service("z").key: Self.service("z")]
+        #expect(
+            ManifestTracker.diff(from: old, to: new) { _ in false }.map(\.summary) == [
+                "added Service default/z", "deleted Service default/y",
+            ])
+    }
 }
