@@ -123,8 +123,12 @@ public final class ManifestSource: Sendable {
         var pollsSinceListing = 0
         var listingError: String?
         while !Task.isCancelled {
+            // Whether a whole poll interval passed since the last listing: only then may a file
+            // count as settled because its signature did not change (wake-ups come
+            // microseconds apart, while a writer may be between two writes).
+            let fullInterval: Bool
             do {
-                try await pause(wakingOn: watcher?.wakeups)
+                fullInterval = try await pause(wakingOn: watcher?.wakeups)
             } catch {
                 return
             }
@@ -146,7 +150,7 @@ public final class ManifestSource: Sendable {
                 completed = watcher.takeCompleted()
             }
             pollsSinceListing = 0
-            switch poller.poll(initial: false, rehash: rehash, complete: completed) {
+            switch poller.poll(initial: false, rehash: rehash, complete: completed, settle: fullInterval) {
             case .failure(let failure):
                 if failure.message != listingError {
                     logger.error("\(ManifestExcerpt.excerpt(path)): cannot list: \(failure.message)")
@@ -166,19 +170,26 @@ public final class ManifestSource: Sendable {
     }
 
     /// Waits for the next poll: `pollInterval` on the clock, or less when the watcher signals
-    /// news (so an edit applies in milliseconds, not at the next tick).
-    private func pause(wakingOn wakeups: WakeSignal?) async throws {
+    /// news (so an edit applies in milliseconds, not at the next tick). Returns whether the
+    /// whole interval passed.
+    private func pause(wakingOn wakeups: WakeSignal?) async throws -> Bool {
         guard let wakeups else {
             try await clock.sleep(for: pollInterval)
-            return
+            return true
         }
         let clock = self.clock
         let interval = pollInterval
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await clock.sleep(for: interval) }
-            group.addTask { await wakeups.wait() }
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await clock.sleep(for: interval)
+                return true
+            }
+            group.addTask {
+                await wakeups.wait()
+                return false
+            }
             defer { group.cancelAll() }
-            try await group.next()
+            return try await group.next() ?? true
         }
     }
 
@@ -277,7 +288,7 @@ private struct ManifestPoller {
 
     /// The update, or why the path could not be listed (then nothing changed).
     mutating func poll(
-        initial: Bool, rehash: Bool, complete: Set<String> = []
+        initial: Bool, rehash: Bool, complete: Set<String> = [], settle: Bool = true
     ) -> Result<ManifestTracker.Update, ListingFailure> {
         let listing: [String: FileSignature]
         do {
@@ -286,7 +297,8 @@ private struct ManifestPoller {
             return .failure(ListingFailure(message: "\(error)"))
         }
         listed = Array(listing.keys)
-        let plan = tracker.plan(listing: listing, initial: initial, rehash: rehash, complete: complete)
+        let plan = tracker.plan(
+            listing: listing, initial: initial, rehash: rehash, complete: complete, settle: settle)
         let due = plan.read.compactMap { file in listing[file].map { (file, $0, tracker.hash(of: file)) } }
         var loads: [String: ManifestTracker.FileLoad] = [:]
         for (file, outcome) in Self.load(due, files: files, validator: validator, limits: limits) {
