@@ -32,7 +32,8 @@ import Synchronization
 ///   unread, and not looked at again until its signature changes;
 /// - error text quoting the file's content is short and escaped (``ManifestError``).
 ///
-/// A change shows up within about two poll intervals: a changed file is read once its `stat`
+/// A change shows up within milliseconds when inotify says the file is complete (closed after
+/// writing, or renamed into place); otherwise within about two poll intervals, once its `stat`
 /// signature is stable across two listings a poll apart, which keeps editors' intermediate
 /// states out. ``counters()`` tells how much work that took (and proves an idle source idle).
 public final class ManifestSource: Sendable {
