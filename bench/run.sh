@@ -63,11 +63,16 @@ install_peers() {
   fi
 }
 
+# BENCH_SCRATCH_PATH: a separate SwiftPM build directory for the release binaries, so a
+# benchmark does not wait for (or invalidate) the debug build in .build.
+RELEASE=(-c release)
+[ -n "${BENCH_SCRATCH_PATH:-}" ] && RELEASE+=(--scratch-path "$BENCH_SCRATCH_PATH")
+
 # build PRODUCT : release build; sets the variable named by $2 to yes/no.
 build() {
   local product=$1 var=$2
   log "building $product (release; the first build takes several minutes on 2 cores)"
-  if swift build -c release --product "$product" >"$WORK/build-$product.log" 2>&1; then
+  if swift build "${RELEASE[@]}" --product "$product" >"$WORK/build-$product.log" 2>&1; then
     printf -v "$var" yes
   else
     printf -v "$var" no
@@ -85,7 +90,7 @@ fi
 if [ "$ONLY" != controlplane ] && [ "$ONLY" != alloc ]; then build kube-proxy OURS_BUILT; fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ] || [ "$ONLY" = realbinary ]; then build fake-apiserver API_BUILT; fi
 if [ "$ONLY" = "" ] || [ "$ONLY" = controlplane ]; then build kube-proxy-bench BENCH_BUILT; fi
-BIN=$(swift build -c release --show-bin-path)
+BIN=$(swift build "${RELEASE[@]}" --show-bin-path)
 log "builds done after $(($(date +%s) - STARTED)) s"
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 

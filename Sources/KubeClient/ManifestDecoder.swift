@@ -50,34 +50,57 @@ enum ManifestDecoder {
     private static func decodeAll(
         _ data: Data, file: String, validator: @escaping ManifestValidator, limits: ManifestLimits
     ) -> ManifestFileContents {
-        var contents = ManifestFileContents()
-        let documents: [JSONValue]
-        switch ManifestParser.documents(in: data, file: file, limits: limits) {
-        case .success(let parsed): documents = parsed
-        case .failure(let error):
-            contents.errors = [error]
-            return contents
+        var collector = Collector(file: file, validator: validator)
+        if !file.lowercased().hasSuffix(".json") {
+            // Ordinary YAML is decoded document by document straight from libyaml's events, so
+            // neither Yams nodes nor more than one document's JSON tree exist at a time; the
+            // composing path below takes over (from scratch) for anything out of the ordinary.
+            let streamed = ManifestParser.streamDocuments(in: data, maxDocuments: limits.maxDocuments) {
+                collector.add($0)
+            }
+            if streamed { return collector.contents }
+            collector = Collector(file: file, validator: validator)
         }
-        var firstDocument: [ManifestObject.Key: Int] = [:]
-        for (index, document) in documents.enumerated() {
-            let number = index + 1
-            var decoded: [ManifestObject] = []
-            DocumentDecoder(file: file, number: number, validator: validator)
-                .decode(document, objects: &decoded, contents: &contents)
-            for object in decoded {
-                if let earlier = firstDocument[object.key] {
-                    contents.errors.append(
-                        ManifestError(
-                            reason: .duplicate, file: file, document: number, kind: "\(object.kind)",
-                            object: "\(object.key.namespace)/\(object.key.name)",
-                            message: "already defined in document \(earlier) of this file"))
-                } else {
-                    firstDocument[object.key] = number
-                    contents.objects.append(LoadedObject(document: number, object: object))
-                }
+        switch ManifestParser.documents(in: data, file: file, limits: limits) {
+        case .success(let documents):
+            for document in documents { collector.add(document) }
+            return collector.contents
+        case .failure(let error):
+            return ManifestFileContents(errors: [error])
+        }
+    }
+}
+
+/// Decodes a file's documents one at a time, numbering them and finding objects defined twice.
+private struct Collector {
+    let file: String
+    let validator: ManifestValidator
+    var contents = ManifestFileContents()
+    private var number = 0
+    private var firstDocument: [ManifestObject.Key: Int] = [:]
+
+    init(file: String, validator: @escaping ManifestValidator) {
+        self.file = file
+        self.validator = validator
+    }
+
+    mutating func add(_ document: JSONValue) {
+        number += 1
+        var decoded: [ManifestObject] = []
+        DocumentDecoder(file: file, number: number, validator: validator)
+            .decode(document, objects: &decoded, contents: &contents)
+        for object in decoded {
+            if let earlier = firstDocument[object.key] {
+                contents.errors.append(
+                    ManifestError(
+                        reason: .duplicate, file: file, document: number, kind: "\(object.kind)",
+                        object: "\(object.key.namespace)/\(object.key.name)",
+                        message: "already defined in document \(earlier) of this file"))
+            } else {
+                firstDocument[object.key] = number
+                contents.objects.append(LoadedObject(document: number, object: object))
             }
         }
-        return contents
     }
 }
 
@@ -190,13 +213,24 @@ private struct DocumentDecoder {
             reason: reason, file: file, document: number, kind: kind, object: object, field: field, message: message)
     }
 
+    /// Decodes straight from the tree; if that refuses, through JSON text and `JSONDecoder`,
+    /// which gives the error its usual field path and wording (or accepts what the fast path
+    /// leaves to it, such as `80.0` for an integer).
     private static func decode(_ kind: ManifestObject.Kind, from value: JSONValue) throws -> ManifestObject {
-        let data = try JSONEncoder().encode(value)
-        let decoder = JSONDecoder()
-        switch kind {
-        case .service: return .service(try decoder.decode(Service.self, from: data))
-        case .endpointSlice: return .endpointSlice(try decoder.decode(EndpointSlice.self, from: data))
-        case .endpoints: return .endpoints(try decoder.decode(Endpoints.self, from: data))
+        do {
+            switch kind {
+            case .service: return .service(try JSONValueDecoder.decode(Service.self, from: value))
+            case .endpointSlice: return .endpointSlice(try JSONValueDecoder.decode(EndpointSlice.self, from: value))
+            case .endpoints: return .endpoints(try JSONValueDecoder.decode(Endpoints.self, from: value))
+            }
+        } catch {
+            let data = try JSONEncoder().encode(value)
+            let decoder = JSONDecoder()
+            switch kind {
+            case .service: return .service(try decoder.decode(Service.self, from: data))
+            case .endpointSlice: return .endpointSlice(try decoder.decode(EndpointSlice.self, from: data))
+            case .endpoints: return .endpoints(try decoder.decode(Endpoints.self, from: data))
+            }
         }
     }
 

@@ -59,6 +59,8 @@ struct ManifestTracker: Sendable {
     private var lastSeen: [String: FileSignature] = [:]
     private var missing: Set<String> = []
     private var effective: [ManifestObject.Key: ManifestObject] = [:]
+    /// The file each object in `effective` comes from.
+    private var origin: [ManifestObject.Key: String] = [:]
     private var duplicates: [ManifestError] = []
 
     /// Every current problem, by file and document.
@@ -83,12 +85,19 @@ struct ManifestTracker: Sendable {
     }
 
     /// Decides what to read from a fresh listing. `initial` reads everything at once; `rehash`
-    /// re-reads every settled file (a safety net for file systems with coarse timestamps).
-    mutating func plan(listing: [String: FileSignature], initial: Bool = false, rehash: Bool = false) -> Plan {
+    /// re-reads every settled file (a safety net for file systems with coarse timestamps);
+    /// files in `complete` were closed after writing or renamed into place since the last
+    /// listing (inotify says so), so they are read now rather than after a second listing.
+    /// `settle` is false for a listing that follows the previous one by less than a poll
+    /// interval (an inotify wake-up): an unchanged signature then proves nothing.
+    mutating func plan(
+        listing: [String: FileSignature], initial: Bool = false, rehash: Bool = false, complete: Set<String> = [],
+        settle: Bool = true
+    ) -> Plan {
         var read: [String] = []
         for (file, signature) in listing {
             missing.remove(file)
-            let settled = initial || lastSeen[file] == signature
+            let settled = initial || (settle && lastSeen[file] == signature) || complete.contains(file)
             let changed = files[file]?.applied != signature
             if settled && (changed || rehash) { read.append(file) }
         }
@@ -112,6 +121,11 @@ struct ManifestTracker: Sendable {
         if loads.isEmpty && removed.isEmpty { return Update(isIdle: true) }
         let errorsBefore = errorsByFile()
         var update = Update()
+        let touched = Set(loads.keys).union(removed)
+        var previousKeys: Set<ManifestObject.Key> = []
+        for file in touched {
+            for loaded in files[file]?.objects ?? [] { previousKeys.insert(loaded.object.key) }
+        }
         for file in removed { files[file] = nil }
         for (file, load) in loads.sorted(by: { $0.key < $1.key }) {
             var state = files[file] ?? FileState()
@@ -138,9 +152,19 @@ struct ManifestTracker: Sendable {
             }
             files[file] = state
         }
-        let merged = merge()
-        update.events = Self.diff(from: effective, to: merged)
-        effective = merged
+        if let events = mergeIncrementally(touched: touched, previousKeys: previousKeys) {
+            update.events = events
+        } else {
+            let (merged, origin) = merge()
+            // Objects whose defining file was neither re-read nor removed cannot have changed,
+            // so they are not compared.
+            update.events = Self.diff(from: effective, to: merged) { key in
+                guard let file = origin[key], file == self.origin[key] else { return true }
+                return touched.contains(file)
+            }
+            effective = merged
+            self.origin = origin
+        }
 
         let errorsAfter = errorsByFile()
         let reported = Set(errorsBefore.values.joined())
@@ -149,8 +173,41 @@ struct ManifestTracker: Sendable {
         return update
     }
 
-    /// Merges the files' objects in sorted file order, recording duplicates.
-    private mutating func merge() -> [ManifestObject.Key: ManifestObject] {
+    /// Updates the merged set for the `touched` files only (their objects before were
+    /// `previousKeys`) and returns the events, so an edit costs its own file's objects rather
+    /// than a merge of every file. Only while no object is defined twice: then each object has
+    /// exactly one defining file and "first file wins" has nothing to decide. `nil` (nothing
+    /// changed yet) when there are duplicates before or after; the full merge handles those.
+    private mutating func mergeIncrementally(
+        touched: Set<String>, previousKeys: Set<ManifestObject.Key>
+    ) -> [SourceEvent]? {
+        guard duplicates.isEmpty, !effective.isEmpty else { return nil }
+        var claimed: [ManifestObject.Key: (file: String, object: ManifestObject)] = [:]
+        for file in touched {
+            for loaded in files[file]?.objects ?? [] {
+                let key = loaded.object.key
+                if claimed[key] != nil { return nil }
+                if let owner = origin[key], !touched.contains(owner) { return nil }
+                claimed[key] = (file, loaded.object)
+            }
+        }
+        var before: [ManifestObject.Key: ManifestObject] = [:]
+        for key in previousKeys {
+            before[key] = effective.removeValue(forKey: key)
+            origin[key] = nil
+        }
+        var after: [ManifestObject.Key: ManifestObject] = [:]
+        for (key, claim) in claimed {
+            effective[key] = claim.object
+            origin[key] = claim.file
+            after[key] = claim.object
+        }
+        return Self.diff(from: before, to: after)
+    }
+
+    /// Merges the files' objects in sorted file order, recording duplicates; also returns
+    /// which file each merged object comes from.
+    private mutating func merge() -> ([ManifestObject.Key: ManifestObject], [ManifestObject.Key: String]) {
         var merged: [ManifestObject.Key: ManifestObject] = [:]
         var origin: [ManifestObject.Key: String] = [:]
         duplicates = []
@@ -169,22 +226,32 @@ struct ManifestTracker: Sendable {
                 }
             }
         }
-        return merged
+        return (merged, origin)
     }
 
     private func errorsByFile() -> [String: [ManifestError]] {
         Dictionary(grouping: errors, by: \.file)
     }
 
-    /// Additions and updates (Services first), then deletions (Services last).
+    /// Additions and updates (Services first), then deletions (Services last). Objects in both
+    /// sets are compared only where `mayHaveChanged` says so; only changed keys are sorted.
     static func diff(
-        from old: [ManifestObject.Key: ManifestObject], to new: [ManifestObject.Key: ManifestObject]
+        from old: [ManifestObject.Key: ManifestObject], to new: [ManifestObject.Key: ManifestObject],
+        mayHaveChanged: (ManifestObject.Key) -> Bool = { _ in true }
     ) -> [SourceEvent] {
+        var changed: [ManifestObject.Key] = []
+        for (key, object) in new {
+            guard let previous = old[key] else {
+                changed.append(key)
+                continue
+            }
+            if mayHaveChanged(key) && previous != object { changed.append(key) }
+        }
         var events: [SourceEvent] = []
-        for key in new.keys.sorted() {
+        for key in changed.sorted() {
             guard let object = new[key] else { continue }
             if let previous = old[key] {
-                if previous != object { events += SourceEvent.updated(old: previous, new: object) }
+                events += SourceEvent.updated(old: previous, new: object)
             } else {
                 events.append(.added(object))
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -32,6 +33,23 @@ protocol ManifestWatcher: AnyObject {
     /// directory) is among those watched; when it is not (it vanished), events cannot be
     /// trusted and the source lists every poll until it is.
     func watch(_ directories: Set<String>, required: String) -> Bool
+
+    /// The files (as ``ManifestFiles/list()`` names them) whose last event in the news just
+    /// taken says they are complete: closed after writing, or renamed into place. A listing
+    /// may read those at once instead of waiting for their signature to hold still for a poll.
+    func takeCompleted() -> Set<String>
+
+    /// Signalled when there is news, so the source need not wait for its next poll; `nil` when
+    /// the watcher can only be asked.
+    var wakeups: WakeSignal? { get }
+}
+
+extension ManifestWatcher {
+    /// No completion news: every changed file waits for its signature to settle.
+    func takeCompleted() -> Set<String> { [] }
+
+    /// No wake-ups: news is seen at the next poll.
+    var wakeups: WakeSignal? { nil }
 }
 
 /// Linux inotify: one non-blocking descriptor, one watch per directory that holds manifests or
@@ -43,6 +61,9 @@ final class InotifyWatcher: ManifestWatcher {
         /// descriptor (the kernel keys watches by inode).
         private var watches: [String: Int32] = [:]
         private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        /// Per watch descriptor and name, whether the file's last event left it complete.
+        private var completion: [Int32: [String: Bool]] = [:]
+        private let readiness: InotifyReadiness
 
         /// Everything that can change what a listing or a read would see.
         static let mask: UInt32 = UInt32(
@@ -57,13 +78,30 @@ final class InotifyWatcher: ManifestWatcher {
                 throw WatcherUnavailable(reason: "inotify_init1: \(String(cString: strerror(errno)))")
             }
             self.descriptor = descriptor
+            self.readiness = InotifyReadiness(descriptor: descriptor)
         }
 
         deinit {
-            close(descriptor)
+            // The readiness source closes the descriptor once it is cancelled.
+            readiness.cancel()
+        }
+
+        var wakeups: WakeSignal? { readiness.signal }
+
+        func takeCompleted() -> Set<String> {
+            defer { completion = [:] }
+            var files: Set<String> = []
+            for (directory, wd) in watches {
+                for (name, complete) in completion[wd] ?? [:] where complete {
+                    files.insert(directory.hasSuffix("/") ? directory + name : directory + "/" + name)
+                }
+            }
+            return files
         }
 
         func news() -> ManifestWatchNews {
+            // Ask the kernel to tell us again only after this drain.
+            defer { readiness.rearm() }
             var result = ManifestWatchNews.quiet
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
@@ -75,6 +113,9 @@ final class InotifyWatcher: ManifestWatcher {
                 }
                 if count == 0 { return result }
                 let records = buffer.withUnsafeBytes { Self.records(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                buffer.withUnsafeBytes {
+                    Self.completions(UnsafeRawBufferPointer(rebasing: $0[..<count]), into: &completion)
+                }
                 let (summary, ignored) = Self.news(of: records)
                 for wd in ignored { forget(wd) }
                 if summary == .overflowed { result = .overflowed } else if result == .quiet { result = summary }
@@ -135,6 +176,31 @@ extension InotifyWatcher {
         return (news, ignored)
     }
 
+    /// Events that leave a file complete (`IN_CLOSE_WRITE`, `IN_MOVED_TO`) and events that
+    /// leave it incomplete or gone (`IN_CREATE`, `IN_MODIFY`, `IN_MOVED_FROM`, `IN_DELETE`), as
+    /// the kernel defines them.
+    static let completing: UInt32 = 0x0008 | 0x0080
+    static let unsettling: UInt32 = 0x0100 | 0x0002 | 0x0040 | 0x0200
+
+    /// Records, per watch descriptor and file name in `bytes` (whole records, as for
+    /// ``records(_:)``), whether the file's last event left it complete. A later write undoes
+    /// an earlier close; other events (attributes) change nothing.
+    static func completions(_ bytes: UnsafeRawBufferPointer, into completion: inout [Int32: [String: Bool]]) {
+        let header = 16
+        var offset = 0
+        while offset + header <= bytes.count {
+            let wd = bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+            let mask = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+            let length = Int(bytes.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+            let end = min(offset + header + length, bytes.count)
+            let name = UnsafeRawBufferPointer(rebasing: bytes[(offset + header)..<end]).prefix { $0 != 0 }
+            if !name.isEmpty && mask & (completing | unsettling) != 0 {
+                completion[wd, default: [:]][String(decoding: name, as: UTF8.self)] = mask & completing != 0
+            }
+            offset += header + length
+        }
+    }
+
     /// The `(wd, mask)` of each record in `bytes`, which holds whole records as `read` returns
     /// them: a fixed 16-byte header (`int wd; uint32 mask; uint32 cookie; uint32 len`, the
     /// kernel ABI) followed by `len` bytes of name. A truncated tail is ignored.
@@ -160,4 +226,101 @@ struct WatcherUnavailable: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The reason, as logged.
     var description: String { reason }
+}
+
+#if os(Linux)
+    /// Turns the inotify descriptor's readability into a ``WakeSignal``: a dispatch read source
+    /// that, once fired, stays suspended until the source has drained the descriptor
+    /// (``rearm()``), so it fires once per batch of news rather than spinning while the news
+    /// waits to be read.
+    final class InotifyReadiness: @unchecked Sendable {
+        /// Signalled once per batch of news.
+        let signal = WakeSignal()
+        // Safe to share: the dispatch source is thread-safe, and `suspended` (whether it is
+        // suspended by us) is only read and written under its lock.
+        private let source: any DispatchSourceRead
+        private let suspended = Mutex(false)
+
+        /// Watches `descriptor` for readability; the descriptor is closed when this is cancelled.
+        init(descriptor: Int32) {
+            source = DispatchSource.makeReadSource(
+                fileDescriptor: descriptor, queue: DispatchQueue(label: "kube-proxy.manifests.inotify"))
+            source.setCancelHandler { close(descriptor) }
+            source.setEventHandler { [weak self] in self?.fired() }
+            source.activate()
+        }
+
+        private func fired() {
+            let suspend = suspended.withLock { suspended in
+                defer { suspended = true }
+                return !suspended
+            }
+            if suspend { source.suspend() }
+            signal.signal()
+        }
+
+        /// Lets the next readability fire again.
+        func rearm() {
+            let resume = suspended.withLock { suspended in
+                defer { suspended = false }
+                return suspended
+            }
+            if resume { source.resume() }
+        }
+
+        /// Stops watching and closes the descriptor (a source must not be released suspended).
+        func cancel() {
+            rearm()
+            source.cancel()
+        }
+    }
+#endif
+
+/// A wake-up that is not lost: a signal with nobody waiting is kept for the next ``wait()``.
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates a signal with nothing pending.
+    init() {}
+
+    /// Wakes the waiter, or the next one to wait.
+    func signal() {
+        let waiter = state.withLock { state in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil as CheckedContinuation<Void, Never>?
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next signal (at once if one is pending), or when the task is cancelled.
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+    }
 }

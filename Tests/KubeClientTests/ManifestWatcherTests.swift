@@ -244,6 +244,45 @@ import Testing
         #expect(InotifyWatcher.news(of: records + [(wd: -1, mask: 0x4000)]).news == .overflowed)
     }
 
+    @Test func aFilesLastEventSaysWhetherItIsComplete() {
+        var bytes: [UInt8] = []
+        func append(wd: Int32, mask: UInt32, name: String) {
+            let padded = name.isEmpty ? [] : Array(name.utf8) + [UInt8](repeating: 0, count: 16 - name.utf8.count)
+            withUnsafeBytes(of: wd.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: mask.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: UInt32(0).littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: UInt32(padded.count).littleEndian) { bytes += $0 }
+            bytes += padded
+        }
+        append(wd: 1, mask: 0x100, name: "a.yaml")  // IN_CREATE
+        append(wd: 1, mask: 0x002, name: "a.yaml")  // IN_MODIFY
+        append(wd: 1, mask: 0x008, name: "a.yaml")  // IN_CLOSE_WRITE: complete
+        append(wd: 1, mask: 0x008, name: "b.yaml")
+        append(wd: 1, mask: 0x002, name: "b.yaml")  // written again after closing: not complete
+        append(wd: 2, mask: 0x080, name: "c.yaml")  // IN_MOVED_TO: complete
+        append(wd: 2, mask: 0x004, name: "c.yaml")  // IN_ATTRIB changes nothing
+        append(wd: 2, mask: 0x040, name: "d.yaml")  // IN_MOVED_FROM: gone
+        var completion: [Int32: [String: Bool]] = [:]
+        bytes.withUnsafeBytes { InotifyWatcher.completions($0, into: &completion) }
+        #expect(completion == [1: ["a.yaml": true, "b.yaml": false], 2: ["c.yaml": true, "d.yaml": false]])
+    }
+
+    @Test func aRenamedInFileAppliesWithoutWaitingForAPoll() async throws {
+        try directory.write("svc.yaml", serviceYAML())
+        let source = source()
+        try await running(source) { events in
+            _ = await events.next(2)
+            let loaded = source.counters()
+            // The clock does not move: only inotify's wake-up and the rename's completion
+            // (no second listing to see the signature settle) can deliver this.
+            try directory.replace("svc.yaml", serviceYAML(port: 8443))
+            #expect(await events.next(1).map(\.summary) == ["updated Service default/web"])
+            #expect(source.counters().reads == loaded.reads + 1)
+            try directory.write("slice.yaml", sliceYAML())
+            #expect(await events.next(1).map(\.summary) == ["added EndpointSlice default/web-abc"])
+        }
+    }
+
     private func makeConfigMapVersion(_ name: String, files: [String: String]) throws {
         try FileManager.default.createDirectory(atPath: directory.path + "/" + name, withIntermediateDirectories: false)
         for (file, text) in files { try directory.write(name + "/" + file, text) }
