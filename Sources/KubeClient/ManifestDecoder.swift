@@ -222,6 +222,7 @@ private struct DocumentDecoder {
             case .service: return .service(try JSONValueDecoder.decode(Service.self, from: value))
             case .endpointSlice: return .endpointSlice(try JSONValueDecoder.decode(EndpointSlice.self, from: value))
             case .endpoints: return .endpoints(try JSONValueDecoder.decode(Endpoints.self, from: value))
+            case .serviceCIDR: return .serviceCIDR(try JSONValueDecoder.decode(ServiceCIDR.self, from: value))
             }
         } catch {
             let data = try JSONEncoder().encode(value)
@@ -230,6 +231,7 @@ private struct DocumentDecoder {
             case .service: return .service(try decoder.decode(Service.self, from: data))
             case .endpointSlice: return .endpointSlice(try decoder.decode(EndpointSlice.self, from: data))
             case .endpoints: return .endpoints(try decoder.decode(Endpoints.self, from: data))
+            case .serviceCIDR: return .serviceCIDR(try decoder.decode(ServiceCIDR.self, from: data))
             }
         }
     }
@@ -247,6 +249,8 @@ private struct DocumentDecoder {
         case .endpoints(var value):
             value.metadata.namespace = "default"
             return .endpoints(value)
+        case .serviceCIDR:
+            return object  // cluster-scoped
         }
     }
 

@@ -16,6 +16,8 @@ public indirect enum ManifestObject: Sendable, Hashable {
     case endpointSlice(EndpointSlice)
     /// A legacy `v1` Endpoints object.
     case endpoints(Endpoints)
+    /// A `networking.k8s.io/v1` ServiceCIDR (cluster-scoped).
+    case serviceCIDR(ServiceCIDR)
 
     /// The kinds a manifest may define, in the order their additions are emitted (a Service
     /// before the endpoints that refer to it; deletions go the other way).
@@ -26,6 +28,8 @@ public indirect enum ManifestObject: Sendable, Hashable {
         case endpointSlice
         /// `Endpoints`
         case endpoints
+        /// `ServiceCIDR`
+        case serviceCIDR
 
         /// The API `kind` string.
         public var description: String {
@@ -33,12 +37,17 @@ public indirect enum ManifestObject: Sendable, Hashable {
             case .service: "Service"
             case .endpointSlice: "EndpointSlice"
             case .endpoints: "Endpoints"
+            case .serviceCIDR: "ServiceCIDR"
             }
         }
 
         /// The only `apiVersion` accepted for the kind (an absent one is accepted too).
         public var apiVersion: String {
-            self == .endpointSlice ? "discovery.k8s.io/v1" : "v1"
+            switch self {
+            case .endpointSlice: "discovery.k8s.io/v1"
+            case .serviceCIDR: "networking.k8s.io/v1"
+            case .service, .endpoints: "v1"
+            }
         }
 
         /// The kind for an API `kind` string, or `nil` for kinds we do not read.
@@ -81,6 +90,7 @@ public indirect enum ManifestObject: Sendable, Hashable {
         case .service: .service
         case .endpointSlice: .endpointSlice
         case .endpoints: .endpoints
+        case .serviceCIDR: .serviceCIDR
         }
     }
 
@@ -90,12 +100,14 @@ public indirect enum ManifestObject: Sendable, Hashable {
         case .service(let object): object.metadata
         case .endpointSlice(let object): object.metadata
         case .endpoints(let object): object.metadata
+        case .serviceCIDR(let object): object.metadata
         }
     }
 
-    /// The object's key; a missing namespace reads as `default`, a missing name as empty (the
-    /// manifest decoder rejects those before a key is ever taken).
+    /// The object's key; a missing namespace reads as `default` (empty for the cluster-scoped
+    /// ServiceCIDR), a missing name as empty (the manifest decoder rejects those before a key
+    /// is ever taken).
     public var key: Key {
-        Key(kind: kind, namespace: metadata.namespace ?? "default", name: metadata.name ?? "")
+        Key(kind: kind, namespace: kind == .serviceCIDR ? "" : metadata.namespace ?? "default", name: metadata.name ?? "")
     }
 }

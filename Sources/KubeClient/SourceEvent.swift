@@ -25,6 +25,7 @@ public enum SourceEvent: Sendable, Hashable {
         case .service(let value): .service(.added(value))
         case .endpointSlice(let value): .endpointSlice(.added(value))
         case .endpoints(let value): .endpoints(.added(value))
+        case .serviceCIDR(let value): .serviceCIDR(.added(value))
         }
     }
 
@@ -34,6 +35,7 @@ public enum SourceEvent: Sendable, Hashable {
         case .service(let value): .service(.deleted(value))
         case .endpointSlice(let value): .endpointSlice(.deleted(value))
         case .endpoints(let value): .endpoints(.deleted(value))
+        case .serviceCIDR(let value): .serviceCIDR(.deleted(value))
         }
     }
 
@@ -44,6 +46,7 @@ public enum SourceEvent: Sendable, Hashable {
         case (.service(let old), .service(let new)): [.service(.updated(old: old, new: new))]
         case (.endpointSlice(let old), .endpointSlice(let new)): [.endpointSlice(.updated(old: old, new: new))]
         case (.endpoints(let old), .endpoints(let new)): [.endpoints(.updated(old: old, new: new))]
+        case (.serviceCIDR(let old), .serviceCIDR(let new)): [.serviceCIDR(.updated(old: old, new: new))]
         default: [deleted(old), added(new)]
         }
     }

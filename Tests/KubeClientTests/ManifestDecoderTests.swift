@@ -13,6 +13,27 @@ import Testing
         ManifestDecoder.decode(Data(text.utf8), file: file, validator: validator)
     }
 
+    /// ServiceCIDRs are cluster-scoped: no namespace is defaulted, and the key has none.
+    @Test func readsAServiceCIDRWithoutANamespace() throws {
+        let contents = decode(
+            """
+            apiVersion: networking.k8s.io/v1
+            kind: ServiceCIDR
+            metadata: {name: kubernetes}
+            spec: {cidrs: [10.96.0.0/12, "fd00:10:96::/112"]}
+            """)
+        #expect(contents.errors.isEmpty)
+        guard case .serviceCIDR(let range) = contents.objects.first?.object else {
+            Issue.record("not a ServiceCIDR: \(contents.objects)")
+            return
+        }
+        #expect(range.spec?.cidrs == ["10.96.0.0/12", "fd00:10:96::/112"])
+        #expect(range.metadata.namespace == nil)
+        #expect(contents.objects.first?.object.key.description == "ServiceCIDR /kubernetes")
+        let wrongVersion = decode("apiVersion: v1\nkind: ServiceCIDR\nmetadata: {name: x}\nspec: {cidrs: [10.0.0.0/8]}\n")
+        #expect(wrongVersion.objects.isEmpty)
+    }
+
     @Test func readsEveryKindFromAMultiDocumentYAMLFile() throws {
         let text = """
             ---
