@@ -129,7 +129,9 @@ struct EndpointSelectionTests {
             name: "internal Local, external Cluster", internalPolicy: .local, externalPolicy: .cluster, nodePort: 30080, cluster: [1, 2],
             local: [1]),
         PolicyCase(name: "external Local", internalPolicy: .cluster, externalPolicy: .local, nodePort: 30080, cluster: [1, 2], local: [1]),
-        PolicyCase(name: "both Local, external", internalPolicy: .local, externalPolicy: .local, nodePort: 30080, cluster: [1, 2], local: [1]),
+        PolicyCase(
+            name: "both Local, external", internalPolicy: .local, externalPolicy: .local, nodePort: 30080, cluster: [1, 2],
+            local: [1]),
         PolicyCase(name: "both Local, not external", internalPolicy: .local, externalPolicy: .local, nodePort: 0, cluster: nil, local: [1]),
     ])
     func categorizeFollowsTheTrafficPolicies(_ testCase: PolicyCase) {
