@@ -164,7 +164,7 @@ public actor NFTablesBackend: ProxyBackend {
     /// A duration in milliseconds with two decimals, for logs.
     private static func milliseconds(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
-        let hundredths = seconds * 100 + attoseconds / 10_000_000_000_000_000
+        let hundredths = seconds * 100_000 + attoseconds / 10_000_000_000_000
         return "\(hundredths / 100).\(String(hundredths % 100).leftPadded(to: 2))"
     }
 

@@ -33,7 +33,7 @@ nft_sync_field() {
 # change_operations note
 nft_run() {
   local n=$1 verbose=$2 dir="$WORK/nft-manifests-$1" kplog="$WORK/kp-nft-$1-$2.log" kp t0 now
-  local first="-" rss="-" change="-" fplan="-" fnft="-" cplan="-" cnft="-" cops="-" note="" limit=180 cmd=()
+  local first="-" rss="-" change="-" fplan="-" fnft="-" cplan="-" cnft="-" cops="-" note="" limit=$(($1 > 5000 ? 420 : 180)) cmd=()
   [ -d "$dir" ] || real_gen_manifests "$dir" "$n"
   rm -f "$kplog"
   NFT_NETNS="kpnft-$$-$n"
