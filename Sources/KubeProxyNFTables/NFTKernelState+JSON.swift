@@ -45,6 +45,7 @@ extension NFTKernelState {
                 chains[name, default: Chain(base: base, ruleCount: 0, digest: nil)].base = base
             } else if let rule = object["rule"] as? [String: Any], let name = rule["chain"] as? String {
                 chains[name, default: Chain(ruleCount: 0, digest: nil)].ruleCount += 1
+                totalRules += 1
                 chains[name]?.digest = nil
             } else if let set = (object["set"] ?? object["map"]) as? [String: Any], let name = set["name"] as? String {
                 let kind: NFTSetKind = object["map"] != nil ? .map : .set

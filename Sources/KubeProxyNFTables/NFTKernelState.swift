@@ -1,3 +1,5 @@
+import KubeProxyCore
+
 /// What the kernel holds in one of our tables, as far as syncing needs to know: chains with
 /// their rule count and (for chains we wrote) a digest of their rules, sets and maps with their
 /// elements, and since when each stale per-service chain has been flushed.
@@ -51,6 +53,19 @@ public struct NFTKernelState: Hashable, Sendable {
     /// Per-service chains that were flushed because nothing uses them, with the time they were
     /// flushed (monotonic, any fixed origin); deleted once old enough.
     public var staleSince: [String: Duration]
+    /// What each service port got in the last syncs, once a full sync wrote them all; `nil`
+    /// after reading the kernel (a partial sync then compares the whole table). With it, a
+    /// partial sync compares only the changed ports' old and new objects.
+    public var servicePortsWritten: [ServicePortName: NFTServicePortObjects]?
+    /// How many written service ports want each dispatch element (ports of one Service share
+    /// the ClusterIP in `cluster-ips`): an element goes only when its last user does.
+    var elementUsers: [NFTElementID: Int] = [:]
+    /// Chains whose stale-chain deletion failed: no longer counted as stale, flushed again by
+    /// the next sync and aged anew.
+    var orphanedChains: Set<String> = []
+    /// The rules of all chains together (kept up to date so a sync need not add up 100,000
+    /// chains for its metrics).
+    public internal(set) var totalRules = 0
 
     /// The state of a machine without our table.
     public init(family: NFTFamily, table: String = NFTTransaction.defaultTable) {
@@ -60,6 +75,7 @@ public struct NFTKernelState: Hashable, Sendable {
         self.chains = [:]
         self.sets = [:]
         self.staleSince = [:]
+        self.servicePortsWritten = nil
     }
 
     /// Advances the state by a transaction the kernel accepted.
@@ -77,9 +93,11 @@ public struct NFTKernelState: Hashable, Sendable {
         case .addChain(let chain):
             if chains[chain.name] == nil { chains[chain.name] = Chain(base: chain.base) }
         case .flushChain(let name):
+            totalRules -= chains[name]?.ruleCount ?? 0
             chains[name]?.ruleCount = 0
             chains[name]?.digest = NFTDigest.empty
         case .deleteChain(let name):
+            totalRules -= chains[name]?.ruleCount ?? 0
             chains[name] = nil
             staleSince[name] = nil
         case .addSet(let set):
@@ -91,6 +109,7 @@ public struct NFTKernelState: Hashable, Sendable {
         case .addRule(let rule):
             guard var chain = chains[rule.chain] else { return }
             chain.ruleCount += 1
+            totalRules += 1
             chain.digest = chain.digest.map { NFTDigest.adding(rule, to: $0) }
             chains[rule.chain] = chain
         case .addElement(let element):
@@ -98,5 +117,16 @@ public struct NFTKernelState: Hashable, Sendable {
         case .deleteElement(let element):
             sets[element.set]?.elements[element.keyText] = nil
         }
+    }
+}
+
+/// A dispatch element by set and key (its value may change, it stays the same element).
+struct NFTElementID: Hashable, Sendable {
+    var set: String
+    var key: String
+
+    init(_ element: NFTElement) {
+        set = element.set
+        key = element.keyText
     }
 }

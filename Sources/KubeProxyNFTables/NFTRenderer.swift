@@ -44,7 +44,7 @@ public struct NFTRenderer: Sendable {
     /// The desired table content for `snapshot`.
     public func render(_ snapshot: ProxySnapshot) -> NFTRuleset {
         var ruleset = skeleton()
-        ruleset.servicePorts = snapshot.sortedServicePorts.map { port in
+        ruleset.servicePorts = snapshot.servicePorts.mapValues { port in
             render(port, endpoints: snapshot.endpoints(for: port.name))
         }
         return ruleset
@@ -142,7 +142,7 @@ public struct NFTRenderer: Sendable {
         let nodePortIPs = (options.nodePortIPs ?? []).map { NFTElement(set: Self.nodePortIPsSet, key: [$0.description]) }
         return NFTRuleset(
             family: family, tableComment: "rules for kube-proxy", sets: sets, chains: chains, nodePortIPElements: nodePortIPs,
-            servicePorts: [])
+            servicePorts: [:])
     }
 
     /// A rule for `chain`.

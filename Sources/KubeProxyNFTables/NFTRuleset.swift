@@ -56,13 +56,18 @@ public struct NFTRuleset: Hashable, Sendable {
     public var chains: [NFTChainContent]
     /// Elements of `nodeport-ips` (empty when every local address accepts NodePorts).
     public var nodePortIPElements: [NFTElement]
-    /// Per service port objects, sorted by name.
-    public var servicePorts: [NFTServicePortObjects]
+    /// Per service port objects by name: a partial sync looks up only the ports that changed.
+    public var servicePorts: [ServicePortName: NFTServicePortObjects]
+
+    /// The service ports in name order, for full syncs (deterministic output).
+    public var sortedServicePorts: [NFTServicePortObjects] {
+        servicePorts.keys.sorted().compactMap { servicePorts[$0] }
+    }
 
     /// Services with ITP Local, endpoints elsewhere and none here.
-    public var noLocalEndpointsInternal: Int { servicePorts.count(where: \.noLocalEndpointsInternal) }
+    public var noLocalEndpointsInternal: Int { servicePorts.values.count(where: \.noLocalEndpointsInternal) }
     /// Services with ETP Local, endpoints elsewhere and none here.
-    public var noLocalEndpointsExternal: Int { servicePorts.count(where: \.noLocalEndpointsExternal) }
+    public var noLocalEndpointsExternal: Int { servicePorts.values.count(where: \.noLocalEndpointsExternal) }
 }
 
 /// FNV-1a over rule text: cheap, stable within and across processes, and only ever compared

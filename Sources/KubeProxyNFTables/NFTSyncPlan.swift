@@ -13,6 +13,18 @@ public struct NFTSyncPlan: Hashable, Sendable {
     public var staleSinceAfterMain: [String: Duration]
     /// Whether this was planned as a full sync.
     public var full: Bool
+    /// The per-service-port record once `main` has succeeded.
+    public var servicePortsAfterMain: ServicePortRecord
+
+    /// How the kept per-service-port record changes with the main transaction.
+    public enum ServicePortRecord: Hashable, Sendable {
+        /// Not tracked (a partial sync against a table read from the kernel).
+        case untracked
+        /// Every service port, after a full sync.
+        case all([ServicePortName: NFTServicePortObjects])
+        /// The changed service ports' new objects (`nil`: the port is gone).
+        case changed([ServicePortName: NFTServicePortObjects?])
+    }
 }
 
 extension NFTKernelState {
@@ -32,24 +44,19 @@ extension NFTKernelState {
     ///   - now: monotonic time (same origin as earlier calls), for stale-chain ageing.
     public func plan(_ ruleset: NFTRuleset, changed: Set<ServicePortName>, full requestedFull: Bool, now: Duration) -> NFTSyncPlan {
         let full = requestedFull || !tableExists
-        var desiredChains = Set(ruleset.chains.map(\.name))
-        for port in ruleset.servicePorts { desiredChains.formUnion(port.chains.map(\.name)) }
-
-        // Clean-up: chains stale for long enough and still unused.
-        var cleanup = NFTTransaction(family: family, table: table)
-        var staleAfter: [String: Duration] = [:]
-        for (name, since) in staleSince.sorted(by: { $0.key < $1.key }) where !desiredChains.contains(name) && chains[name] != nil {
-            if now - since >= Self.staleChainDelay {
-                cleanup.append(.deleteChain(name))
-            } else {
-                staleAfter[name] = since
-            }
+        if !full, let written = servicePortsWritten {
+            return planPartial(ruleset, changed: changed, written: written, now: now)
         }
+        var desiredChains = Set(ruleset.chains.map(\.name))
+        for port in ruleset.servicePorts.values { desiredChains.formUnion(port.chains.map(\.name)) }
+        let (cleanup, staleKept) = planCleanup(desiredChains: desiredChains, now: now)
+        var staleAfter = staleKept
 
+        let sortedPorts = ruleset.sortedServicePorts
         var main = NFTTransaction(family: family, table: table)
         writeSkeleton(ruleset, full: full, into: &main)
-        writeServicePorts(ruleset, changed: changed, full: full, into: &main)
-        writeElements(ruleset, into: &main)
+        writeServicePorts(sortedPorts, changed: changed, full: full, into: &main)
+        writeElements(sortedPorts, into: &main)
 
         // Newly stale per-service chains are flushed now and deleted in a later sync.
         let newlyStale = chains.keys.filter {
@@ -61,11 +68,77 @@ extension NFTKernelState {
         }
         // Unused affinity sets go at once (after the flushes above removed their users).
         var desiredSets = Set(ruleset.sets.map(\.name))
-        for port in ruleset.servicePorts { desiredSets.formUnion(port.affinitySets.map(\.name)) }
+        for port in ruleset.servicePorts.values { desiredSets.formUnion(port.affinitySets.map(\.name)) }
         for name in sets.keys.sorted() where NFTChainNames.isAffinitySet(name) && !desiredSets.contains(name) {
             main.append(.deleteSet(name, sets[name]?.kind ?? .set))
         }
-        return NFTSyncPlan(cleanup: cleanup, main: main, staleSinceAfterMain: staleAfter, full: full)
+        return NFTSyncPlan(
+            cleanup: cleanup, main: main, staleSinceAfterMain: staleAfter, full: full,
+            servicePortsAfterMain: full ? .all(ruleset.servicePorts) : .untracked)
+    }
+
+    /// A partial sync that looks only at the changed service ports: their old objects (as last
+    /// written) against their new ones. Other ports are not visited, so one endpoint change
+    /// costs the same with 10 or 10,000 services.
+    private func planPartial(
+        _ ruleset: NFTRuleset, changed: Set<ServicePortName>, written: [ServicePortName: NFTServicePortObjects], now: Duration
+    ) -> NFTSyncPlan {
+        let names = changed.sorted()
+        // A chain name belongs to one service port, so only the changed ports' chains can
+        // start or stop being wanted (stale chains of other ports stay unwanted).
+        var desiredChains = Set(ruleset.chains.map(\.name))
+        var updates: [ServicePortName: NFTServicePortObjects?] = [:]
+        for name in names {
+            let objects = ruleset.servicePorts[name]
+            updates[name] = .some(objects)
+            if let objects { desiredChains.formUnion(objects.chains.map(\.name)) }
+        }
+        let (cleanup, staleKept) = planCleanup(desiredChains: desiredChains, now: now)
+        var staleAfter = staleKept
+
+        var main = NFTTransaction(family: family, table: table)
+        writeSkeleton(ruleset, full: false, into: &main)
+        let newPorts = names.compactMap { ruleset.servicePorts[$0] }
+        writeServicePorts(newPorts, changed: changed, full: false, into: &main)
+        writeChangedElements(names, ruleset: ruleset, written: written, into: &main)
+
+        var candidates = orphanedChains
+        var desiredSets = Set<String>()
+        var oldSets: [String] = []
+        for name in names {
+            let new = ruleset.servicePorts[name]
+            desiredSets.formUnion(new?.affinitySets.map(\.name) ?? [])
+            guard let old = written[name] else { continue }
+            candidates.formUnion(old.chains.map(\.name))
+            oldSets += old.affinitySets.map(\.name)
+        }
+        let newlyStale = candidates.filter {
+            chains[$0] != nil && staleSince[$0] == nil && NFTChainNames.isServiceChain($0) && !desiredChains.contains($0)
+        }
+        for name in newlyStale.sorted() {
+            main.append(.flushChain(name))
+            staleAfter[name] = now
+        }
+        for name in Set(oldSets).sorted() where sets[name] != nil && !desiredSets.contains(name) {
+            main.append(.deleteSet(name, sets[name]?.kind ?? .set))
+        }
+        return NFTSyncPlan(
+            cleanup: cleanup, main: main, staleSinceAfterMain: staleAfter, full: false, servicePortsAfterMain: .changed(updates))
+    }
+
+    /// The clean-up transaction (chains stale for long enough and still unused) and the stale
+    /// chains that keep waiting.
+    private func planCleanup(desiredChains: Set<String>, now: Duration) -> (NFTTransaction, [String: Duration]) {
+        var cleanup = NFTTransaction(family: family, table: table)
+        var staleAfter: [String: Duration] = [:]
+        for (name, since) in staleSince.sorted(by: { $0.key < $1.key }) where !desiredChains.contains(name) && chains[name] != nil {
+            if now - since >= Self.staleChainDelay {
+                cleanup.append(.deleteChain(name))
+            } else {
+                staleAfter[name] = since
+            }
+        }
+        return (cleanup, staleAfter)
     }
 
     /// Records a clean-up transaction that succeeded.
@@ -77,6 +150,32 @@ extension NFTKernelState {
     public mutating func commitMain(_ plan: NFTSyncPlan) {
         apply(plan.main)
         staleSince = plan.staleSinceAfterMain
+        // Stale chains whose deletion did not run are flushed again by the next sync.
+        orphanedChains = []
+        for case .deleteChain(let name) in plan.cleanup.operations where chains[name] != nil {
+            orphanedChains.insert(name)
+        }
+        switch plan.servicePortsAfterMain {
+        case .untracked:
+            servicePortsWritten = nil
+            elementUsers = [:]
+        case .all(let ports):
+            servicePortsWritten = ports
+            elementUsers = [:]
+            for port in ports.values {
+                for element in port.elements { elementUsers[NFTElementID(element), default: 0] += 1 }
+            }
+        case .changed(let updates):
+            for (name, objects) in updates {
+                for element in servicePortsWritten?[name]?.elements ?? [] {
+                    let id = NFTElementID(element)
+                    let users = (elementUsers[id] ?? 1) - 1
+                    elementUsers[id] = users > 0 ? users : nil
+                }
+                for element in objects?.elements ?? [] { elementUsers[NFTElementID(element), default: 0] += 1 }
+                servicePortsWritten?[name] = objects
+            }
+        }
     }
 
     // MARK: - Phases
@@ -118,9 +217,11 @@ extension NFTKernelState {
         for element in ruleset.nodePortIPElements where have[element.keyText] == nil { tx.append(.addElement(element)) }
     }
 
-    private func writeServicePorts(_ ruleset: NFTRuleset, changed: Set<ServicePortName>, full: Bool, into tx: inout NFTTransaction) {
+    private func writeServicePorts(
+        _ ports: [NFTServicePortObjects], changed: Set<ServicePortName>, full: Bool, into tx: inout NFTTransaction
+    ) {
         var rewrite: [NFTChainContent] = []
-        for port in ruleset.servicePorts {
+        for port in ports {
             let portChanged = changed.contains(port.name)
             for set in port.affinitySets where full || portChanged || sets[set.name] == nil {
                 tx.append(.addSet(set))
@@ -148,9 +249,9 @@ extension NFTKernelState {
         return !matches
     }
 
-    private func writeElements(_ ruleset: NFTRuleset, into tx: inout NFTTransaction) {
+    private func writeElements(_ ports: [NFTServicePortObjects], into tx: inout NFTTransaction) {
         var wanted: [String: [String: NFTElement]] = [:]
-        for port in ruleset.servicePorts {
+        for port in ports {
             for element in port.elements { wanted[element.set, default: [:]][element.keyText] = element }
         }
         for name in NFTRenderer.serviceElementSets {
@@ -167,6 +268,52 @@ extension NFTKernelState {
             }
             for key in have.keys.sorted() where want[key] == nil {
                 tx.append(.deleteElement(NFTElement(set: name, key: key.splitOn(" . ").map(String.init))))
+            }
+            tx.append(contentsOf: additions.map(NFTOperation.addElement))
+        }
+    }
+}
+
+extension NFTKernelState {
+    /// The element diff of a partial sync: the changed ports' new elements are added unless
+    /// the kernel holds them with that value; their old elements go when no other port uses
+    /// them. Same order as a full diff: per set, value changes and removals, then additions.
+    fileprivate func writeChangedElements(
+        _ names: [ServicePortName], ruleset: NFTRuleset, written: [ServicePortName: NFTServicePortObjects],
+        into tx: inout NFTTransaction
+    ) {
+        var wanted: [String: [String: NFTElement]] = [:]
+        var users: [NFTElementID: Int] = [:]
+        var dropped: [String: [String: NFTElement]] = [:]
+        for name in names {
+            for element in written[name]?.elements ?? [] {
+                let id = NFTElementID(element)
+                users[id] = (users[id] ?? elementUsers[id] ?? 0) - 1
+                dropped[element.set, default: [:]][id.key] = element
+            }
+        }
+        for name in names {
+            for element in ruleset.servicePorts[name]?.elements ?? [] {
+                let id = NFTElementID(element)
+                users[id] = (users[id] ?? elementUsers[id] ?? 0) + 1
+                wanted[element.set, default: [:]][id.key] = element
+            }
+        }
+        for name in NFTRenderer.serviceElementSets {
+            let have = sets[name]?.elements ?? [:]
+            let want = wanted[name] ?? [:]
+            var additions: [NFTElement] = []
+            for key in want.keys.sorted() {
+                guard let element = want[key] else { continue }
+                if let value = have[key] {
+                    if value == (element.value ?? "") { continue }
+                    tx.append(.deleteElement(element))
+                }
+                additions.append(element)
+            }
+            for (key, element) in (dropped[name] ?? [:]).sorted(by: { $0.key < $1.key })
+            where want[key] == nil && have[key] != nil && (users[NFTElementID(element)] ?? 0) <= 0 {
+                tx.append(.deleteElement(NFTElement(set: name, key: element.key)))
             }
             tx.append(contentsOf: additions.map(NFTOperation.addElement))
         }

@@ -34,6 +34,9 @@ public actor NFTablesBackend: ProxyBackend {
     private var state: NFTKernelState
     private var needsFullSync = true
     private var needsListing = true
+    /// Service ports changed by planned syncs that have not been applied yet: a later plan
+    /// carries them too, so a plan that never ran loses nothing.
+    private var unapplied: Set<ServicePortName> = []
 
     /// The table name, as upstream.
     public static let table = NFTTransaction.defaultTable
@@ -72,16 +75,23 @@ public actor NFTablesBackend: ProxyBackend {
     }
 
     public func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> NFTablesPlan {
-        let changed = delta.addedServicePorts.union(delta.changedServicePorts).union(delta.removedServicePorts.keys)
-            .union(delta.endpointsChanged)
-        return NFTablesPlan(
-            ruleset: renderCache.render(snapshot), changed: changed, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
+        unapplied.formUnion(delta.addedServicePorts)
+        unapplied.formUnion(delta.changedServicePorts)
+        unapplied.formUnion(delta.removedServicePorts.keys)
+        unapplied.formUnion(delta.endpointsChanged)
+        // A full sync (start, after a failure or an option change) compares every port.
+        let ruleset = renderCache.render(snapshot, changed: needsFullSync ? nil : unapplied)
+        return NFTablesPlan(ruleset: ruleset, changed: unapplied, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
     }
 
     public func apply(_ plan: NFTablesPlan) async -> SyncOutcome {
         if needsListing { await readKernel() }
         let full = needsFullSync
+        let clock = ContinuousClock()
+        let planStart = clock.now
         let sync = state.plan(plan.ruleset, changed: plan.changed, full: full, now: now())
+        let planTime = planStart.duration(to: clock.now)
+        var nftTime = Duration.zero
         var failures: [SyncOutcome.RuleFacts.Failure] = []
         if !sync.cleanup.isEmpty {
             do {
@@ -95,7 +105,10 @@ public actor NFTablesBackend: ProxyBackend {
         }
         if !sync.main.isEmpty {
             do {
-                try await executor.run(sync.main.text)
+                let text = sync.main.text
+                let nftStart = clock.now
+                try await executor.run(text)
+                nftTime = nftStart.duration(to: clock.now)
             } catch {
                 logger.error("nftables sync failed; the next sync is a full one", metadata: ["error": "\(error)"])
                 needsFullSync = true
@@ -107,9 +120,15 @@ public actor NFTablesBackend: ProxyBackend {
         }
         state.commitMain(sync)
         needsFullSync = false
+        unapplied.subtract(plan.changed)
+        // Our planning time and nft's own time, apart: they are tuned in different places.
         logger.debug(
-            "nftables sync", metadata: ["full": "\(full)", "operations": "\(sync.main.count)", "changed": "\(plan.changed.count)"])
-        let rules = state.chains.values.reduce(0) { $0 + $1.ruleCount }
+            "nftables sync",
+            metadata: [
+                "full": "\(full)", "operations": "\(sync.main.count)", "changed": "\(plan.changed.count)",
+                "planMs": "\(Self.milliseconds(planTime))", "nftMs": "\(Self.milliseconds(nftTime))",
+            ])
+        let rules = state.totalRules
         return SyncOutcome(
             result: .succeeded, kind: full ? .full : .partial, staleUDPServicePorts: plan.staleUDPServicePorts,
             ruleFacts: SyncOutcome.RuleFacts(
@@ -140,6 +159,13 @@ public actor NFTablesBackend: ProxyBackend {
         guard mine != options.serviceCIDRs else { return }
         options.serviceCIDRs = mine
         renderCache = NFTRenderCache(renderer: NFTRenderer(options: options))
+    }
+
+    /// A duration in milliseconds with two decimals, for logs.
+    private static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let hundredths = seconds * 100_000 + attoseconds / 10_000_000_000_000
+        return "\(hundredths / 100).\(String(hundredths % 100).leftPadded(to: 2))"
     }
 
     /// Kernel rules stay at shutdown (a restart continues from them), as upstream.
@@ -183,5 +209,12 @@ public actor NFTablesBackend: ProxyBackend {
             state = NFTKernelState(family: family)
         }
         needsFullSync = true
+    }
+}
+
+extension String {
+    /// The string with leading zeros up to `width` characters.
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }
