@@ -257,15 +257,7 @@ extension NFTKernelState {
         for name in NFTRenderer.serviceElementSets {
             let have = sets[name]?.elements ?? [:]
             let want = wanted[name] ?? [:]
-            var additions: [NFTElement] = []
-            for key in want.keys.sorted() {
-                guard let element = want[key] else { continue }
-                if let value = have[key] {
-                    if value == (element.value ?? "") { continue }
-                    tx.append(.deleteElement(element))
-                }
-                additions.append(element)
-            }
+            let additions = Self.additions(want: want, have: have, into: &tx)
             for key in have.keys.sorted() where want[key] == nil {
                 tx.append(.deleteElement(NFTElement(set: name, key: key.splitOn(" . ").map(String.init))))
             }
@@ -302,21 +294,33 @@ extension NFTKernelState {
         for name in NFTRenderer.serviceElementSets {
             let have = sets[name]?.elements ?? [:]
             let want = wanted[name] ?? [:]
-            var additions: [NFTElement] = []
-            for key in want.keys.sorted() {
-                guard let element = want[key] else { continue }
-                if let value = have[key] {
-                    if value == (element.value ?? "") { continue }
-                    tx.append(.deleteElement(element))
-                }
-                additions.append(element)
-            }
+            let additions = Self.additions(want: want, have: have, into: &tx)
             for (key, element) in (dropped[name] ?? [:]).sorted(by: { $0.key < $1.key })
             where want[key] == nil && have[key] != nil && (users[NFTElementID(element)] ?? 0) <= 0 {
                 tx.append(.deleteElement(NFTElement(set: name, key: element.key)))
             }
             tx.append(contentsOf: additions.map(NFTOperation.addElement))
         }
+    }
+}
+
+extension NFTKernelState {
+    /// The elements of `want` the kernel lacks or holds with another value, in key order; a
+    /// held element with another value is deleted first (appended to `tx`), since `add element`
+    /// does not replace a verdict.
+    fileprivate static func additions(
+        want: [String: NFTElement], have: [String: String], into tx: inout NFTTransaction
+    ) -> [NFTElement] {
+        var additions: [NFTElement] = []
+        for key in want.keys.sorted() {
+            guard let element = want[key] else { continue }
+            if let value = have[key] {
+                if value == (element.value ?? "") { continue }
+                tx.append(.deleteElement(element))
+            }
+            additions.append(element)
+        }
+        return additions
     }
 }
 
