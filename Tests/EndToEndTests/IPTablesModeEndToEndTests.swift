@@ -8,58 +8,7 @@ import Testing
 @Suite(.serialized)
 struct IPTablesModeEndToEndTests {
     static func makeLab() async throws -> KernelModeLab {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        return try await KernelModeLab()
-    }
-
-    /// A Service manifest (TCP port 80 → 8080 unless told otherwise).
-    static func service(
-        _ name: String, clusterIP: String, type: String = "ClusterIP", nodePort: Int? = nil, externalTrafficPolicy: String? = nil
-    ) -> String {
-        """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: \(name)
-          namespace: default
-        spec:
-          type: \(type)
-          clusterIP: \(clusterIP)
-        \(externalTrafficPolicy.map { "  externalTrafficPolicy: \($0)" } ?? "")
-          ports:
-          - name: http
-            port: 80
-            protocol: TCP
-            targetPort: 8080
-        \(nodePort.map { "    nodePort: \($0)" } ?? "")
-        """
-    }
-
-    /// An EndpointSlice for `service` with the lab's pods `pods` (1-based), ready, on their nodes.
-    static func slice(_ service: String, pods: [Int]) -> String {
-        let endpoints = pods.map { index in
-            """
-            - addresses: ["\(KernelModeLab.podIP(index))"]
-              nodeName: \(KernelModeLab.podNode(index))
-              conditions:
-                ready: true
-            """
-        }.joined(separator: "\n")
-        return """
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: \(service)-1
-              namespace: default
-              labels:
-                kubernetes.io/service-name: \(service)
-            addressType: IPv4
-            endpoints:\(pods.isEmpty ? " []" : "\n" + endpoints)
-            ports:
-            - name: http
-              port: 8080
-              protocol: TCP
-            """
+        try await KernelModeLab.make(needing: ["iptables-restore": "iptables"])
     }
 
     static func backends(_ outcome: KernelModeLab.Outcome) -> Set<String> { Set(outcome.answers.map(\.backend)) }
@@ -70,10 +19,12 @@ struct IPTablesModeEndToEndTests {
         try lab.writeManifest(
             "services.yaml",
             [
-                Self.service("web", clusterIP: "172.30.0.41", type: "NodePort", nodePort: 30080), Self.slice("web", pods: [1, 2, 3]),
-                Self.service("empty", clusterIP: "172.30.0.46"), Self.slice("empty", pods: []),
-                Self.service("local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30081, externalTrafficPolicy: "Local"),
-                Self.slice("local", pods: [3]),
+                KernelModeManifests.service("web", clusterIP: "172.30.0.41", type: "NodePort", nodePort: 30080),
+                KernelModeManifests.slice("web", pods: [1, 2, 3]),
+                KernelModeManifests.service("empty", clusterIP: "172.30.0.46"), KernelModeManifests.slice("empty", pods: []),
+                KernelModeManifests.service(
+                    "local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30081, externalTrafficPolicy: "Local"),
+                KernelModeManifests.slice("local", pods: [3]),
             ])
         try await lab.startProxy(mode: "iptables", extra: ["--iptables-sync-period", "2s"])
 
@@ -186,9 +137,11 @@ struct IPTablesModeEndToEndTests {
         try lab.writeManifest(
             "services.yaml",
             [
-                lb, Self.slice("lb", pods: [1, 2, 3]),
-                Self.service("local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30082, externalTrafficPolicy: "Local"),
-                Self.slice("local", pods: [1, 3]), itp, Self.slice("itp", pods: [1, 3]), sticky, Self.slice("sticky", pods: [1, 2, 3]),
+                lb, KernelModeManifests.slice("lb", pods: [1, 2, 3]),
+                KernelModeManifests.service(
+                    "local", clusterIP: "172.30.0.47", type: "NodePort", nodePort: 30082, externalTrafficPolicy: "Local"),
+                KernelModeManifests.slice("local", pods: [1, 3]), itp, KernelModeManifests.slice("itp", pods: [1, 3]), sticky,
+                KernelModeManifests.slice("sticky", pods: [1, 2, 3]),
             ])
         // A VIP-style load balancer delivers 5.6.7.8 to the node as a local address: without
         // the source-range DROP a blocked client would be refused by the node at once.
@@ -267,7 +220,8 @@ struct IPTablesModeEndToEndTests {
               protocol: UDP
             """
         }
-        try lab.writeManifest("web.yaml", [Self.service("web", clusterIP: "172.30.0.41"), Self.slice("web", pods: [1])])
+        try lab.writeManifest(
+            "web.yaml", [KernelModeManifests.service("web", clusterIP: "172.30.0.41"), KernelModeManifests.slice("web", pods: [1])])
         try lab.writeManifest("dns.yaml", [dns, dnsSlice(3)])
         try await lab.startProxy(mode: "iptables")
 

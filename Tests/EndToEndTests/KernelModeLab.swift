@@ -1,5 +1,6 @@
 import Foundation
 import KubeProxyTesting
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -59,6 +60,20 @@ final class KernelModeLab {
             try? FileManager.default.removeItem(at: manifests)
             throw error
         }
+    }
+
+    /// A lab, or the test cancelled with the reason it cannot run here: not root, no `ip`, or a
+    /// missing tool of `tools` (name → Debian package).
+    static func make(needing tools: KeyValuePairs<String, String> = [:]) async throws -> KernelModeLab {
+        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
+        let missing = tools.filter { NetworkLab.which($0.key) == nil }
+        if !missing.isEmpty {
+            try Test.cancel(
+                Comment(
+                    rawValue: "not installed: "
+                        + missing.map { "\($0.key) (package \($0.value))" }.joined(separator: ", ")))
+        }
+        return try await KernelModeLab()
     }
 
     deinit { destroy() }

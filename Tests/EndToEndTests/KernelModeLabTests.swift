@@ -10,9 +10,7 @@ import Testing
 @Suite(.serialized)
 struct KernelModeLabTests {
     @Test func topologyRoutesAndNATBehaveAsTheModeTestsAssume() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
 
         // Plain routing: pod → remote pod, external → pod, both families, sources intact.

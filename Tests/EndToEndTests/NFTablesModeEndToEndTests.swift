@@ -42,37 +42,10 @@ struct NFTablesModeEndToEndTests {
         """
 
     /// The `web` EndpointSlice with pods `pods` (1-based), each on its node.
-    static func webSlice(_ pods: [Int]) -> String {
-        let endpoints = pods.map { index in
-            """
-            - addresses: ["\(KernelModeLab.podIP(index))"]
-              nodeName: \(KernelModeLab.podNode(index))
-              conditions:
-                ready: true
-            """
-        }.joined(separator: "\n")
-        return """
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: web-ipv4
-              namespace: default
-              labels:
-                kubernetes.io/service-name: web
-            addressType: IPv4
-            endpoints:
-            \(endpoints)
-            ports:
-            - name: http
-              port: 8080
-              protocol: TCP
-            """
-    }
+    static func webSlice(_ pods: [Int]) -> String { KernelModeManifests.slice("web", pods: pods, name: "web-ipv4") }
 
     @Test func clusterIPNodePortRejectsAndCleanup() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
         try lab.writeManifest("services.yaml", [Self.web, Self.empty, Self.webSlice([1, 2, 3])])
         try await lab.startProxy(mode: "nftables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"])
@@ -157,9 +130,7 @@ struct NFTablesModeEndToEndTests {
     /// reach only this node's endpoint, a client outside the range is dropped, pods are
     /// short-circuited to every endpoint.
     @Test func loadBalancerLocalPolicyAndSourceRanges() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
         let remoteOnly = Self.clusterService(
             "remote", "172.30.0.46", spec: "  type: NodePort\n  externalTrafficPolicy: Local", nodePort: 30083,
@@ -254,9 +225,7 @@ struct NFTablesModeEndToEndTests {
     /// table): ClusterIP to every endpoint and NodePort from outside over IPv6, and the same
     /// Service's IPv4 ClusterIP.
     @Test func dualStackServiceOverBothFamilies() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
         try lab.writeManifest("web6.yaml", [Self.web6, Self.web6Slice, Self.web6SliceIPv4])
         try await lab.startProxy(
@@ -311,11 +280,7 @@ struct NFTablesModeEndToEndTests {
     /// endpoint is removed, the cleanup deletes the entry and the same flow moves to the other
     /// endpoint, although the removed backend still runs and would answer.
     @Test func udpFlowMovesOffARemovedEndpoint() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil, NetworkLab.which("conntrack") != nil else {
-            try Test.cancel("nft and conntrack are needed (packages nftables, conntrack)")
-        }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables", "conntrack": "conntrack"])
         defer { lab.destroy() }
         try lab.writeManifest("dns.yaml", [Self.dns, Self.dnsSlice([1, 3])])
         try await lab.startProxy(mode: "nftables")
@@ -335,9 +300,7 @@ struct NFTablesModeEndToEndTests {
     /// The rules outlive the process: after SIGKILL connections keep working, and while a new
     /// process starts from the existing table (adopting it, not rebuilding it) none fails.
     @Test func sigkillAndRestartWithoutAFailedConnection() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
         try lab.writeManifest("services.yaml", [Self.web, Self.webSlice([1, 2, 3])])
         let extra = ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"]
@@ -409,9 +372,7 @@ struct NFTablesModeEndToEndTests {
     /// internalTrafficPolicy Local, ClientIP affinity, hairpin and the terminating fallback, on
     /// real packets.
     @Test func trafficPolicyAffinityHairpinAndTerminatingFallback() async throws {
-        if let reason = NetworkLab.unavailableReason { try Test.cancel(Comment(rawValue: reason)) }
-        guard NetworkLab.which("nft") != nil else { try Test.cancel("nft is not installed (package nftables)") }
-        let lab = try await KernelModeLab()
+        let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
         let ready = "{ready: true}"
         let documents =

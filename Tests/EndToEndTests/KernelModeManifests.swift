@@ -1,0 +1,53 @@
+/// Service and EndpointSlice manifests for the kernel-mode lab, shared by the iptables- and
+/// nftables-mode end-to-end suites: the pods' addresses and nodes come from `KernelModeLab`.
+enum KernelModeManifests {
+    /// A Service manifest (TCP port 80 → 8080 unless told otherwise).
+    static func service(
+        _ name: String, clusterIP: String, type: String = "ClusterIP", nodePort: Int? = nil, externalTrafficPolicy: String? = nil
+    ) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: \(name)
+          namespace: default
+        spec:
+          type: \(type)
+          clusterIP: \(clusterIP)
+        \(externalTrafficPolicy.map { "  externalTrafficPolicy: \($0)" } ?? "")
+          ports:
+          - name: http
+            port: 80
+            protocol: TCP
+            targetPort: 8080
+        \(nodePort.map { "    nodePort: \($0)" } ?? "")
+        """
+    }
+
+    /// An EndpointSlice for `service` with the lab's pods `pods` (1-based), ready, on their nodes.
+    static func slice(_ service: String, pods: [Int], name: String? = nil) -> String {
+        let endpoints = pods.map { index in
+            """
+            - addresses: ["\(KernelModeLab.podIP(index))"]
+              nodeName: \(KernelModeLab.podNode(index))
+              conditions:
+                ready: true
+            """
+        }.joined(separator: "\n")
+        return """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: \(name ?? "\(service)-1")
+              namespace: default
+              labels:
+                kubernetes.io/service-name: \(service)
+            addressType: IPv4
+            endpoints:\(pods.isEmpty ? " []" : "\n" + endpoints)
+            ports:
+            - name: http
+              port: 8080
+              protocol: TCP
+            """
+    }
+}
