@@ -265,14 +265,10 @@ struct ServicePortPlan {
         self.port = port
         names = ServiceChainNames(port.name)
         let categorized = EndpointSelection.categorize(endpoints, for: port, topology: topology)
-        // Upstream computes cluster endpoints for every externally accessible port: with
-        // externalTrafficPolicy Local, pod and node traffic to external destinations is still
-        // short-circuited to them.
-        var cluster = categorized.cluster
-        if cluster == nil && port.isExternallyAccessible {
-            cluster = EndpointSelection.clusterEndpoints(endpoints, topology: topology)
-        }
-        clusterEndpoints = cluster ?? []
+        // Core computes cluster endpoints for every externally accessible port too (upstream's
+        // rule): with externalTrafficPolicy Local, pod and node traffic to external
+        // destinations is still short-circuited to them.
+        clusterEndpoints = categorized.cluster ?? []
         localEndpoints = categorized.local ?? []
         hasEndpoints = categorized.hasAnyEndpoints
         usesClusterChain = !clusterEndpoints.isEmpty
