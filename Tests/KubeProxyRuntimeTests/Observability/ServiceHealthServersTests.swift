@@ -77,11 +77,11 @@ struct ServiceHealthServersTests {
     }
 
     @Test func bindFailureIsReportedRetriedAndAPortChangeReopens() async throws {
-        // Occupy a port with another server, then ask for it.
-        let blocker = HTTPRouteServer(
-            name: "blocker", ip: IPAddress("127.0.0.1")!, port: 0,
-            logger: silentLogger, route: { _ in .notFound })
-        let taken = try await blocker.start()
+        // Occupy a port with another server, then ask for it. The port lies below the kernel's
+        // ephemeral range (and below the 20000-30000 other tests pick from): between the
+        // blocker's release and the retry, a parallel test's port-0 listener or outgoing
+        // connection could otherwise take the freed port.
+        let (blocker, taken) = try await Self.serverOutsideTheEphemeralRange()
         await servers.update([Self.web: (port: 0, localEndpoints: 1)])
         let firstPort = try await port(of: Self.web)
 
@@ -104,6 +104,20 @@ struct ServiceHealthServersTests {
         #expect(await servers.listeningPorts[Self.web] == [taken])
         #expect(try RawHTTP.get("/", port: taken).body.contains("\"name\": \"web\""))
         await servers.shutdown()
+    }
+
+    private static func serverOutsideTheEphemeralRange() async throws -> (HTTPRouteServer, Int) {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        let low = range?.first ?? 32768
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 10000..<min(20000, low))
+            let server = HTTPRouteServer(
+                name: "blocker", ip: IPAddress("127.0.0.1")!, port: candidate,
+                logger: silentLogger, route: { _ in .notFound })
+            if let port = try? await server.start() { return (server, port) }
+        }
+        throw RawHTTP.Failure.failed("no free port below the ephemeral range \(low)")
     }
 
     @Test func updatesAfterShutdownOpenNothing() async throws {
