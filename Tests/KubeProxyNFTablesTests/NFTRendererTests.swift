@@ -30,8 +30,8 @@ import Testing
     /// The endpoint IPs a policy chain balances over, `nil` when the chain does not exist.
     static func balanced(_ objects: NFTServicePortObjects, _ prefix: String) -> [String]? {
         guard let chain = objects.chains.first(where: { $0.name.hasPrefix(prefix) }) else { return nil }
-        let vmap = chain.rules.last?.body ?? ""
-        return vmap.split(separator: " ").filter { $0.hasPrefix("endpoint-") }.map { word in
+        let balancing = chain.rules.map(\.body).filter { $0.hasPrefix("numgen random mod ") || $0.hasPrefix("goto endpoint-") }
+        return balancing.joined(separator: " ").split(separator: " ").filter { $0.hasPrefix("endpoint-") }.map { word in
             String(word.split(separator: "_").last?.split(separator: "/").first ?? "")
         }
     }
@@ -140,6 +140,30 @@ import Testing
     }
 
     /// ETP Local: pod and node traffic short-circuits to the cluster chain, the rest to local-.
+    /// Balancing without a set: target k of n is taken with probability 1/(n−k) once the
+    /// earlier rules missed, which makes every target's share exactly 1/n.
+    @Test(arguments: [1, 2, 3, 7]) func balancingRulesAreUniform(count: Int) throws {
+        let targets = (0..<count).map { "endpoint-\($0)" }
+        let rules = NFTRenderer(options: F.options()).balancingRules("service-x", targets).map(\.body)
+        #expect(rules.count == count)
+        #expect(rules.last == "goto endpoint-\(count - 1)")
+        // Shares as fractions over the common denominator n!: reaching rule k costs the
+        // product of the earlier misses.
+        let denominator = (1...count).reduce(1, *)
+        var reaching = denominator
+        for (index, body) in rules.enumerated() {
+            let words = body.split(separator: " ")
+            let modulus = words.count == 7 ? Int(words[3]) ?? 0 : 1
+            #expect(words.count == 7 ? words[4] == "0" && words[5] == "goto" : words[0] == "goto", "\(body)")
+            #expect(String(words.last ?? "") == targets[index])
+            #expect(modulus == count - index)
+            let share = reaching / modulus
+            #expect(share * count == denominator, "share of \(targets[index])")
+            reaching -= share
+        }
+        #expect(reaching == 0)
+    }
+
     @Test func externalChainUnderLocalPolicy() {
         let objects = NFTRenderer(options: F.options()).render(Self.port(etp: .local, external: true), endpoints: [Self.l1, Self.r2])
         let external = objects.chains.first { $0.name == Self.x }?.rules.map(\.body)
@@ -236,7 +260,7 @@ import Testing
             table.rules(of: "service-\(base)") == [
                 "ip6 daddr fd00:172:30::41 ip6 saddr != fd00:10::/64 jump mark-for-masquerade",
                 "ip6 saddr @affinity-\(endpoint.dropFirst(9)) goto \(endpoint)",
-                "numgen random mod 1 vmap { 0 : goto \(endpoint) }",
+                "goto \(endpoint)",
             ])
         #expect(
             table.rules(of: endpoint) == [

@@ -157,4 +157,23 @@ enum Upstream {
         add element ip kube-proxy no-endpoint-services { 172.30.0.46 . tcp . 80 comment "ns6/svc6:p80" : goto reject-chain }
 
         """
+
+    /// `text` with each of upstream's `numgen random mod N vmap { 0 : goto A , 1 : goto B … }`
+    /// rules replaced by the rules we render instead (README, "Where we differ from upstream on
+    /// purpose"): `numgen random mod N 0 goto A`, `numgen random mod N−1 0 goto B`, …, and a
+    /// plain `goto` for the last target. Everything else is left as upstream wrote it.
+    static func withSetlessBalancing(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
+            guard let range = line.range(of: " numgen random mod "), line.hasPrefix("add rule "),
+                let open = line.range(of: " vmap { "), line.hasSuffix(" }")
+            else { return [String(line)] }
+            let head = line[..<range.lowerBound]
+            let targets = line[open.upperBound..<line.index(line.endIndex, offsetBy: -2)]
+                .split(separator: ",").map { $0.split(separator: ":")[1].split(separator: " ").joined(separator: " ") }
+            return targets.enumerated().map { index, verdict in
+                let remaining = targets.count - index
+                return remaining == 1 ? "\(head) \(verdict)" : "\(head) numgen random mod \(remaining) 0 \(verdict)"
+            }
+        }.joined(separator: "\n")
+    }
 }
