@@ -52,6 +52,21 @@ public struct CommandRunner: Sendable {
     /// the returned output (use `checked()`), because some tools (conntrack) use exit 1 for
     /// "nothing to do".
     public func run(_ tool: String, _ arguments: [String], input: String? = nil) async throws(HostError) -> CommandOutput {
+        try await run(tool, arguments, stdin: .text(input ?? ""))
+    }
+
+    /// Runs `tool` with stdin written piecewise by `writeInput` (each piece goes straight into
+    /// the unlinked stdin file on the command's own thread), so a large input never has to
+    /// exist as one String. An error thrown by `writeInput` fails the run before the tool
+    /// starts.
+    public func run(
+        _ tool: String, _ arguments: [String],
+        streamingInput writeInput: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void
+    ) async throws(HostError) -> CommandOutput {
+        try await run(tool, arguments, stdin: .stream(writeInput))
+    }
+
+    private func run(_ tool: String, _ arguments: [String], stdin: ProcessLaunch.Input) async throws(HostError) -> CommandOutput {
         let display = commandLine(tool, arguments)
         guard let toolPath = locate(tool) else { throw HostError(.executableNotFound, command: display) }
         var executable = toolPath
@@ -61,7 +76,7 @@ public struct CommandRunner: Sendable {
             executable = ip
             argv = ["netns", "exec", netns, toolPath] + arguments
         }
-        let launch = ProcessLaunch(executable: executable, arguments: argv, input: input, display: display)
+        let launch = ProcessLaunch(executable: executable, arguments: argv, input: stdin, display: display)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<CommandOutput, HostError>, Never>) in
             let thread = Thread { continuation.resume(returning: launch.execute()) }
             thread.name = "kube-proxy-exec"
@@ -73,15 +88,23 @@ public struct CommandRunner: Sendable {
 
 /// One blocking program execution with file-backed standard streams.
 struct ProcessLaunch: Sendable {
+    /// What the program reads on stdin.
+    enum Input: Sendable {
+        /// This text.
+        case text(String)
+        /// The pieces this closure emits, in order.
+        case stream(@Sendable (_ emit: (String) throws -> Void) throws -> Void)
+    }
+
     let executable: String
     let arguments: [String]
-    let input: String?
+    let input: Input
     let display: [String]
 
     func execute() -> Result<CommandOutput, HostError> {
         let files: (stdin: FileHandle, stdout: FileHandle, stderr: FileHandle)
         do {
-            files = (try TemporaryFile.make(contents: input ?? ""), try TemporaryFile.make(), try TemporaryFile.make())
+            files = (try makeStdin(), try TemporaryFile.make(), try TemporaryFile.make())
         } catch {
             return .failure(error)
         }
@@ -125,6 +148,27 @@ struct ProcessLaunch: Sendable {
     }
 }
 
+extension ProcessLaunch {
+    /// The stdin file, filled and rewound.
+    func makeStdin() throws(HostError) -> FileHandle {
+        switch input {
+        case .text(let text):
+            return try TemporaryFile.make(contents: text)
+        case .stream(let writeInput):
+            let handle = try TemporaryFile.make()
+            do {
+                try writeInput { piece in try TemporaryFile.writeAll(piece, to: handle.fileDescriptor) }
+            } catch let error as HostError {
+                throw error
+            } catch {
+                throw HostError(.launchFailed("could not produce the input: \(error)"), command: display)
+            }
+            lseek(handle.fileDescriptor, 0, SEEK_SET)
+            return handle
+        }
+    }
+}
+
 /// Anonymous temporary files: created, unlinked immediately, used through their descriptor.
 enum TemporaryFile {
     /// A new empty (or `contents`-filled, rewound) anonymous file.
@@ -139,19 +183,33 @@ enum TemporaryFile {
         template.withUnsafeBufferPointer { buffer in
             if let base = buffer.baseAddress { _ = unlink(base) }
         }
-        var bytes = Array(contents.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                throw HostError(.systemCall(errno: code), command: ["write", directory])
-            }
-            bytes = bytes.dropFirst(written)
+        do {
+            try writeAll(contents, to: fd)
+        } catch {
+            close(fd)
+            throw error
         }
         lseek(fd, 0, SEEK_SET)
         return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    /// Writes all of `text` at the current offset of `fd`, from the string's own UTF-8 storage
+    /// (no copy: transactions can be tens of megabytes).
+    static func writeAll(_ text: String, to fd: Int32) throws(HostError) {
+        var text = text
+        let failure: Int32? = text.withUTF8 { buffer -> Int32? in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += written
+            }
+            return nil
+        }
+        if let failure { throw HostError(.systemCall(errno: failure), command: ["write", "temporary file"]) }
     }
 
     /// Everything in the file, from the start, as UTF-8 text.

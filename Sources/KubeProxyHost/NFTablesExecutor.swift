@@ -12,6 +12,9 @@ import KubeProxyCore
 public protocol NFTablesExecutor: Sendable {
     /// Applies `transaction` (nft syntax, one command per line) atomically with `nft -f -`.
     func run(_ transaction: String) async throws
+    /// Applies, as one transaction, the text `write` emits in pieces of whole lines (a full sync
+    /// of a large cluster is tens of megabytes of text that need not exist as one String).
+    func run(streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void) async throws
     /// `nft -j list table <family> <name>` output, or `nil` when there is no such table.
     func listTable(family: IPFamily, name: String) async throws -> String?
     /// Deletes the table; `false` when there was none (so `--cleanup` is harmless to repeat).
@@ -19,6 +22,16 @@ public protocol NFTablesExecutor: Sendable {
     func deleteTable(family: IPFamily, name: String) async throws -> Bool
     /// Whether nft can be run at all (tool present, privileges held).
     func isAvailable() -> Bool
+}
+
+extension NFTablesExecutor {
+    /// Joins the pieces and runs them with `run(_:)`: enough for executors that hold tables in
+    /// memory anyway (the fake).
+    public func run(streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void) async throws {
+        var text = ""
+        try write { text += $0 }
+        try await run(text)
+    }
 }
 
 extension IPFamily {

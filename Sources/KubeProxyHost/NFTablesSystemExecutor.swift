@@ -31,6 +31,17 @@ public struct SystemNFTables: NFTablesExecutor {
         }
     }
 
+    public func run(streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void) async throws {
+        logger.debug("running nft -f - (streamed input)")
+        let output = try await runner.run("nft", ["-f", "-"], streamingInput: write)
+        do {
+            _ = try output.checked()
+        } catch {
+            logger.error("nft transaction failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
     public func listTable(family: IPFamily, name: String) async throws -> String? {
         let output = try await runner.run("nft", ["-j", "list", "table", family.nftFamily, name])
         if !output.succeeded && Self.isNoSuchTable(output) { return nil }

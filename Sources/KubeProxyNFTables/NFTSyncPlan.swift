@@ -54,6 +54,12 @@ extension NFTKernelState {
 
         let sortedPorts = ruleset.sortedServicePorts
         var main = NFTTransaction(family: family, table: table)
+        // An upper bound of what the per-port phases append (add + flush + rules per chain).
+        main.reserveCapacity(
+            forAdditional: sortedPorts.reduce(256) { total, port in
+                total + port.elements.count + port.affinitySets.count
+                    + port.chains.reduce(0) { $0 + 2 + $1.rules.count }
+            })
         writeSkeleton(ruleset, full: full, into: &main)
         writeServicePorts(sortedPorts, changed: changed, full: full, into: &main)
         writeElements(sortedPorts, into: &main)

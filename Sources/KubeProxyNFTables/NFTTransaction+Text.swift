@@ -3,11 +3,23 @@ extension NFTTransaction {
     public var text: String {
         var out = ""
         out.reserveCapacity(operations.count * 96)
-        for operation in operations {
-            out += line(for: operation)
-            out += "\n"
-        }
+        writeText(chunkBytes: .max) { out += $0 }
         return out
+    }
+
+    /// The same text as `text`, handed to `emit` in pieces of whole lines of about `chunkBytes`
+    /// bytes: a full sync of 10,000 Services is ≈ 60 MB of text, which need not exist at once.
+    public func writeText(chunkBytes: Int = 1 << 16, _ emit: (String) throws -> Void) rethrows {
+        var chunk = ""
+        for operation in operations {
+            chunk += line(for: operation)
+            chunk += "\n"
+            if chunk.utf8.count >= chunkBytes {
+                try emit(chunk)
+                chunk = ""
+            }
+        }
+        if !chunk.isEmpty { try emit(chunk) }
     }
 
     /// The input line of one operation.

@@ -189,6 +189,12 @@ public struct NFTTransaction: Hashable, Sendable {
     /// Appends one operation.
     public mutating func append(_ operation: NFTOperation) { operations.append(operation) }
 
+    /// Makes room for `count` more operations at once (a full sync appends hundreds of
+    /// thousands; growing by doubling would briefly hold two copies).
+    public mutating func reserveCapacity(forAdditional count: Int) {
+        operations.reserveCapacity(operations.count + count)
+    }
+
     /// Appends operations.
     public mutating func append(contentsOf more: some Sequence<NFTOperation>) { operations.append(contentsOf: more) }
 }

@@ -3,6 +3,7 @@ import KubeProxyCore
 import KubeProxyHost
 import KubeProxyNFTables
 import Logging
+import Synchronization
 
 /// What one nftables sync programs: the desired table content and what changed since the last
 /// sync. The transactions themselves are planned in `apply`, against what the kernel holds at
@@ -92,6 +93,7 @@ public actor NFTablesBackend: ProxyBackend {
         let sync = state.plan(plan.ruleset, changed: plan.changed, full: full, now: now())
         let planTime = planStart.duration(to: clock.now)
         var nftTime = Duration.zero
+        var textTimeTotal = Duration.zero
         var failures: [SyncOutcome.RuleFacts.Failure] = []
         if !sync.cleanup.isEmpty {
             do {
@@ -105,10 +107,18 @@ public actor NFTablesBackend: ProxyBackend {
         }
         if !sync.main.isEmpty {
             do {
-                let text = sync.main.text
+                // Streamed into nft's stdin file: the text of a full sync is never one String.
+                // Writing it is our time, not nft's, so it is timed apart.
+                let main = sync.main
+                let textTime = Mutex(Duration.zero)
                 let nftStart = clock.now
-                try await executor.run(text)
-                nftTime = nftStart.duration(to: clock.now)
+                try await executor.run(streaming: { emit in
+                    let textStart = ContinuousClock.now
+                    try main.writeText(emit)
+                    textTime.withLock { $0 = textStart.duration(to: .now) }
+                })
+                textTimeTotal = textTime.withLock { $0 }
+                nftTime = nftStart.duration(to: clock.now) - textTimeTotal
             } catch {
                 logger.error("nftables sync failed; the next sync is a full one", metadata: ["error": "\(error)"])
                 needsFullSync = true
@@ -126,7 +136,8 @@ public actor NFTablesBackend: ProxyBackend {
             "nftables sync",
             metadata: [
                 "full": "\(full)", "operations": "\(sync.main.count)", "changed": "\(plan.changed.count)",
-                "planMs": "\(Self.milliseconds(planTime))", "nftMs": "\(Self.milliseconds(nftTime))",
+                "planMs": "\(Self.milliseconds(planTime))", "textMs": "\(Self.milliseconds(textTimeTotal))",
+                "nftMs": "\(Self.milliseconds(nftTime))",
             ])
         let rules = state.totalRules
         return SyncOutcome(

@@ -11,6 +11,33 @@ struct CommandRunnerTests {
         #expect(output.stdout == input)
     }
 
+    @Test func streamedStdinArrivesWholeAndInOrder() async throws {
+        let pieces = (0..<3000).map { "piece \($0) " + String(repeating: "é", count: $0 % 700) + "\n" }
+        let output = try await CommandRunner().run("cat", [], streamingInput: { emit in for piece in pieces { try emit(piece) } })
+            .checked()
+        #expect(output.stdout == pieces.joined())
+    }
+
+    @Test func failingInputProducerFailsTheRunBeforeTheToolStarts() async {
+        struct Refused: Error {}
+        do {
+            _ = try await CommandRunner().run(
+                "sh", ["-c", "exit 0"],
+                streamingInput: { emit in
+                    try emit("partial line")
+                    throw Refused()
+                })
+            Issue.record("ran with a failed input")
+        } catch {
+            guard case .launchFailed(let message) = error.kind else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(message.contains("Refused"))
+            #expect(error.command == ["sh", "-c", "exit 0"])
+        }
+    }
+
     @Test func capturesStderrAndNonZeroExitWithoutThrowing() async throws {
         let output = try await CommandRunner().run("ls", ["/definitely/not/here"])
         #expect(output.exitStatus != 0)

@@ -20,6 +20,21 @@ import Testing
         #expect(first.cleanup.isEmpty)
     }
 
+    /// The streamed text is `text`, cut only after whole lines.
+    @Test(arguments: [1, 200, 1 << 16]) func streamedTextIsTheTextInWholeLines(chunkBytes: Int) {
+        let renderer = NFTRenderer(options: Fixture.options())
+        let main = NFTKernelState(family: .ip).plan(renderer.render(Fixture.sixServices()), changed: [], full: true, now: .zero).main
+        var pieces: [String] = []
+        main.writeText(chunkBytes: chunkBytes) { pieces.append($0) }
+        #expect(pieces.joined() == main.text)
+        #expect(pieces.allSatisfy { $0.hasSuffix("\n") && !$0.isEmpty })
+        switch chunkBytes {
+        case 1: #expect(pieces.count == main.count)
+        case 200: #expect(pieces.count > 1 && pieces.count < main.count)
+        default: #expect(pieces.count == 1)
+        }
+    }
+
     /// The rendered text reads back into the same operations (what the fake and nft see).
     @Test func transactionTextRoundTrips() throws {
         let renderer = NFTRenderer(options: Fixture.options())
