@@ -1,8 +1,8 @@
 import KubeProxyCore
 
-/// What one sync writes: an optional clean-up transaction (deleting chains that have been stale
-/// long enough), run first and on its own so its failure cannot block the sync, then the main
-/// transaction.
+/// What one sync writes: the main transaction and an optional clean-up transaction (deleting
+/// chains that have been stale long enough), run on its own so its failure cannot block the sync.
+/// Either order works: the clean-up deletes only chains the main transaction does not use.
 public struct NFTSyncPlan: Hashable, Sendable {
     /// `delete chain` for chains flushed at least `NFTKernelState.staleChainDelay` ago.
     public var cleanup: NFTTransaction
@@ -102,9 +102,16 @@ extension NFTKernelState {
         let (cleanup, staleKept) = planCleanup(desiredChains: desiredChains, now: now)
         var staleAfter = staleKept
 
-        var main = NFTTransaction(family: family, table: table)
-        writeSkeleton(ruleset, full: false, into: &main)
         let newPorts = names.compactMap { ruleset.servicePorts[$0] }
+        // Spelled so that nft 1.0.x does not dump every chain of the table first (see
+        // NFTTextForm): that dump, not our work, is what a small change costs at scale.
+        var declarations = Dictionary(ruleset.sets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for port in newPorts {
+            for set in port.affinitySets { declarations[set.name] = set }
+        }
+        var main = NFTTransaction(family: family, table: table)
+        main.textForm = .grouped(declarations: declarations)
+        writeSkeleton(ruleset, full: false, into: &main)
         writeServicePorts(newPorts, changed: changed, full: false, into: &main)
         writeChangedElements(names, ruleset: ruleset, written: written, into: &main)
 
@@ -147,16 +154,18 @@ extension NFTKernelState {
         return (cleanup, staleAfter)
     }
 
-    /// Records a clean-up transaction that succeeded.
+    /// Records a clean-up transaction that succeeded (before or after the plan's main one).
     public mutating func commitCleanup(_ plan: NFTSyncPlan) {
         apply(plan.cleanup)
+        for case .deleteChain(let name) in plan.cleanup.operations { orphanedChains.remove(name) }
     }
 
     /// Records a main transaction that succeeded.
     public mutating func commitMain(_ plan: NFTSyncPlan) {
         apply(plan.main)
         staleSince = plan.staleSinceAfterMain
-        // Stale chains whose deletion did not run are flushed again by the next sync.
+        // Stale chains whose deletion did not run are flushed again by the next sync
+        // (`commitCleanup` takes back those it deleted, when the clean-up runs second).
         orphanedChains = []
         for case .deleteChain(let name) in plan.cleanup.operations where chains[name] != nil {
             orphanedChains.insert(name)

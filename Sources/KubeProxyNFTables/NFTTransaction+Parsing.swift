@@ -18,8 +18,11 @@ public struct NFTParseError: Error, Hashable, Sendable, CustomStringConvertible 
 }
 
 extension NFTTransaction {
-    /// Reads back text in the form `text` writes (one operation per line; blank lines and `#`
-    /// comments ignored), for the fake and for golden fixtures written in upstream's notation.
+    /// Reads back text in either form `text` writes (blank lines and `#` comments ignored), for
+    /// the fake and for golden fixtures written in upstream's notation. A grouped chain block
+    /// reads as its rules and a set block with elements as the declaration and its elements, so
+    /// grouped text reads back as what nft executes (re-declarations included), not as the
+    /// planned operations.
     ///
     /// Every line must name `family` and `table`: the fake, like nft, refuses a stray table.
     public init(parsing input: String, family: NFTFamily, table: String = NFTTransaction.defaultTable) throws(NFTParseError) {
@@ -28,7 +31,7 @@ extension NFTTransaction {
             let line = raw.trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             do {
-                operations.append(try Self.parseLine(line, family: family, table: table))
+                operations.append(contentsOf: try Self.parseLine(line, family: family, table: table))
             } catch let message {
                 throw NFTParseError(line: index + 1, text: String(line), message: message.text)
             }
@@ -38,8 +41,8 @@ extension NFTTransaction {
     /// What is wrong with one line (wrapped into `NFTParseError` with the line number).
     struct LineProblem: Error { var text: String }
 
-    /// One line into one operation.
-    static func parseLine(_ line: Substring, family: NFTFamily, table: String) throws(LineProblem) -> NFTOperation {
+    /// One line into its operations (one, except for grouped blocks).
+    static func parseLine(_ line: Substring, family: NFTFamily, table: String) throws(LineProblem) -> [NFTOperation] {
         var rest = line
         let verb = rest.takeWord()
         let object = rest.takeWord()
@@ -51,13 +54,18 @@ extension NFTTransaction {
         switch (verb, object) {
         case ("add", "table"):
             let items = try block(rest)
-            return .addTable(comment: items.first { $0.hasPrefix("comment ") }.map { unquote($0.dropFirst(8)) })
+            return [.addTable(comment: items.first { $0.hasPrefix("comment ") }.map { unquote($0.dropFirst(8)) })]
         case ("delete", "table"):
-            return .deleteTable
+            return [.deleteTable]
         case ("add", "chain"):
             let name = String(rest.takeWord())
             var chain = NFTChain(name: name)
-            for item in try block(rest) {
+            let items = try block(rest)
+            let isProperty = { (item: String) in item.hasPrefix("comment ") || item.hasPrefix("type ") }
+            if !items.isEmpty && !items.contains(where: isProperty) {
+                return try items.map { (item) throws(LineProblem) in .addRule(try rule(chain: name, Substring(item))) }
+            }
+            for item in items {
                 var words = Substring(item)
                 let key = words.takeWord()
                 if key == "comment" {
@@ -74,14 +82,15 @@ extension NFTTransaction {
                     throw LineProblem(text: "unknown chain property \(key)")
                 }
             }
-            return .addChain(chain)
+            return [.addChain(chain)]
         case ("flush", "chain"):
-            return .flushChain(try name(rest))
+            return [.flushChain(try name(rest))]
         case ("delete", "chain"):
-            return .deleteChain(try name(rest))
+            return [.deleteChain(try name(rest))]
         case ("add", "set"), ("add", "map"):
             let name = String(rest.takeWord())
             var set = NFTSet(name: name, keyType: [])
+            var elements: [NFTOperation] = []
             for item in try block(rest) {
                 var words = Substring(item)
                 switch words.takeWord() {
@@ -94,47 +103,63 @@ extension NFTTransaction {
                     guard words.hasSuffix("s"), let seconds = Int(words.dropLast()) else { throw LineProblem(text: "bad timeout") }
                     set.timeoutSeconds = seconds
                 case "comment": set.comment = unquote(words)
+                case "elements":
+                    let list = words.trimmingSpaces()
+                    guard list.hasPrefix("= {"), list.hasSuffix("}") else { throw LineProblem(text: "expected elements = { … }") }
+                    for text in list.dropFirst(3).dropLast().split(separator: ",") {
+                        elements.append(.addElement(try element(set: name, Substring(text).trimmingSpaces())))
+                    }
                 case let other: throw LineProblem(text: "unknown set property \(other)")
                 }
             }
             guard !set.keyType.isEmpty else { throw LineProblem(text: "set without type") }
             guard (object == "map") == (set.valueType != nil) else { throw LineProblem(text: "map needs a value type, set must not") }
-            return .addSet(set)
+            return [.addSet(set)] + elements
         case ("flush", "set"), ("flush", "map"):
-            return .flushSet(try name(rest), object == "map" ? .map : .set)
+            return [.flushSet(try name(rest), object == "map" ? .map : .set)]
         case ("delete", "set"), ("delete", "map"):
-            return .deleteSet(try name(rest), object == "map" ? .map : .set)
+            return [.deleteSet(try name(rest), object == "map" ? .map : .set)]
         case ("add", "rule"):
             let chain = String(rest.takeWord())
-            var body = rest
-            var comment: String?
-            if body.hasSuffix("\""), let range = body.findRange(of: " comment \"", backwards: true) {
-                comment = unquote(body[range.upperBound...].dropLast().prepending("\""))
-                body = body[..<range.lowerBound]
-            }
-            guard !body.isEmpty else { throw LineProblem(text: "empty rule") }
-            return .addRule(NFTRule(chain: chain, String(body), comment: comment))
+            return [.addRule(try rule(chain: chain, rest))]
         case ("add", "element"), ("delete", "element"):
             let set = String(rest.takeWord())
             guard rest.hasPrefix("{"), rest.hasSuffix("}") else { throw LineProblem(text: "element needs { … }") }
-            var inner = rest.dropFirst().dropLast().trimmingSpaces()
-            var value: String?
-            if let range = inner.findRange(of: " : ") {
-                value = String(inner[range.upperBound...].trimmingSpaces())
-                inner = inner[..<range.lowerBound]
-            }
-            var comment: String?
-            if let range = inner.findRange(of: " comment \"") {
-                comment = unquote(inner[range.upperBound...].prepending("\""))
-                inner = inner[..<range.lowerBound]
-            }
-            let key = inner.splitOn(" . ").map { String($0.trimmingSpaces()) }
-            guard !key.contains(where: \.isEmpty) else { throw LineProblem(text: "empty element key") }
-            let element = NFTElement(set: set, key: key, value: value, comment: comment)
-            return verb == "add" ? .addElement(element) : .deleteElement(element)
+            let element = try element(set: set, rest.dropFirst().dropLast().trimmingSpaces())
+            return [verb == "add" ? .addElement(element) : .deleteElement(element)]
         default:
             throw LineProblem(text: "unsupported command \(verb) \(object)")
         }
+    }
+
+    /// A rule body with an optional trailing comment.
+    private static func rule(chain: String, _ text: Substring) throws(LineProblem) -> NFTRule {
+        var body = text.trimmingSpaces()
+        var comment: String?
+        if body.hasSuffix("\""), let range = body.findRange(of: " comment \"", backwards: true) {
+            comment = unquote(body[range.upperBound...].dropLast().prepending("\""))
+            body = body[..<range.lowerBound]
+        }
+        guard !body.isEmpty else { throw LineProblem(text: "empty rule") }
+        return NFTRule(chain: chain, String(body), comment: comment)
+    }
+
+    /// `key [comment "c"] [: value]`, as between the braces of `add element` or in `elements = { … }`.
+    private static func element(set: String, _ text: Substring) throws(LineProblem) -> NFTElement {
+        var inner = text
+        var value: String?
+        if let range = inner.findRange(of: " : ") {
+            value = String(inner[range.upperBound...].trimmingSpaces())
+            inner = inner[..<range.lowerBound]
+        }
+        var comment: String?
+        if let range = inner.findRange(of: " comment \"") {
+            comment = unquote(inner[range.upperBound...].prepending("\""))
+            inner = inner[..<range.lowerBound]
+        }
+        let key = inner.splitOn(" . ").map { String($0.trimmingSpaces()) }
+        guard !key.contains(where: \.isEmpty) else { throw LineProblem(text: "empty element key") }
+        return NFTElement(set: set, key: key, value: value, comment: comment)
     }
 
     private static func name(_ rest: Substring) throws(LineProblem) -> String {

@@ -95,16 +95,6 @@ public actor NFTablesBackend: ProxyBackend {
         var nftTime = Duration.zero
         var textTimeTotal = Duration.zero
         var failures: [SyncOutcome.RuleFacts.Failure] = []
-        if !sync.cleanup.isEmpty {
-            do {
-                try await executor.run(sync.cleanup.text)
-                state.commitCleanup(sync)
-                logger.info("deleted stale nftables chains", metadata: ["chains": "\(sync.cleanup.count)"])
-            } catch {
-                logger.error("could not delete stale chains; will retry later", metadata: ["error": "\(error)"])
-                failures.append(.nftablesCleanup)
-            }
-        }
         if !sync.main.isEmpty {
             do {
                 // Streamed into nft's stdin file: the text of a full sync is never one String.
@@ -139,6 +129,18 @@ public actor NFTablesBackend: ProxyBackend {
                 "planMs": "\(Self.milliseconds(planTime))", "textMs": "\(Self.milliseconds(textTimeTotal))",
                 "nftMs": "\(Self.milliseconds(nftTime))",
             ])
+        // Stale chains go after the change is in: `delete` makes nft 1.0.x dump every chain
+        // of the table first (≈ 0.6 s at 10,000 Services), which a change should not wait for.
+        if !sync.cleanup.isEmpty {
+            do {
+                try await executor.run(sync.cleanup.text)
+                state.commitCleanup(sync)
+                logger.info("deleted stale nftables chains", metadata: ["chains": "\(sync.cleanup.count)"])
+            } catch {
+                logger.error("could not delete stale chains; will retry later", metadata: ["error": "\(error)"])
+                failures.append(.nftablesCleanup)
+            }
+        }
         let rules = state.totalRules
         return SyncOutcome(
             result: .succeeded, kind: full ? .full : .partial, staleUDPServicePorts: plan.staleUDPServicePorts,

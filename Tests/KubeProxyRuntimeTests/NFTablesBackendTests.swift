@@ -67,6 +67,33 @@ import Testing
         #expect(await backend.kernelState.staleSince.isEmpty)
     }
 
+    /// The clean-up runs after the change it shares a sync with (its `delete` makes nft 1.0.x
+    /// dump every chain first), and a stale chain it deleted is not flushed again later.
+    @Test func staleChainsAreDeletedAfterTheChange() async throws {
+        let fake = FakeNFTables()
+        let time = Time()
+        let backend = Self.backend(fake, time: time)
+        try await backend.start()
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
+        time.advance(.seconds(2))
+        let outcome = await backend.apply(
+            await backend.plan(snapshot: Self.snapshot(["10.0.1.3"]), delta: Self.delta(endpointsOf: [Self.name])))
+        #expect(outcome.result == .succeeded)
+        let last = fake.transactions.suffix(2).map(\.operations)
+        let flushesNewlyStale = last.first?.contains {
+            if case .flushChain(let name) = $0 { name.hasSuffix("__10.0.1.2/80") } else { false }
+        }
+        #expect(flushesNewlyStale == true, "the main transaction first")
+        #expect(last.last == [.deleteChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")])
+
+        time.advance(.seconds(2))
+        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.4"]), delta: Self.delta(endpointsOf: [Self.name])))
+        let main = try #require(fake.transactions.suffix(2).first)
+        #expect(!main.operations.contains(.flushChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")))
+        #expect(fake.table(.ip)?.chains["endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80"] == nil)
+    }
+
     @Test func failureForcesAFullSyncThatRereadsTheTable() async throws {
         let fake = FakeNFTables()
         let backend = Self.backend(fake, time: Time())
