@@ -63,6 +63,9 @@ public struct NFTKernelState: Hashable, Sendable {
     /// Chains whose stale-chain deletion failed: no longer counted as stale, flushed again by
     /// the next sync and aged anew.
     var orphanedChains: Set<String> = []
+    /// Affinity sets a partial sync's clean-up was to delete and did not: the next partial
+    /// sync deletes them unless a service port uses them again.
+    var orphanedSets: Set<String> = []
     /// The rules of all chains together (kept up to date so a sync need not add up 100,000
     /// chains for its metrics).
     public internal(set) var totalRules = 0

@@ -1,13 +1,17 @@
 import KubeProxyCore
 
-/// What one sync writes: the main transaction and an optional clean-up transaction (deleting
-/// chains that have been stale long enough), run on its own so its failure cannot block the sync.
-/// Either order works: the clean-up deletes only chains the main transaction does not use.
+/// What one sync writes: the main transaction, then an optional clean-up transaction (deleting
+/// chains that have been stale long enough and, after a partial sync, the affinity sets the main
+/// transaction stopped using), run on its own so its failure cannot block the sync. Each
+/// `delete` makes nft 1.0.x dump every chain of the table first, so a change does not wait for
+/// them: the clean-up runs after the main transaction, which it needs (the main transaction
+/// flushes the rules that used those sets).
 public struct NFTSyncPlan: Hashable, Sendable {
-    /// `delete chain` for chains flushed at least `NFTKernelState.staleChainDelay` ago.
+    /// `delete chain` for chains flushed at least `NFTKernelState.staleChainDelay` ago and (partial
+    /// syncs) `delete set` for affinity sets no longer used once `main` ran; run after `main`.
     public var cleanup: NFTTransaction
     /// Everything else, atomically: skeleton (full syncs), changed chains, element changes,
-    /// flushes of newly stale chains, deletion of unused affinity sets.
+    /// flushes of newly stale chains, deletion of unused affinity sets (full syncs).
     public var main: NFTTransaction
     /// The stale-chain bookkeeping once `main` has succeeded.
     public var staleSinceAfterMain: [String: Duration]
@@ -99,7 +103,7 @@ extension NFTKernelState {
             updates[name] = .some(objects)
             if let objects { desiredChains.formUnion(objects.chains.map(\.name)) }
         }
-        let (cleanup, staleKept) = planCleanup(desiredChains: desiredChains, now: now)
+        var (cleanup, staleKept) = planCleanup(desiredChains: desiredChains, now: now)
         var staleAfter = staleKept
 
         let newPorts = names.compactMap { ruleset.servicePorts[$0] }
@@ -132,8 +136,16 @@ extension NFTKernelState {
             main.append(.flushChain(name))
             staleAfter[name] = now
         }
-        for name in Set(oldSets).sorted() where sets[name] != nil && !desiredSets.contains(name) {
-            main.append(.deleteSet(name, sets[name]?.kind ?? .set))
+        // Unused affinity sets go in the clean-up, after `main` flushed the rules using them:
+        // a `delete` in `main` would make nft dump every chain before the change is in.
+        var unusedSets = Set(oldSets).subtracting(desiredSets)
+        if !orphanedSets.isEmpty {
+            var used = desiredSets
+            for (name, port) in written where updates[name] == nil { used.formUnion(port.affinitySets.map(\.name)) }
+            unusedSets.formUnion(orphanedSets.subtracting(used))
+        }
+        for name in unusedSets.sorted() where sets[name] != nil {
+            cleanup.append(.deleteSet(name, sets[name]?.kind ?? .set))
         }
         return NFTSyncPlan(
             cleanup: cleanup, main: main, staleSinceAfterMain: staleAfter, full: false, servicePortsAfterMain: .changed(updates))
@@ -157,7 +169,13 @@ extension NFTKernelState {
     /// Records a clean-up transaction that succeeded (before or after the plan's main one).
     public mutating func commitCleanup(_ plan: NFTSyncPlan) {
         apply(plan.cleanup)
-        for case .deleteChain(let name) in plan.cleanup.operations { orphanedChains.remove(name) }
+        for operation in plan.cleanup.operations {
+            switch operation {
+            case .deleteChain(let name): orphanedChains.remove(name)
+            case .deleteSet(let name, _): orphanedSets.remove(name)
+            default: break
+            }
+        }
     }
 
     /// Records a main transaction that succeeded.
@@ -169,6 +187,10 @@ extension NFTKernelState {
         orphanedChains = []
         for case .deleteChain(let name) in plan.cleanup.operations where chains[name] != nil {
             orphanedChains.insert(name)
+        }
+        orphanedSets = []
+        for case .deleteSet(let name, _) in plan.cleanup.operations where sets[name] != nil {
+            orphanedSets.insert(name)
         }
         switch plan.servicePortsAfterMain {
         case .untracked:

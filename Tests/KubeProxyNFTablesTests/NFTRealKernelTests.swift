@@ -30,12 +30,12 @@ import Testing
 
         mutating func sync(_ snapshot: ProxySnapshot, changed: Set<ServicePortName> = [], full: Bool = false) async throws {
             let plan = state.plan(renderer.render(snapshot), changed: changed, full: full, now: now)
-            for transaction in [plan.cleanup, plan.main] where !transaction.isEmpty {
+            for transaction in [plan.main, plan.cleanup] where !transaction.isEmpty {
                 try fake.apply(text: transaction.text)
                 try await real.run(transaction.text)
             }
-            state.commitCleanup(plan)
             state.commitMain(plan)
+            state.commitCleanup(plan)
         }
 
         /// The real table and the fake one, both read through `nft -j` JSON.

@@ -126,12 +126,12 @@ struct SyncDriver {
     @discardableResult
     mutating func sync(_ snapshot: ProxySnapshot, changed: Set<ServicePortName> = [], full: Bool = false) throws -> NFTSyncPlan {
         let plan = state.plan(renderer.render(snapshot), changed: changed, full: full, now: now)
+        if !plan.main.isEmpty { try fake.apply(text: plan.main.text) }
+        state.commitMain(plan)
         if !plan.cleanup.isEmpty {
             try fake.apply(text: plan.cleanup.text)
             state.commitCleanup(plan)
         }
-        if !plan.main.isEmpty { try fake.apply(text: plan.main.text) }
-        state.commitMain(plan)
         return plan
     }
 }

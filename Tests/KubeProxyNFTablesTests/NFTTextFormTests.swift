@@ -74,7 +74,7 @@ import Testing
         let svc4 = F.name("ns4", "svc4"), svc5 = F.name("ns5", "svc5"), svc7 = F.name("ns7", "svc7")
         let steps: [(String, Set<ServicePortName>, () -> Void)] = [
             ("endpoint added", [svc4], { endpoints[svc4]?.append(F.endpoint("10.180.0.9")) }),
-            ("affinity endpoint added", [svc5], { endpoints[svc5]?.append(F.endpoint("10.180.0.7")) }),
+            ("affinity endpoint replaced", [svc5], { endpoints[svc5] = [F.endpoint("10.180.0.7")] }),
             (
                 "service added", [svc7],
                 {
@@ -95,6 +95,7 @@ import Testing
             var asLines = plan.main
             asLines.textForm = .lines
             try lines.apply(text: asLines.text)
+            if !plan.cleanup.isEmpty { try lines.apply(text: plan.cleanup.text) }
             expectSameTable(grouped.fake.table(.ip), try #require(lines.table(.ip)))
         }
     }
