@@ -22,6 +22,24 @@ public struct NFTRenderOptions: Hashable, Sendable {
     public var localAddresses: Set<IPAddress>
     /// The ServiceCIDRs of this family: packets to an unallocated address in them are dropped.
     public var serviceCIDRs: [CIDR]
+    /// Balance with one `numgen` rule per endpoint instead of upstream's anonymous verdict map
+    /// per service chain; chosen by ``setlessBalancing(servicePorts:current:)`` from the
+    /// cluster's size (README, "Where we differ from upstream on purpose").
+    public var setlessBalancing: Bool = false
+
+    /// Above this many service ports the table balances without sets: the kernel's cost of
+    /// binding and naming anonymous sets grows with the square of their number.
+    public static let setlessBalancingAbove = 1000
+    /// At or below this many service ports the table returns to upstream's verdict maps; the
+    /// gap keeps a cluster hovering near the threshold from rewriting every chain each time.
+    public static let setBalancingAtOrBelow = 800
+
+    /// Whether a table of `servicePorts` service ports balances without sets, given the
+    /// current choice (hysteresis between ``setBalancingAtOrBelow`` and
+    /// ``setlessBalancingAbove``).
+    public static func setlessBalancing(servicePorts: Int, current: Bool) -> Bool {
+        current ? servicePorts > setBalancingAtOrBelow : servicePorts > setlessBalancingAbove
+    }
 
     /// Creates options; defaults follow upstream's nftables mode (bit 14, nodeport addresses
     /// `primary`, no detector).

@@ -162,17 +162,23 @@ extension NFTRenderer {
             noLocalEndpointsExternal: hasEndpoints && !hasExternalEndpoints)
     }
 
-    /// Random balancing over `targets` without a set: rule `k` of `n` goes to target `k` with
-    /// probability 1/(n−k) (`numgen random mod n−k 0 goto …`), the last one unconditionally, so
-    /// every target gets 1/n, as iptables mode's `statistic` rules do.
+    /// Random balancing over `targets`: upstream's one `numgen random mod n vmap { 0 : goto …,
+    /// … }` rule, or, with ``NFTRenderOptions/setlessBalancing`` (large tables), one rule per
+    /// target without a set: rule `k` of `n` goes to target `k` with probability 1/(n−k)
+    /// (`numgen random mod n−k 0 goto …`), the last one unconditionally, so every target gets
+    /// 1/n, as iptables mode's `statistic` rules do.
     ///
-    /// Upstream writes one `numgen random mod n vmap { 0 : goto …, … }` rule instead. Its
-    /// anonymous verdict map is what makes large transactions slow: every anonymous set the
-    /// kernel binds walks the whole transaction (`__nft_set_trans_bind`) and gets its name by
-    /// scanning every set of the table, so 10,000 Services cost minutes of kernel time
-    /// (measured: README "Where we differ from upstream on purpose").
+    /// Why two forms: upstream's anonymous verdict map is what makes large transactions slow:
+    /// every anonymous set the kernel binds walks the whole transaction
+    /// (`__nft_set_trans_bind`) and gets its name by scanning every set of the table, so
+    /// 10,000 Services cost minutes of kernel time (measured: README "Where we differ from
+    /// upstream on purpose"). Small tables keep upstream's layout, which operators know.
     public func balancingRules(_ chain: String, _ targets: [String]) -> [NFTRule] {
-        targets.enumerated().map { index, target in
+        guard options.setlessBalancing else {
+            let entries = targets.enumerated().map { "\($0.offset) : goto \($0.element)" }
+            return [rule(chain, "numgen random mod \(targets.count) vmap { \(entries.joined(separator: " , ")) }")]
+        }
+        return targets.enumerated().map { index, target in
             let remaining = targets.count - index
             return remaining == 1
                 ? rule(chain, "goto \(target)") : rule(chain, "numgen random mod \(remaining) 0 goto \(target)")

@@ -80,6 +80,20 @@ public actor NFTablesBackend: ProxyBackend {
         unapplied.formUnion(delta.changedServicePorts)
         unapplied.formUnion(delta.removedServicePorts.keys)
         unapplied.formUnion(delta.endpointsChanged)
+        let setless = NFTRenderOptions.setlessBalancing(
+            servicePorts: snapshot.servicePorts.count, current: options.setlessBalancing)
+        if setless != options.setlessBalancing {
+            // Every service chain's balancing rule changes form: a full sync rewrites them.
+            options.setlessBalancing = setless
+            renderCache = NFTRenderCache(renderer: NFTRenderer(options: options))
+            needsFullSync = true
+            logger.info(
+                "nftables balancing form changed with the cluster's size",
+                metadata: [
+                    "servicePorts": "\(snapshot.servicePorts.count)",
+                    "form": "\(setless ? "one numgen rule per endpoint" : "numgen verdict map")",
+                ])
+        }
         // A full sync (start, after a failure or an option change) compares every port.
         let ruleset = renderCache.render(snapshot, changed: needsFullSync ? nil : unapplied)
         return NFTablesPlan(ruleset: ruleset, changed: unapplied, staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))

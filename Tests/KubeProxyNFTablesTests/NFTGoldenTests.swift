@@ -11,6 +11,26 @@ import Testing
         expectSameTable(driver.fake.table(.ip), try Fixture.table(Upstream.baseRules + Upstream.sixServices))
     }
 
+    /// Large tables balance without sets; everything else is still upstream's table.
+    @Test func sixServicesWithSetlessBalancingDifferOnlyInTheBalancingRules() throws {
+        var options = Fixture.options()
+        options.setlessBalancing = true
+        var driver = SyncDriver(options: options)
+        try driver.sync(Fixture.sixServices())
+        let upstream = Upstream.withSetlessBalancing(Upstream.baseRules + Upstream.sixServices)
+        #expect(upstream != Upstream.baseRules + Upstream.sixServices, "the fixture has balancing rules to translate")
+        expectSameTable(driver.fake.table(.ip), try Fixture.table(upstream))
+    }
+
+    /// The balancing form follows the cluster's size, with a gap against flapping.
+    @Test func balancingFormHasHysteresis() {
+        typealias O = NFTRenderOptions
+        #expect(!O.setlessBalancing(servicePorts: 1000, current: false))
+        #expect(O.setlessBalancing(servicePorts: 1001, current: false))
+        #expect(O.setlessBalancing(servicePorts: 900, current: true))
+        #expect(!O.setlessBalancing(servicePorts: 800, current: true))
+    }
+
     /// The transaction is deterministic: rendering twice gives the same text.
     @Test func transactionTextIsDeterministic() {
         let renderer = NFTRenderer(options: Fixture.options())

@@ -5,9 +5,7 @@ import KubeProxyTesting
 import Testing
 
 /// spec §3.5: one transaction per sync, touching only what changed (upstream's
-/// TestSyncProxyRulesRepeated / TestSyncProxyRulesStartup operation counts, plus one operation
-/// per endpoint beyond the first of a rewritten service chain: we balance with one rule per
-/// endpoint where upstream writes one `numgen … vmap` rule; README, "Where we differ").
+/// TestSyncProxyRulesRepeated / TestSyncProxyRulesStartup operation counts).
 @Suite struct NFTPartialSyncTests {
     typealias F = Fixture
 
@@ -66,11 +64,11 @@ import Testing
         world.endpoints[svc3.name] = [F.endpoint("10.0.3.2")]
         #expect(try driver.sync(world.snapshot, changed: [svc3.name]).main.count == 9)
 
-        // A second endpoint: all three chains of the service rewritten (upstream: 12).
+        // A second endpoint: all three chains of the service rewritten.
         driver.now += .seconds(2)
         world.endpoints[svc3.name] = [F.endpoint("10.0.3.2"), F.endpoint("10.0.3.3")]
         let grown = try driver.sync(world.snapshot, changed: [svc3.name])
-        #expect(grown.main.count == 12 + 1)
+        #expect(grown.main.count == 12)
         #expect(grown.cleanup.operations == [.deleteChain("endpoint-2OCDJSZQ-ns3/svc3/tcp/p80__10.0.3.1/80")])
 
         // Emptied: service-ips → no-endpoint-services, 3 chains flushed and stale.
@@ -84,7 +82,7 @@ import Testing
 
         // Restored at once: the chains come back and are no longer stale.
         world.endpoints[svc3.name] = [F.endpoint("10.0.3.2"), F.endpoint("10.0.3.3")]
-        #expect(try driver.sync(world.snapshot, changed: [svc3.name]).main.count == 14 + 1)
+        #expect(try driver.sync(world.snapshot, changed: [svc3.name]).main.count == 14)
         #expect(driver.state.staleSince.isEmpty)
 
         // Emptied, aged, restored: same table as before; then an idle sync writes nothing.
@@ -116,7 +114,7 @@ import Testing
         world.add(Self.clusterIP("ns3", "svc3", "172.30.0.43"))
         // After a restart every service port is new to the loop, so all count as changed.
         let plan = try driver.sync(world.snapshot, changed: Set(world.ports.keys), full: true)
-        #expect(plan.main.count == setupOps + 14 + 1)
+        #expect(plan.main.count == setupOps + 14)
         expectSameTable(driver.fake.table(.ip), try F.table(Upstream.baseRules + Self.afterRestart))
     }
 

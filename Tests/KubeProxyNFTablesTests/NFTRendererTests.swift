@@ -144,7 +144,9 @@ import Testing
     /// earlier rules missed, which makes every target's share exactly 1/n.
     @Test(arguments: [1, 2, 3, 7]) func balancingRulesAreUniform(count: Int) throws {
         let targets = (0..<count).map { "endpoint-\($0)" }
-        let rules = NFTRenderer(options: F.options()).balancingRules("service-x", targets).map(\.body)
+        var options = F.options()
+        options.setlessBalancing = true
+        let rules = NFTRenderer(options: options).balancingRules("service-x", targets).map(\.body)
         #expect(rules.count == count)
         #expect(rules.last == "goto endpoint-\(count - 1)")
         // Shares as fractions over the common denominator n!: reaching rule k costs the
@@ -260,7 +262,7 @@ import Testing
             table.rules(of: "service-\(base)") == [
                 "ip6 daddr fd00:172:30::41 ip6 saddr != fd00:10::/64 jump mark-for-masquerade",
                 "ip6 saddr @affinity-\(endpoint.dropFirst(9)) goto \(endpoint)",
-                "goto \(endpoint)",
+                "numgen random mod 1 vmap { 0 : goto \(endpoint) }",
             ])
         #expect(
             table.rules(of: endpoint) == [

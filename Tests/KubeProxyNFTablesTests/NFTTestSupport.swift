@@ -74,11 +74,8 @@ enum Fixture {
 
     /// A table loaded from upstream-style dump text without reference checks (upstream's
     /// expectations list a chain's rules before the chains they jump to).
-    ///
-    /// Upstream's balancing rule is translated into ours first (`Upstream.withSetlessBalancing`):
-    /// it is the one place where our layout deliberately differs from the fixtures.
     static func table(_ text: String, family: NFTFamily = .ip) throws -> FakeNFTable {
-        let transaction = try NFTTransaction(parsing: Upstream.withSetlessBalancing(text), family: family)
+        let transaction = try NFTTransaction(parsing: text, family: family)
         var table = FakeNFTable(family: family)
         for operation in transaction.operations {
             if case .addTable = operation { continue }
