@@ -191,4 +191,42 @@ import Testing
             fake.table(.ip)?.rules(of: chain)?.last
                 == "numgen random mod 1 vmap { 0 : goto endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80 }")
     }
+
+    /// Above 1,000 service ports every chain moves to set-less balancing in one full sync, and
+    /// back to upstream's verdict maps at 800 or fewer.
+    @Test func balancingFormFollowsTheClusterSize() async throws {
+        func snapshot(ports count: Int) -> ProxySnapshot {
+            var ports: [ServicePortName: ServicePort] = [:]
+            var endpoints: [ServicePortName: [Endpoint]] = [:]
+            for index in 0..<count {
+                let name = ServicePortName(namespace: "ns", name: "svc\(index)", port: "p80")
+                ports[name] = ServicePort(name: name, clusterIP: .v4(0xac1e_0000 + UInt32(index)), port: 80)
+                endpoints[name] = [
+                    Endpoint(ip: .v4(0x0a00_0000 + UInt32(index) * 2), port: 80),
+                    Endpoint(ip: .v4(0x0a00_0001 + UInt32(index) * 2), port: 80),
+                ]
+            }
+            return ProxySnapshot(family: .ipv4, servicePorts: ports, endpoints: endpoints)
+        }
+        func balancing(_ fake: FakeNFTables) -> [String] {
+            let chain = fake.table(.ip)?.chains.keys.first { $0.hasPrefix("service-") && $0.contains("ns/svc0/") } ?? ""
+            return (fake.table(.ip)?.rules(of: chain) ?? []).filter { $0.contains("numgen") || $0.hasPrefix("goto") }
+        }
+        let fake = FakeNFTables()
+        let backend = Self.backend(fake, time: Time())
+        try await backend.start()
+        let small = await backend.apply(await backend.plan(snapshot: snapshot(ports: 1000), delta: SyncDelta()))
+        #expect(small.kind == .full)
+        #expect(balancing(fake).count == 1 && balancing(fake).first?.contains("numgen random mod 2 vmap") == true)
+
+        let large = await backend.apply(await backend.plan(snapshot: snapshot(ports: 1001), delta: SyncDelta()))
+        #expect(large.kind == .full, "every chain changes form")
+        #expect(balancing(fake).count == 2 && balancing(fake).first?.hasPrefix("numgen random mod 2 0 goto") == true)
+
+        let stays = await backend.apply(await backend.plan(snapshot: snapshot(ports: 900), delta: SyncDelta()))
+        #expect(stays.kind == .partial, "no flapping between 800 and 1,000")
+        let back = await backend.apply(await backend.plan(snapshot: snapshot(ports: 800), delta: SyncDelta()))
+        #expect(back.kind == .full)
+        #expect(balancing(fake).count == 1)
+    }
 }
