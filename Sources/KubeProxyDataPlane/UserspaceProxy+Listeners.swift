@@ -23,6 +23,7 @@ extension UserspaceProxy {
             balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity)
             let (listener, allocated) = try await openListener(desired, balancer: balancer, counters: counters)
             descriptors.acquire(1)
+            activePerProtocol[name.protocol, default: 0] += 1
             active[name] = Active(
                 desired: desired, listener: listener, allocatedPort: allocated, counters: counters,
                 affinityCleanup: balancer.removeStaleAffinity(every: affinityCleanupInterval)
@@ -57,6 +58,7 @@ extension UserspaceProxy {
             return DataPlaneChange(kind: .stopped, name: name, listenAddress: bindAddress, port: nil, endpointCount: 0)
         }
         statuses[name] = nil
+        activePerProtocol[name.protocol, default: 1] -= 1
         entry.affinityCleanup.cancel()
         let count = entry.listener.balancer.endpointCount
         await entry.listener.close()

@@ -62,6 +62,12 @@ public actor UserspaceProxy {
     private var unserved: UnservedPorts?
     var active: [ServicePortName: Active] = [:]
     var statuses: [ServicePortName: ListenerStatus] = [:]
+    /// Desired service ports of the last `apply` without a listener (failed, unserved,
+    /// unsupported): every `apply` retries them, changed or not.
+    private var waiting: Set<ServicePortName> = []
+    /// Open listeners per protocol, kept with `active`, so admitting a new listener does not
+    /// count every open one.
+    var activePerProtocol: [TransportProtocol: Int] = [:]
     private var isShutDown = false
     private var turns = TurnQueue()
 
@@ -157,24 +163,35 @@ public actor UserspaceProxy {
     /// Also forgets expired ClientIP pins of every listener. After `shutdown` it does
     /// nothing and returns no changes.
     public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
+        await apply(desired, changed: nil)
+    }
+
+    /// `apply(_:)` when only the entries named in `changed` can differ from the previous
+    /// `desired` (added, removed or updated; the caller's sync delta): the cost is that of the
+    /// change, not of every listener. Ports still waiting for a listener (failed, unserved) are
+    /// retried as by a full `apply`. `nil` compares everything.
+    public func apply(_ desired: [ServicePortName: ProxiedPort], changed: Set<ServicePortName>?) async -> [DataPlaneChange] {
         await acquire()
         defer { turns.pass() }
         guard !isShutDown else { return [] }
+        var considered = changed ?? Set(desired.keys).union(active.keys).union(statuses.keys)
+        considered.formUnion(waiting)
         var changes: [DataPlaneChange] = []
-        for name in active.keys.sorted() where desired[name] == nil {
-            changes.append(await stop(name))
-        }
-        for name in statuses.keys where desired[name] == nil && active[name] == nil {
-            statuses[name] = nil
+        for name in considered.sorted() where desired[name] == nil {
+            if active[name] != nil {
+                changes.append(await stop(name))
+            } else {
+                statuses[name] = nil
+            }
         }
         // New listeners with a preferred port go first, so no allocation of this pass takes a
         // port that another listener's kernel rules still point at.
-        let names = desired.keys.sorted()
+        let names = considered.filter { desired[$0] != nil }.sorted()
         let wantsOwnPort = { (name: ServicePortName) in
             self.active[name] == nil && desired[name]?.preferredPort != nil
         }
         var converged: [ServicePortName: DataPlaneChange] = [:]
-        var admission = Admission(active: active.keys)
+        var admission = Admission(total: active.count, perProtocol: activePerProtocol)
         for batch in [names.filter(wantsOwnPort), names.filter({ !wantsOwnPort($0) })] {
             for name in batch where active[name] != nil {
                 guard var port = desired[name] else { continue }
@@ -187,6 +204,9 @@ public actor UserspaceProxy {
         for (name, shortage) in admission.refused { statuses[name] = .unserved(reason: shortage.description) }
         report(unserved: admission.report)
         changes += names.compactMap { converged[$0] }
+        for name in considered {
+            if desired[name] != nil && active[name] == nil { waiting.insert(name) } else { waiting.remove(name) }
+        }
         // Stale affinity entries are removed by each balancer's own periodic task; walking every
         // listener here would cost one event-loop hop per service port on every sync.
         return changes
@@ -225,11 +245,6 @@ public actor UserspaceProxy {
         var total: Int
         var perProtocol: [TransportProtocol: Int]
         var refused: [(ServicePortName, ListenerCapacity.Shortage)] = []
-
-        init(active: some Collection<ServicePortName>) {
-            total = active.count
-            perProtocol = Dictionary(grouping: active, by: \.protocol).mapValues(\.count)
-        }
 
         /// Counts `name` in when it fits (unsupported protocols always pass: they open nothing).
         mutating func admit(_ name: ServicePortName, capacity: ListenerCapacity) -> Bool {
@@ -281,6 +296,15 @@ public actor UserspaceProxy {
     /// The outcome for every desired service port of the last `apply`.
     public func status() -> [ServicePortName: ListenerStatus] {
         statuses
+    }
+
+    /// The port each of `names` listens on, for those with a listener.
+    public func listenerPorts(of names: Set<ServicePortName>) -> [ServicePortName: Int] {
+        var ports: [ServicePortName: Int] = [:]
+        for name in names {
+            if let port = statuses[name]?.port { ports[name] = port }
+        }
+        return ports
     }
 
     /// What each open listener has relayed so far (see `ListenerStatistics` for staleness).

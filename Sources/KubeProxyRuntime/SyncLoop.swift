@@ -52,6 +52,9 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
     /// to endpoints that still serve must survive a restart, so the first sync deletes nothing.
     private var programmedSnapshot: ProxySnapshot?
     private var unreconciled = SyncDelta()
+    /// The local-endpoint facts of `state`, advanced by every sync's delta (health check
+    /// servers and the no-local-endpoint gauges read them).
+    private var localFacts = LocalEndpointFacts()
 
     /// Creates a loop for `family` on node `nodeName` over `backend`.
     public init(
@@ -158,6 +161,7 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
             guard isInitialized else { return true }
         }
         let delta = state.apply(services: &services, endpoints: &endpoints)
+        localFacts.update(snapshot: state.snapshot, delta: delta, nodeName: nodeName)
         observers.metrics?.pendingChanges(services: 0, endpoints: 0)
         report(delta)
         unreconciled.absorb(delta)
@@ -213,7 +217,7 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         await observers.syncOutcome?(outcome, family, duration)
         guard isInitialized else { return }
         guard observers.health != nil || observers.metrics != nil || observers.serviceHealth != nil else { return }
-        let facts = LocalEndpointFacts(snapshot: snapshot, nodeName: nodeName)
+        let facts = localFacts
         if outcome.isProgrammed {
             observers.health?.updated(family)
             if let metrics = observers.metrics {
