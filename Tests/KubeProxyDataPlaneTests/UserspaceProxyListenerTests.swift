@@ -123,6 +123,7 @@ struct UserspaceProxyListenerTests {
         let svc = T.service("keep")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
+        #expect(await proxy.hasAffinityCleanup(svc) == false)
 
         let grown = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint, b.endpoint])))
         let expected = DataPlaneChange(
@@ -137,6 +138,10 @@ struct UserspaceProxyListenerTests {
         #expect(await proxy.apply(T.desired(sticky)).map(\.kind) == [.updated])
         #expect(try await T.listeningPort(proxy, svc) == port)
         #expect(try await TestClient.firstLine(port: port) != nil)
+        // Expired pins are swept by a timer only while the port has ClientIP affinity.
+        #expect(await proxy.hasAffinityCleanup(svc))
+        _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        #expect(await proxy.hasAffinityCleanup(svc) == false)
         await proxy.shutdown()
         await a.close()
         await b.close()
