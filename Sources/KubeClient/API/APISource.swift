@@ -153,9 +153,19 @@ public final class APISource: Sendable {
             }
             var gate = SyncGate(watchesNode: !nodeName.isEmpty)
             for await _ in inbox.wakeups {
+                // Runs of small messages (watch events) are merged into one batch; a LIST's
+                // changes are handed on as they are, without copying 10k events.
                 var batch: [SourceEvent] = []
                 for message in inbox.take() {
-                    if case .events(let events) = message { batch.append(contentsOf: events) }
+                    if case .events(let events) = message {
+                        if events.count >= Self.passedWhole {
+                            if !batch.isEmpty { await emit(batch) }
+                            batch = []
+                            await emit(events)
+                        } else {
+                            batch.append(contentsOf: events)
+                        }
+                    }
                     if gate.record(message) {
                         logger.info("API objects synced", metadata: ["endpoints": "\(gate.endpointsResource?.name ?? "")"])
                         batch.append(.synced)
@@ -166,6 +176,9 @@ public final class APISource: Sendable {
             group.cancelAll()
         }
     }
+
+    /// From this many events a message is emitted as its own batch rather than merged.
+    static let passedWhole = 256
 
     private func watcher<Object: APIObject>(
         _ resource: WatchResource, _ type: Object.Type, _ transport: any APITransport,
