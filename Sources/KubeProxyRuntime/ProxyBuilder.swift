@@ -162,7 +162,8 @@ public struct ProxyBuilder: Sendable {
                     observers: ProxyObservers(
                         health: health, metrics: metrics, serviceHealth: family == families[0] ? serviceHealth : nil,
                         syncOutcome: Self.kernelModeMetrics(configuration.mode, metrics: metrics), conntrack: conntrack),
-                    logger: logger.child("proxier"))
+                    // The manifest source validates every object with the same rules.
+                    sourceValidates: !configuration.manifests.isEmpty, logger: logger.child("proxier"))
                 made.append(loop)
                 try await loop.start()
             }

@@ -56,10 +56,12 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
     /// servers and the no-local-endpoint gauges read them).
     private var localFacts = LocalEndpointFacts()
 
-    /// Creates a loop for `family` on node `nodeName` over `backend`.
+    /// Creates a loop for `family` on node `nodeName` over `backend`. `sourceValidates`: the
+    /// source refuses objects that fail `APIValidation` itself (the manifest source does), so
+    /// the loop does not check them again.
     public init(
         nodeName: String, family: IPFamily, backend: Backend, clock: C, observers: ProxyObservers = ProxyObservers(),
-        logger: Logger
+        sourceValidates: Bool = false, logger: Logger
     ) {
         self.nodeName = nodeName
         self.family = family
@@ -68,6 +70,7 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         self.observers = observers
         self.logger = logger
         self.endpoints = EndpointsChangeTracker(family: family)
+        self.endpoints.validatesObjects = !sourceValidates
         self.state = ProxyState(family: family)
     }
 
