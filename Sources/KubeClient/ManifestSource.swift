@@ -96,11 +96,22 @@ public final class ManifestSource: Sendable {
     }
 
     /// Loads the manifests, emits their objects and `.synced`, then watches until cancelled
-    /// (returning normally on cancellation).
+    /// (returning normally on cancellation); one event per call (see ``runInBatches(_:)``).
     ///
     /// - Throws: ``ManifestError`` (`.missingPath`) if `path` does not exist at start, or
     ///   (`.unreadable`) if a directory cannot be listed at start.
     public func run(_ emit: @Sendable (SourceEvent) async -> Void) async throws {
+        try await runInBatches { events in
+            for event in events { await emit(event) }
+        }
+    }
+
+    /// ``run(_:)`` with the events of one poll in one call, in order: the initial load is one
+    /// batch (then `[.synced]`), and each later poll that changed something one more. A
+    /// consumer behind an actor then hops once per batch instead of once per object.
+    ///
+    /// - Throws: as ``run(_:)``.
+    public func runInBatches(_ emit: @Sendable ([SourceEvent]) async -> Void) async throws {
         var poller = ManifestPoller(files: try ManifestFiles(path: path), validator: validator, limits: limits)
         let watcher = startWatching(poller.files)
         var watched: Set<String> = [poller.files.watchRoot]
@@ -111,7 +122,7 @@ public final class ManifestSource: Sendable {
             await deliver(update, poller.errors, emit)
         }
         record(poller, safety: false)
-        await emit(.synced)
+        await emit([.synced])
         logger.info("manifests loaded", metadata: ["path": "\(path)", "objects": "\(poller.objectCount)"])
 
         // With a watcher, list again on the next poll whenever the watches changed (an event
@@ -249,7 +260,7 @@ public final class ManifestSource: Sendable {
     }
 
     private func deliver(
-        _ update: ManifestTracker.Update, _ current: [ManifestError], _ emit: @Sendable (SourceEvent) async -> Void
+        _ update: ManifestTracker.Update, _ current: [ManifestError], _ emit: @Sendable ([SourceEvent]) async -> Void
     ) async {
         for warning in update.warnings {
             logger.warning("\(warning)", metadata: ["file": "\(warning.displayFile)"])
@@ -262,10 +273,10 @@ public final class ManifestSource: Sendable {
             logger.info("\(display): recovered; its contents are applied", metadata: ["file": "\(display)"])
         }
         errors.withLock { $0 = current }
-        for event in update.events {
-            logger.debug("manifest change", metadata: ["event": "\(event)"])
-            await emit(event)
+        if logger.logLevel <= .debug {
+            for event in update.events { logger.debug("manifest change", metadata: ["event": "\(event)"]) }
         }
+        if !update.events.isEmpty { await emit(update.events) }
     }
 }
 

@@ -2,7 +2,11 @@
 ///
 /// Shared by every source (manifest files now, the API-server watch later) so the trackers in
 /// Core see the same shape whatever the origin.
-public enum ObjectChange<Object: Sendable & Hashable>: Sendable, Hashable {
+///
+/// `indirect`: an object is a few hundred bytes inline, and an update holds two; boxed, a
+/// batch of 10k events is an array of pointers rather than 6 MB that every copy or growth of
+/// the batch duplicates.
+public indirect enum ObjectChange<Object: Sendable & Hashable>: Sendable, Hashable {
     /// The object appeared.
     case added(Object)
     /// The object changed; `old` is what was last delivered for it.

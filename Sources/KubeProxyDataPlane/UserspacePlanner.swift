@@ -28,6 +28,13 @@ public struct UserspacePlanner: Sendable {
         return plan
     }
 
+    /// The plan entries `update(snapshot:delta:)` may have changed for `delta`: every other
+    /// entry is the previous plan's.
+    public static func touched(by delta: SyncDelta) -> Set<ServicePortName> {
+        delta.addedServicePorts.union(delta.changedServicePorts).union(delta.endpointsChanged)
+            .union(delta.removedServicePorts.keys)
+    }
+
     /// The whole plan computed from scratch (the reference the incremental path must equal).
     public func plan(for snapshot: ProxySnapshot) -> [ServicePortName: ProxiedPort] {
         var plan: [ServicePortName: ProxiedPort] = [:]

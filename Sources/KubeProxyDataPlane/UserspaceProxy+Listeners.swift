@@ -23,9 +23,10 @@ extension UserspaceProxy {
             balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity)
             let (listener, allocated) = try await openListener(desired, balancer: balancer, counters: counters)
             descriptors.acquire(1)
+            activePerProtocol[name.protocol, default: 0] += 1
             active[name] = Active(
                 desired: desired, listener: listener, allocatedPort: allocated, counters: counters,
-                affinityCleanup: balancer.removeStaleAffinity(every: affinityCleanupInterval)
+                affinityCleanup: affinityCleanup(desired.sessionAffinity, balancer)
             )
             statuses[name] = .listening(port: listener.localPort)
             return change(.started, desired, port: listener.localPort, endpoints: balancer.endpointCount)
@@ -45,9 +46,24 @@ extension UserspaceProxy {
         guard !unchanged else { return nil }
         let balancer = entry.listener.balancer
         balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity)
+        if (entry.desired.sessionAffinity == .none) != (desired.sessionAffinity == .none) {
+            entry.affinityCleanup?.cancel()
+            entry.affinityCleanup = affinityCleanup(desired.sessionAffinity, balancer)
+        }
         entry.desired = desired
         active[desired.name] = entry
         return change(.updated, desired, port: entry.listener.localPort, endpoints: balancer.endpointCount)
+    }
+
+    /// The periodic pin cleanup of a port with ClientIP `affinity`; `nil` without affinity.
+    private func affinityCleanup(_ affinity: SessionAffinity, _ balancer: ServiceBalancer) -> RepeatedTask? {
+        guard case .clientIP = affinity else { return nil }
+        return balancer.removeStaleAffinity(every: affinityCleanupInterval)
+    }
+
+    /// Whether `name`'s listener runs the periodic pin cleanup (tests).
+    func hasAffinityCleanup(_ name: ServicePortName) -> Bool {
+        active[name]?.affinityCleanup != nil
     }
 
     /// Closes the listener of `name` and gives its port back. The change reports the endpoint
@@ -57,7 +73,8 @@ extension UserspaceProxy {
             return DataPlaneChange(kind: .stopped, name: name, listenAddress: bindAddress, port: nil, endpointCount: 0)
         }
         statuses[name] = nil
-        entry.affinityCleanup.cancel()
+        activePerProtocol[name.protocol, default: 1] -= 1
+        entry.affinityCleanup?.cancel()
         let count = entry.listener.balancer.endpointCount
         await entry.listener.close()
         descriptors.release(1)

@@ -35,8 +35,9 @@ public actor UserspaceProxy {
         let allocatedPort: Int
         /// The listener's statistics.
         let counters: ListenerCounters
-        /// The periodic removal of expired ClientIP pins, cancelled on close.
-        let affinityCleanup: RepeatedTask
+        /// The periodic removal of expired ClientIP pins while the port has ClientIP affinity
+        /// (nothing to remove otherwise, and 10k idle timers are not free), cancelled on close.
+        var affinityCleanup: RepeatedTask?
     }
 
     let group: any EventLoopGroup
@@ -62,6 +63,12 @@ public actor UserspaceProxy {
     private var unserved: UnservedPorts?
     var active: [ServicePortName: Active] = [:]
     var statuses: [ServicePortName: ListenerStatus] = [:]
+    /// Desired service ports of the last `apply` without a listener (failed, unserved,
+    /// unsupported): every `apply` retries them, changed or not.
+    private var waiting: Set<ServicePortName> = []
+    /// Open listeners per protocol, kept with `active`, so admitting a new listener does not
+    /// count every open one.
+    var activePerProtocol: [TransportProtocol: Int] = [:]
     private var isShutDown = false
     private var turns = TurnQueue()
 
@@ -157,36 +164,55 @@ public actor UserspaceProxy {
     /// Also forgets expired ClientIP pins of every listener. After `shutdown` it does
     /// nothing and returns no changes.
     public func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange] {
+        await apply(desired, changed: nil)
+    }
+
+    /// `apply(_:)` when only the entries named in `changed` can differ from the previous
+    /// `desired` (added, removed or updated; the caller's sync delta): the cost is that of the
+    /// change, not of every listener. Ports still waiting for a listener (failed, unserved) are
+    /// retried as by a full `apply`. `nil` compares everything.
+    public func apply(_ desired: [ServicePortName: ProxiedPort], changed: Set<ServicePortName>?) async -> [DataPlaneChange] {
         await acquire()
         defer { turns.pass() }
         guard !isShutDown else { return [] }
+        var considered = changed ?? Set(desired.keys).union(active.keys).union(statuses.keys)
+        considered.formUnion(waiting)
         var changes: [DataPlaneChange] = []
-        for name in active.keys.sorted() where desired[name] == nil {
-            changes.append(await stop(name))
-        }
-        for name in statuses.keys where desired[name] == nil && active[name] == nil {
-            statuses[name] = nil
+        for name in considered.sorted() where desired[name] == nil {
+            if active[name] != nil {
+                changes.append(await stop(name))
+            } else {
+                statuses[name] = nil
+            }
         }
         // New listeners with a preferred port go first, so no allocation of this pass takes a
         // port that another listener's kernel rules still point at.
-        let names = desired.keys.sorted()
-        let wantsOwnPort = { (name: ServicePortName) in
-            self.active[name] == nil && desired[name]?.preferredPort != nil
+        let names = considered.filter { desired[$0] != nil }.sorted()
+        let wantsOwnPort = { (index: Int) in
+            self.active[names[index]] == nil && desired[names[index]]?.preferredPort != nil
         }
-        var converged: [ServicePortName: DataPlaneChange] = [:]
-        var admission = Admission(active: active.keys)
-        for batch in [names.filter(wantsOwnPort), names.filter({ !wantsOwnPort($0) })] {
-            for name in batch where active[name] != nil {
-                guard var port = desired[name] else { continue }
-                port.name = name
-                converged[name] = await update(port)
+        // By position in `names` (an array, not a dictionary of 10k changes at the first sync).
+        var converged = [DataPlaneChange?](repeating: nil, count: names.count)
+        var admission = Admission(total: active.count, perProtocol: activePerProtocol)
+        // Room for every new listener at once: growing 10k-entry tables step by step holds the
+        // old and the new storage at each step, at the first sync's peak.
+        active.reserveCapacity(active.count + names.count)
+        statuses.reserveCapacity(statuses.count + names.count)
+        for batch in [names.indices.filter(wantsOwnPort), names.indices.filter({ !wantsOwnPort($0) })] {
+            for index in batch where active[names[index]] != nil {
+                guard var port = desired[names[index]] else { continue }
+                port.name = names[index]
+                converged[index] = await update(port)
             }
-            let fresh = batch.filter { active[$0] == nil && admission.admit($0, capacity: capacity) }
-            for (name, change) in await startConcurrently(fresh, desired: desired) { converged[name] = change }
+            let fresh = batch.filter { active[names[$0]] == nil && admission.admit(names[$0], capacity: capacity) }
+            await startConcurrently(fresh, of: names, desired: desired, into: &converged)
         }
         for (name, shortage) in admission.refused { statuses[name] = .unserved(reason: shortage.description) }
         report(unserved: admission.report)
-        changes += names.compactMap { converged[$0] }
+        changes += converged.compactMap { $0 }
+        for name in considered {
+            if desired[name] != nil && active[name] == nil { waiting.insert(name) } else { waiting.remove(name) }
+        }
         // Stale affinity entries are removed by each balancer's own periodic task; walking every
         // listener here would cost one event-loop hop per service port on every sync.
         return changes
@@ -196,28 +222,28 @@ public actor UserspaceProxy {
     /// bind), so opening 10,000 one after another took tens of seconds.
     static let openConcurrency = 64
 
-    /// Starts `names` with at most `openConcurrency` opens in flight. Safe on the actor: each
-    /// start allocates its port before its first suspension and touches only its own entries.
+    /// Starts `names[i]` for every `i` in `indices`, with at most `openConcurrency` opens in
+    /// flight, and stores each change at its index in `changes`. Safe on the actor: each start
+    /// allocates its port before its first suspension and touches only its own entries.
     private func startConcurrently(
-        _ names: [ServicePortName], desired: [ServicePortName: ProxiedPort]
-    ) async -> [ServicePortName: DataPlaneChange?] {
-        var results: [ServicePortName: DataPlaneChange?] = [:]
-        var pending = names[...]
-        await withTaskGroup(of: (ServicePortName, DataPlaneChange?).self) { group in
+        _ indices: [Int], of names: [ServicePortName], desired: [ServicePortName: ProxiedPort],
+        into changes: inout [DataPlaneChange?]
+    ) async {
+        var pending = indices[...]
+        await withTaskGroup(of: (Int, DataPlaneChange?).self) { group in
             var inFlight = 0
             while true {
-                while inFlight < Self.openConcurrency, let name = pending.popFirst(), var port = desired[name] {
-                    port.name = name
+                while inFlight < Self.openConcurrency, let index = pending.popFirst(), var port = desired[names[index]] {
+                    port.name = names[index]
                     let start = port
-                    group.addTask { (name, await self.start(start)) }
+                    group.addTask { (index, await self.start(start)) }
                     inFlight += 1
                 }
-                guard let (name, change) = await group.next() else { break }
-                results[name] = change
+                guard let (index, change) = await group.next() else { break }
+                changes[index] = change
                 inFlight -= 1
             }
         }
-        return results
     }
 
     /// Which fresh service ports of one `apply` fit the listener capacity.
@@ -225,11 +251,6 @@ public actor UserspaceProxy {
         var total: Int
         var perProtocol: [TransportProtocol: Int]
         var refused: [(ServicePortName, ListenerCapacity.Shortage)] = []
-
-        init(active: some Collection<ServicePortName>) {
-            total = active.count
-            perProtocol = Dictionary(grouping: active, by: \.protocol).mapValues(\.count)
-        }
 
         /// Counts `name` in when it fits (unsupported protocols always pass: they open nothing).
         mutating func admit(_ name: ServicePortName, capacity: ListenerCapacity) -> Bool {
@@ -281,6 +302,15 @@ public actor UserspaceProxy {
     /// The outcome for every desired service port of the last `apply`.
     public func status() -> [ServicePortName: ListenerStatus] {
         statuses
+    }
+
+    /// The port each of `names` listens on, for those with a listener.
+    public func listenerPorts(of names: Set<ServicePortName>) -> [ServicePortName: Int] {
+        var ports: [ServicePortName: Int] = [:]
+        for name in names {
+            if let port = statuses[name]?.port { ports[name] = port }
+        }
+        return ports
     }
 
     /// What each open listener has relayed so far (see `ListenerStatistics` for staleness).

@@ -47,14 +47,27 @@ public struct PortalRuleBook: Hashable, Sendable {
     public mutating func update(
         to ports: [ServicePortName: PortalServicePort], renderer: UserspacePortalRenderer
     ) -> IPTablesRestoreScript {
+        update(Set(entries.keys).union(ports.keys), in: ports, renderer: renderer)
+    }
+
+    /// `update(to:renderer:)` when only the entries named in `names` can differ: each of them
+    /// moves to its port in `ports` (absent: removed), every other entry stays as it is, so
+    /// the cost is that of the change, not of the whole book.
+    public mutating func update(
+        _ names: some Sequence<ServicePortName>, in ports: [ServicePortName: PortalServicePort],
+        renderer: UserspacePortalRenderer
+    ) -> IPTablesRestoreScript {
         var deletions: [PortalRule] = []
         var additions: [PortalRule] = []
-        for (name, entry) in entries where ports[name] == nil {
-            deletions += entry.rules
-            entries[name] = nil
-        }
-        for (name, port) in ports {
+        for name in names {
             let old = entries[name]
+            guard let port = ports[name] else {
+                if let old {
+                    deletions += old.rules
+                    entries[name] = nil
+                }
+                continue
+            }
             if old?.port == port { continue }
             let rules = renderer.portalRules(for: port)
             entries[name] = Entry(port: port, rules: rules)

@@ -55,7 +55,17 @@ public actor PortalManager {
     /// the full path.
     @discardableResult
     public func sync(_ ports: [PortalServicePort]) async throws -> SyncOutcome.Kind {
-        let wanted = PortalRuleBook.keyed(ports)
+        try await sync(PortalRuleBook.keyed(ports), changed: nil)
+    }
+
+    /// `sync(_:)` over ports keyed by name, when only the ports named in `changed` can differ
+    /// from the previous sync's (`nil`: any may): the incremental path then compares those
+    /// alone, so a one-port change costs one port at 10k. The full path (first sync, after a
+    /// failure, once per period) still compares all of `wanted` with the kernel.
+    @discardableResult
+    public func sync(_ wanted: [ServicePortName: PortalServicePort], changed: Set<ServicePortName>?) async throws
+        -> SyncOutcome.Kind
+    {
         let stale = lastRead.map { ContinuousClock.now - $0 >= fullResyncPeriod } ?? true
         if !inSync || stale {
             try await fullSync(wanted)
@@ -63,7 +73,12 @@ public actor PortalManager {
         }
         // Updated in place (a copy would duplicate 10k entries on every change). The renders are
         // right whatever happens to the restore; a failure only clears `inSync`.
-        let script = book.update(to: wanted, renderer: renderer)
+        let script =
+            if let changed {
+                book.update(changed, in: wanted, renderer: renderer)
+            } else {
+                book.update(to: wanted, renderer: renderer)
+            }
         if script.isEmpty { return .partial }
         do {
             try await executor.restore(script.text, family: renderer.family)

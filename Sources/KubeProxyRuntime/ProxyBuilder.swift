@@ -162,7 +162,8 @@ public struct ProxyBuilder: Sendable {
                     observers: ProxyObservers(
                         health: health, metrics: metrics, serviceHealth: family == families[0] ? serviceHealth : nil,
                         syncOutcome: Self.kernelModeMetrics(configuration.mode, metrics: metrics), conntrack: conntrack),
-                    logger: logger.child("proxier"))
+                    // The manifest source validates every object with the same rules.
+                    sourceValidates: !configuration.manifests.isEmpty, logger: logger.child("proxier"))
                 made.append(loop)
                 try await loop.start()
             }
@@ -203,10 +204,10 @@ public struct ProxyBuilder: Sendable {
         var services: [any ServiceLifecycle.Service] = [
             SourceService(
                 source: source,
-                handle: { event in
+                handle: { events in
                     var wanted = false
                     for loop in loops {
-                        if await loop.handle(event) { wanted = true }
+                        if await loop.handle(events) { wanted = true }
                     }
                     return wanted
                 }, runner: runner),
@@ -331,8 +332,10 @@ extension Logger {
 
 /// Where Services and endpoints come from: manifest files or an API server.
 public protocol ObjectSource: Sendable, CustomStringConvertible {
-    /// Emits the initial objects, then `.synced`, then changes until cancelled.
-    func run(_ emit: @Sendable (SourceEvent) async -> Void) async throws
+    /// Emits the initial objects, then `.synced`, then changes until cancelled, in batches
+    /// (one per initial load, re-read file or drained run of watch events), so the sync loop
+    /// is entered once per batch rather than once per object.
+    func runInBatches(_ emit: @Sendable ([SourceEvent]) async -> Void) async throws
 }
 
 extension ManifestSource: ObjectSource {
@@ -366,14 +369,14 @@ extension ProxyBuilder {
 struct SourceService: ServiceLifecycle.Service, CustomStringConvertible {
     var description: String { "source(\(source))" }
     let source: any ObjectSource
-    /// The loop's `handle`: records the event, returns whether a sync is wanted.
-    let handle: @Sendable (SourceEvent) async -> Bool
+    /// The loops' `handle`: records a batch of events, returns whether a sync is wanted.
+    let handle: @Sendable ([SourceEvent]) async -> Bool
     let runner: SyncRunner<ContinuousClock>
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            try await source.run { event in
-                if await handle(event) { runner.requestSync() }
+            try await source.runInBatches { events in
+                if await handle(events) { runner.requestSync() }
             }
         }
     }

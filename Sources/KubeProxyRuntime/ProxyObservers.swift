@@ -33,15 +33,33 @@ public struct ProxyObservers: Sendable {
     }
 }
 
-/// Facts about a snapshot that health checks and metrics need, computed in one pass.
+/// Facts about a snapshot that health checks and metrics need, kept up to date per sync.
+///
+/// Why incremental: only service ports with a `Local` traffic policy contribute, and only
+/// those a sync's delta names can change, so `update(snapshot:delta:nodeName:)` looks at those
+/// alone; at 10k service ports a walk over all of them on every one-slice sync was most of the
+/// observers' cost. `init(snapshot:nodeName:)` computes the same from scratch (the reference
+/// the tests compare with).
 struct LocalEndpointFacts: Equatable {
+    /// What one service port with a `Local` policy contributes.
+    private struct PortFacts {
+        var internalWithoutLocal: Bool
+        var externalWithoutLocal: Bool
+        /// The Service's health check node port and this port's local ready endpoints, when the
+        /// port is external with `Local` policy and has a health check node port.
+        var healthCheck: (port: Int, localReady: Set<EndpointAddress>)?
+    }
+
     /// Service ports with `internalTrafficPolicy: Local` and no local endpoint.
-    var internalWithoutLocal = 0
+    private(set) var internalWithoutLocal = 0
     /// Service ports with an effective `externalTrafficPolicy: Local` and no local endpoint.
-    var externalWithoutLocal = 0
+    private(set) var externalWithoutLocal = 0
     /// Services needing a health check server: port and number of local ready endpoints
     /// (unique `ip:port` across the Service's ports, as upstream counts them).
-    var healthChecks: [NamespacedName: (port: Int, localEndpoints: Int)] = [:]
+    private(set) var healthChecks: [NamespacedName: (port: Int, localEndpoints: Int)] = [:]
+    private var ports: [ServicePortName: PortFacts] = [:]
+    /// The ports with a health check, per Service, to recount a Service from its ports.
+    private var healthCheckPorts: [NamespacedName: Set<ServicePortName>] = [:]
 
     static func == (lhs: LocalEndpointFacts, rhs: LocalEndpointFacts) -> Bool {
         lhs.internalWithoutLocal == rhs.internalWithoutLocal && lhs.externalWithoutLocal == rhs.externalWithoutLocal
@@ -51,19 +69,61 @@ struct LocalEndpointFacts: Equatable {
 
     init() {}
 
+    /// The facts of `snapshot`, from scratch.
     init(snapshot: ProxySnapshot, nodeName: String) {
-        var localReady: [NamespacedName: Set<EndpointAddress>] = [:]
-        for port in snapshot.servicePorts.values where port.usesLocalEndpoints {
-            let endpoints = snapshot.endpoints(for: port.name)
-            let local = EndpointSelection.localEndpoints(endpoints, nodeName: nodeName)
-            if port.internalPolicyLocal && local.isEmpty { internalWithoutLocal += 1 }
-            if port.externalPolicyLocal && local.isEmpty { externalWithoutLocal += 1 }
-            if port.externalPolicyLocal && port.healthCheckNodePort != 0 {
-                let ready = endpoints.filter { $0.ready && EndpointSelection.isLocal($0, nodeName: nodeName) }
-                localReady[port.name.service, default: []].formUnion(ready.map(\.address))
-                healthChecks[port.name.service] = (port.healthCheckNodePort, 0)
+        update(snapshot: snapshot, names: snapshot.servicePorts.keys, nodeName: nodeName)
+    }
+
+    /// Brings the facts to `snapshot`, the state after `delta`, when they were those of the
+    /// state before it.
+    mutating func update(snapshot: ProxySnapshot, delta: SyncDelta, nodeName: String) {
+        var names = delta.addedServicePorts.union(delta.changedServicePorts).union(delta.endpointsChanged)
+        names.formUnion(delta.removedServicePorts.keys)
+        update(snapshot: snapshot, names: names, nodeName: nodeName)
+    }
+
+    private mutating func update(snapshot: ProxySnapshot, names: some Sequence<ServicePortName>, nodeName: String) {
+        var services: Set<NamespacedName> = []
+        for name in names {
+            if let old = ports.removeValue(forKey: name) {
+                if old.internalWithoutLocal { internalWithoutLocal -= 1 }
+                if old.externalWithoutLocal { externalWithoutLocal -= 1 }
+                if old.healthCheck != nil {
+                    healthCheckPorts[name.service]?.remove(name)
+                    services.insert(name.service)
+                }
             }
+            guard let port = snapshot.servicePorts[name], port.usesLocalEndpoints else { continue }
+            let new = Self.facts(of: port, endpoints: snapshot.endpoints(for: name), nodeName: nodeName)
+            if new.internalWithoutLocal { internalWithoutLocal += 1 }
+            if new.externalWithoutLocal { externalWithoutLocal += 1 }
+            if new.healthCheck != nil {
+                healthCheckPorts[name.service, default: []].insert(name)
+                services.insert(name.service)
+            }
+            ports[name] = new
         }
-        for (service, addresses) in localReady { healthChecks[service]?.localEndpoints = addresses.count }
+        for service in services {
+            let names = healthCheckPorts[service] ?? []
+            guard let first = names.first, let port = ports[first]?.healthCheck?.port else {
+                healthCheckPorts[service] = nil
+                healthChecks[service] = nil
+                continue
+            }
+            let ready = names.reduce(into: Set<EndpointAddress>()) { $0.formUnion(ports[$1]?.healthCheck?.localReady ?? []) }
+            healthChecks[service] = (port, ready.count)
+        }
+    }
+
+    private static func facts(of port: ServicePort, endpoints: [Endpoint], nodeName: String) -> PortFacts {
+        let local = EndpointSelection.localEndpoints(endpoints, nodeName: nodeName)
+        var facts = PortFacts(
+            internalWithoutLocal: port.internalPolicyLocal && local.isEmpty,
+            externalWithoutLocal: port.externalPolicyLocal && local.isEmpty)
+        if port.externalPolicyLocal && port.healthCheckNodePort != 0 {
+            let ready = endpoints.filter { $0.ready && EndpointSelection.isLocal($0, nodeName: nodeName) }
+            facts.healthCheck = (port.healthCheckNodePort, Set(ready.map(\.address)))
+        }
+        return facts
     }
 }

@@ -21,16 +21,21 @@ public struct UserspacePlan: Sendable, Hashable {
     public var removedUDPClusterIPs: [IPAddress]
     /// UDP service ports whose endpoints or port went away (reported in the outcome).
     public var staleUDPServicePorts: Set<ServicePortName>
+    /// The service ports whose listener entry may differ from the previous plan's (the
+    /// delta's), so the data plane looks at those only; `nil`: compare every listener.
+    public var changed: Set<ServicePortName>?
 
     /// Creates a plan.
     public init(
         listeners: [ServicePortName: ProxiedPort], servicePorts: [ServicePortName: ServicePort],
-        removedUDPClusterIPs: [IPAddress] = [], staleUDPServicePorts: Set<ServicePortName> = []
+        removedUDPClusterIPs: [IPAddress] = [], staleUDPServicePorts: Set<ServicePortName> = [],
+        changed: Set<ServicePortName>? = nil
     ) {
         self.listeners = listeners
         self.servicePorts = servicePorts
         self.removedUDPClusterIPs = removedUDPClusterIPs
         self.staleUDPServicePorts = staleUDPServicePorts
+        self.changed = changed
     }
 }
 
@@ -51,6 +56,14 @@ public actor UserspaceBackend: ProxyBackend {
     /// The service ports whose listener failed to open in the last sync, with the reason logged,
     /// so a failure repeated by every retry is logged at error level once, not once per retry.
     private var failedPorts: [ServicePortName: String] = [:]
+    /// Each service port's claims (node port, local external/LB IPs) as of the last sync,
+    /// and the local addresses they were worked out with: a sync recomputes only its changed
+    /// ports' claims unless the local addresses changed.
+    private var claimsByPort: [ServicePortName: [PortClaim]] = [:]
+    private var claimAddresses: Set<IPAddress>?
+    /// The portal rule input of every service port with a listener, as last handed to the
+    /// portal manager; a sync refreshes only the ports whose input may have changed.
+    private var portalInputs: [ServicePortName: PortalServicePort] = [:]
     /// The statistics reporter, when the builder wants one (see `auxiliaryServices`).
     public nonisolated let auxiliaryServices: [any ServiceLifecycle.Service]
 
@@ -91,7 +104,7 @@ public actor UserspaceBackend: ProxyBackend {
         return UserspacePlan(
             listeners: planner.update(snapshot: snapshot, delta: delta), servicePorts: snapshot.servicePorts,
             removedUDPClusterIPs: Set(removedUDP.map(\.clusterIP)).sorted(),
-            staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot))
+            staleUDPServicePorts: delta.staleUDPServicePorts(in: snapshot), changed: UserspacePlanner.touched(by: delta))
     }
 
     /// Phase 1: listeners. Phase 2: port claims, then portal rules at the ports the listeners
@@ -100,18 +113,23 @@ public actor UserspaceBackend: ProxyBackend {
     public func apply(_ plan: UserspacePlan) async -> SyncOutcome {
         var failures: [String] = []
         var failedNow: [ServicePortName: String] = [:]
-        for change in await dataPlane.apply(plan.listeners) {
+        // Ports whose listener may have moved: the plan's changes, and any port the data plane
+        // reports on (a retried listener that opened, one that failed).
+        var moved = plan.changed
+        for change in await dataPlane.apply(plan.listeners, changed: plan.changed) {
             log(change, repeated: change.kind == .failed && failedPorts[change.name] == change.reason)
             if change.kind == .failed { failedNow[change.name] = change.reason }
+            moved?.insert(change.name)
         }
         failedPorts = failedNow
         if !failedNow.isEmpty { failures.append("\(failedNow.count) service port(s) failed to open") }
         let unserved = await dataPlane.unservedPorts()
         var kind = SyncOutcome.Kind.partial
         if let portals {
-            await updateClaims(plan.servicePorts)
+            let claimsChanged = await updateClaims(plan.servicePorts, changed: plan.changed)
+            moved?.formUnion(claimsChanged)
             do {
-                kind = try await programPortals(portals, plan.servicePorts)
+                kind = try await programPortals(portals, plan.servicePorts, changed: moved)
             } catch {
                 logger.error("failed to program the portal rules; will retry", metadata: ["error": "\(error)"])
                 failures.append("portal rules: \(error)")
@@ -166,32 +184,50 @@ public actor UserspaceBackend: ProxyBackend {
 
     /// Points the kernel's portal rules at the listeners' current ports; returns which path
     /// the manager took.
+    ///
+    /// Only the ports in `changed` get a new input (`nil`: all of them); the manager then
+    /// compares those alone unless it takes its full path.
     private func programPortals(
-        _ portals: PortalManager, _ servicePorts: [ServicePortName: ServicePort]
+        _ portals: PortalManager, _ servicePorts: [ServicePortName: ServicePort], changed: Set<ServicePortName>?
     ) async throws -> SyncOutcome.Kind {
-        let listening = await dataPlane.listenerPorts()
-        // Unsorted: the manager keys ports by name, and sorting 10k names every sync costs.
-        let ports = servicePorts.values.compactMap { port in
-            listening[port.name].map { PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: $0) }
+        guard let changed else {
+            let listening = await dataPlane.listenerPorts()
+            portalInputs = [:]
+            for (name, proxyPort) in listening {
+                guard let port = servicePorts[name] else { continue }
+                portalInputs[name] = PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: proxyPort)
+            }
+            return try await portals.sync(portalInputs, changed: nil)
         }
-        return try await portals.sync(ports)
+        let listening = await dataPlane.listenerPorts(of: changed)
+        for name in changed {
+            guard let port = servicePorts[name], let proxyPort = listening[name] else {
+                portalInputs[name] = nil
+                continue
+            }
+            portalInputs[name] = PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: proxyPort)
+        }
+        return try await portals.sync(portalInputs, changed: changed)
     }
 
     /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets
     /// (docs/userspace-behaviour.md#port-claims), so no other program takes a port our rules redirect. A port someone else holds
     /// is reported on its Service and gets no rule (we would otherwise steal its traffic); the
     /// claim is retried every sync, and the outcome asks for a retry soon.
-    private func updateClaims(_ servicePorts: [ServicePortName: ServicePort]) async {
+    ///
+    /// Only the ports in `changed` are looked at again (`nil`, or new local addresses: all of
+    /// them). Returns the owners whose claims failed or recovered, whose portal input changes.
+    private func updateClaims(
+        _ servicePorts: [ServicePortName: ServicePort], changed: Set<ServicePortName>?
+    ) async -> Set<ServicePortName> {
         let local = localAddresses()
-        var desired: Set<PortClaim> = []
-        for port in servicePorts.values {
-            if port.nodePort != 0 {
-                desired.insert(PortClaim(address: nil, port: port.nodePort, protocol: port.protocol, owner: port.name))
-            }
-            for ip in port.externalIPs + port.loadBalancerIPs where local.contains(ip) {
-                desired.insert(PortClaim(address: ip, port: port.port, protocol: port.protocol, owner: port.name))
-            }
+        if let changed, local == claimAddresses {
+            for name in changed { claimsByPort[name] = servicePorts[name].flatMap { Self.claims(of: $0, local: local) } }
+        } else {
+            claimsByPort = servicePorts.compactMapValues { Self.claims(of: $0, local: local) }
         }
+        claimAddresses = local
+        let desired = claimsByPort.values.reduce(into: Set<PortClaim>()) { $0.formUnion($1) }
         var failed: Set<PortClaim> = []
         for result in await dataPlane.updateClaims(desired) where result.isFailure {
             failed.insert(result.claim)
@@ -204,7 +240,20 @@ public actor UserspaceBackend: ProxyBackend {
         for claim in failedClaims.subtracting(failed) where desired.contains(claim) {
             logger.info("port claim succeeded after an earlier failure", metadata: ["servicePort": "\(claim.owner)", "claim": "\(claim)"])
         }
-        failedClaims = failed
+        defer { failedClaims = failed }
+        return Set(failedClaims.symmetricDifference(failed).map(\.owner))
+    }
+
+    /// The claims `port` needs with `local` as this host's addresses; `nil` when none.
+    private static func claims(of port: ServicePort, local: Set<IPAddress>) -> [PortClaim]? {
+        var claims: [PortClaim] = []
+        if port.nodePort != 0 {
+            claims.append(PortClaim(address: nil, port: port.nodePort, protocol: port.protocol, owner: port.name))
+        }
+        for ip in port.externalIPs + port.loadBalancerIPs where local.contains(ip) {
+            claims.append(PortClaim(address: ip, port: port.port, protocol: port.protocol, owner: port.name))
+        }
+        return claims.isEmpty ? nil : claims
     }
 
     /// `port` without the node port and local IPs whose claim failed.

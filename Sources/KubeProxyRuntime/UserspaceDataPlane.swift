@@ -8,8 +8,13 @@ import KubeProxyDataPlane
 public protocol UserspaceDataPlane: Sendable {
     /// Makes the listeners and balancers match `desired`; returns what changed, for the log.
     func apply(_ desired: [ServicePortName: ProxiedPort]) async -> [DataPlaneChange]
+    /// `apply(_:)` when only the entries named in `changed` can differ from the previous
+    /// `desired` (`nil`: anything may), so a sync costs the change, not every listener.
+    func apply(_ desired: [ServicePortName: ProxiedPort], changed: Set<ServicePortName>?) async -> [DataPlaneChange]
     /// The proxy port each service port listens on now (what portal rules point at).
     func listenerPorts() async -> [ServicePortName: Int]
+    /// `listenerPorts()` for `names` only (a sync's changed ports).
+    func listenerPorts(of names: Set<ServicePortName>) async -> [ServicePortName: Int]
     /// Holds exactly the `desired` ports (NodePorts, local external IPs) with idle sockets.
     func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult]
     /// Counters per service port, for metrics.
@@ -24,6 +29,16 @@ public protocol UserspaceDataPlane: Sendable {
 extension UserspaceDataPlane {
     /// Closes everything at once.
     public func shutdown() async { await shutdown(drainTimeout: .zero) }
+
+    /// Filters every listener's port: for data planes without a cheaper lookup.
+    public func listenerPorts(of names: Set<ServicePortName>) async -> [ServicePortName: Int] {
+        await listenerPorts().filter { names.contains($0.key) }
+    }
+
+    /// A data plane without incremental updates compares everything.
+    public func apply(_ desired: [ServicePortName: ProxiedPort], changed: Set<ServicePortName>?) async -> [DataPlaneChange] {
+        await apply(desired)
+    }
 }
 
 extension UserspaceProxy: UserspaceDataPlane {

@@ -46,6 +46,31 @@ import Testing
         #expect(logs.messages(at: .error).isEmpty)
     }
 
+    /// The sync loop is entered once per batch: the whole initial load is one, `.synced` one,
+    /// and a re-read file's changes one more.
+    @Test func theInitialLoadAndEachEditArriveAsOneBatchEach() async throws {
+        try directory.write("a.yaml", serviceYAML() + "\n---\n" + serviceYAML("api"))
+        try directory.write("b.yaml", sliceYAML())
+        let recorder = EventRecorder()
+        defer { directory.remove() }
+        let source = source()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await source.runInBatches { await recorder.record(batch: $0) } }
+            #expect(
+                await recorder.next(4).map(\.summary) == [
+                    "added Service default/api", "added Service default/web", "added EndpointSlice default/web-abc",
+                    "synced",
+                ])
+            #expect(await recorder.batchSizes == [3, 1])
+            try directory.replace("a.yaml", serviceYAML(port: 81) + "\n---\n" + serviceYAML("api", port: 81))
+            #expect(
+                await recorder.next(2).map(\.summary) == ["updated Service default/api", "updated Service default/web"])
+            #expect(await recorder.batchSizes == [3, 1, 2])
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
+
     @Test func addEditAndDeleteOfFilesBecomeEventsWithinOneSecond() async throws {
         try directory.write("svc.yaml", serviceYAML())
         try await running(source()) { events in

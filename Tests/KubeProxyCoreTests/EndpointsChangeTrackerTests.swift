@@ -90,6 +90,21 @@ struct EndpointsChangeTrackerTests {
         #expect(tracker.cache.endpoints(for: svc1)[TestObjects.portName()]?.map(\.description) == ["10.180.0.1:8080"])
     }
 
+    /// For a source that validated already: nothing is refused here, and the cache keeps
+    /// what it can use of the object (the bad address is skipped, as the cache is lenient).
+    @Test func withoutValidationASliceIsTakenAsItComes() {
+        var tracker = Tracker(family: .ipv4)
+        tracker.validatesObjects = false
+        tracker.update(previous: nil, current: Self.a, at: t(0))
+        _ = tracker.take()
+        let bad = TestObjects.slice(endpoints: [TestObjects.endpoint("10.180.0.300")])
+        tracker.update(previous: Self.a, current: bad, at: t(1))
+        let changes = tracker.take()
+        #expect(changes.problems.isEmpty)
+        #expect(changes.services == [svc1])
+        #expect(tracker.cache.endpoints(for: svc1).isEmpty)
+    }
+
     @Test func aProblemIsForgottenOnceAValidVersionArrives() {
         var tracker = Tracker(family: .ipv4)
         let bad = TestObjects.slice(endpoints: [TestObjects.endpoint("nope")])

@@ -62,6 +62,34 @@ struct UserspaceProxyListenerTests {
         await proxy.shutdown()
     }
 
+    /// With `changed`, an apply looks only at the named ports and at those still waiting for
+    /// a listener: an unnamed difference is the caller's promise broken and goes unseen, a
+    /// named one applies, and an unserved port is retried although nothing names it.
+    @Test func anIncrementalApplyLooksAtTheChangedAndTheWaitingPortsOnly() async throws {
+        let range = try await Self.freeRange()
+        let proxy = T.proxy(range: range)
+        var desired = Self.ports(["a", "b", "c", "d"])
+        let first = await proxy.apply(desired, changed: nil)
+        #expect(first.map(\.kind) == [.started, .started, .started])
+        #expect(await proxy.status()[T.service("d")]?.port == nil, "unserved: the range has three ports")
+
+        let endpoint = EndpointAddress(ip: IPAddress("127.0.0.1")!, port: 9)
+        desired[T.service("b")] = ProxiedPort(name: T.service("b"), endpoints: [endpoint])
+        #expect(await proxy.apply(desired, changed: []).isEmpty)
+        #expect(await proxy.apply(desired, changed: [T.service("b")]).map(\.kind) == [.updated])
+
+        // Removing "a" frees a port; "d" is retried without being named and takes it.
+        let freed = try await T.listeningPort(proxy, T.service("a"))
+        desired[T.service("a")] = nil
+        let moved = await proxy.apply(desired, changed: [T.service("a")])
+        #expect(moved.map(\.kind) == [.stopped, .started])
+        #expect(moved.map(\.name) == [T.service("a"), T.service("d")])
+        #expect(await proxy.status()[T.service("d")] == .listening(port: freed))
+        #expect(await proxy.listenerPorts(of: [T.service("d"), T.service("a")]) == [T.service("d"): freed])
+        #expect(await proxy.unservedPorts() == nil)
+        await proxy.shutdown()
+    }
+
     /// A range port taken by another program is skipped and not leaked (upstream leaked it).
     @Test func busyRangePortIsSkippedAndNotLeaked() async throws {
         let range = try await Self.freeRange()
@@ -95,6 +123,7 @@ struct UserspaceProxyListenerTests {
         let svc = T.service("keep")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
+        #expect(await proxy.hasAffinityCleanup(svc) == false)
 
         let grown = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint, b.endpoint])))
         let expected = DataPlaneChange(
@@ -109,6 +138,10 @@ struct UserspaceProxyListenerTests {
         #expect(await proxy.apply(T.desired(sticky)).map(\.kind) == [.updated])
         #expect(try await T.listeningPort(proxy, svc) == port)
         #expect(try await TestClient.firstLine(port: port) != nil)
+        // Expired pins are swept by a timer only while the port has ClientIP affinity.
+        #expect(await proxy.hasAffinityCleanup(svc))
+        _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        #expect(await proxy.hasAffinityCleanup(svc) == false)
         await proxy.shutdown()
         await a.close()
         await b.close()

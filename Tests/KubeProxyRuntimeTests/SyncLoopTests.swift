@@ -126,6 +126,22 @@ struct SyncLoopTests {
         #expect(await backend.programmed == [Self.web])
     }
 
+    /// A batch (a source's initial load, a drained run of watch events) is its events in
+    /// order: an addition deleted later in the same batch never reaches the backend.
+    @Test func aBatchIsRecordedAsItsEventsInOrder() async throws {
+        let (loop, backend) = makeLoop()
+        let web = ProxyControllerTests.service("web")
+        let api = ProxyControllerTests.service("api", clusterIP: "10.96.0.11")
+        #expect(await loop.handle([.service(.added(web)), .service(.added(api))]) == false, "not synced yet")
+        #expect(await loop.handle([.service(.deleted(api)), .synced]))
+        #expect(await loop.sync())
+        #expect(await backend.applied == [RecordingBackend.Plan(servicePorts: [Self.web], added: [Self.web])])
+        #expect(await loop.handle([]) == false)
+        #expect(await loop.handle([.service(.added(api))]))
+        #expect(await loop.sync())
+        #expect(await backend.programmed == [Self.web, Self.api])
+    }
+
     @Test func aFailedApplyAsksForARetryAndLeavesHealthAlone() async throws {
         let health = HealthHolder(syncPeriod: .seconds(30))
         let (loop, backend) = makeLoop(health: health)

@@ -1,6 +1,7 @@
 import Foundation
 import KubeAPI
 import Logging
+import Synchronization
 
 /// Serves Services, EndpointSlices (or legacy Endpoints) and this node's Node from the API
 /// server with client-go's list/watch semantics — the same ``SourceEvent``s as
@@ -76,10 +77,22 @@ public final class APISource: Sendable {
     }
 
     /// Lists, emits the initial objects and `.synced`, then watches until cancelled (returning
-    /// normally on cancellation).
+    /// normally on cancellation); one event per call (see ``runInBatches(_:)``).
     ///
     /// - Throws: ``APIClientError`` only when the TLS material cannot be loaded at start.
     public func run(_ emit: @Sendable (SourceEvent) async -> Void) async throws {
+        try await runInBatches { events in
+            for event in events { await emit(event) }
+        }
+    }
+
+    /// ``run(_:)`` with events in batches, in order: whatever the watchers delivered while the
+    /// previous batch was being handled (a LIST page, a run of watch events, `.synced` after
+    /// the list that completed it) is one call, so a consumer behind an actor hops once per
+    /// batch instead of once per object.
+    ///
+    /// - Throws: as ``run(_:)``.
+    public func runInBatches(_ emit: @Sendable ([SourceEvent]) async -> Void) async throws {
         let owned: HTTPTransport?
         let transport: any APITransport
         if let injected = self.transport {
@@ -98,9 +111,9 @@ public final class APISource: Sendable {
         await owned?.shutdown()
     }
 
-    private func watchAll(_ transport: any APITransport, _ emit: @Sendable (SourceEvent) async -> Void) async {
-        let (messages, continuation) = AsyncStream.makeStream(of: WatcherMessage.self)
-        let send: @Sendable (WatcherMessage) -> Void = { continuation.yield($0) }
+    private func watchAll(_ transport: any APITransport, _ emit: @Sendable ([SourceEvent]) async -> Void) async {
+        let inbox = WatcherInbox()
+        let send: @Sendable (WatcherMessage) -> Void = { inbox.post($0) }
         let elapsed = self.elapsed
         let endpointsDiscovery = EndpointsDiscovery(
             transport: transport, server: configuration.redactedServer, clock: clock, elapsed: elapsed, random: random,
@@ -136,21 +149,36 @@ public final class APISource: Sendable {
                         }
                     }
                 }
-                continuation.finish()
+                inbox.finish()
             }
             var gate = SyncGate(watchesNode: !nodeName.isEmpty)
-            for await message in messages {
-                if case .events(let events) = message {
-                    for event in events { await emit(event) }
+            for await _ in inbox.wakeups {
+                // Runs of small messages (watch events) are merged into one batch; a LIST's
+                // changes are handed on as they are, without copying 10k events.
+                var batch: [SourceEvent] = []
+                for message in inbox.take() {
+                    if case .events(let events) = message {
+                        if events.count >= Self.passedWhole {
+                            if !batch.isEmpty { await emit(batch) }
+                            batch = []
+                            await emit(events)
+                        } else {
+                            batch.append(contentsOf: events)
+                        }
+                    }
+                    if gate.record(message) {
+                        logger.info("API objects synced", metadata: ["endpoints": "\(gate.endpointsResource?.name ?? "")"])
+                        batch.append(.synced)
+                    }
                 }
-                if gate.record(message) {
-                    logger.info("API objects synced", metadata: ["endpoints": "\(gate.endpointsResource?.name ?? "")"])
-                    await emit(.synced)
-                }
+                if !batch.isEmpty { await emit(batch) }
             }
             group.cancelAll()
         }
     }
+
+    /// From this many events a message is emitted as its own batch rather than merged.
+    static let passedWhole = 256
 
     private func watcher<Object: APIObject>(
         _ resource: WatchResource, _ type: Object.Type, _ transport: any APITransport,
@@ -166,5 +194,38 @@ public final class APISource: Sendable {
     private static func elapsedTime<C: Clock>(_ clock: C) -> @Sendable () -> Duration where C.Duration == Duration {
         let start = clock.now
         return { start.duration(to: clock.now) }
+    }
+}
+
+/// The watchers' messages waiting for ``APISource`` to emit them: appended in order by any
+/// watcher, taken all at once by the single consumer, which a wake-up signal (at most one
+/// pending) calls back whenever something arrived since its last take.
+final class WatcherInbox: Sendable {
+    private let messages = Mutex<[WatcherMessage]>([])
+    private let signal: AsyncStream<Void>.Continuation
+    /// One element whenever messages arrived since the last ``take()``; ends after ``finish()``.
+    let wakeups: AsyncStream<Void>
+
+    init() {
+        (wakeups, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Appends `message` and wakes the consumer.
+    func post(_ message: WatcherMessage) {
+        messages.withLock { $0.append(message) }
+        signal.yield()
+    }
+
+    /// Every message posted since the last take, oldest first.
+    func take() -> [WatcherMessage] {
+        messages.withLock { taken in
+            defer { taken = [] }
+            return taken
+        }
+    }
+
+    /// Ends ``wakeups`` once the consumer has seen the last signal.
+    func finish() {
+        signal.finish()
     }
 }

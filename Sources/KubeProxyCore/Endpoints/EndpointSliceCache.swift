@@ -82,9 +82,15 @@ public struct EndpointSliceCache: Sendable {
     public var services: Set<NamespacedName> { Set(sourcesByService.keys) }
 
     /// The merged endpoints of `service`, per service port name, each list sorted by address.
+    ///
+    /// A Service with one source (the usual case) gets that source's lists themselves, which
+    /// are stored merged already: the proxy state then shares their storage with the cache
+    /// instead of holding a second copy of every endpoint.
     public func endpoints(for service: NamespacedName) -> [ServicePortName: [Endpoint]] {
+        guard let keys = sourcesByService[service] else { return [:] }
+        if keys.count == 1, let only = keys.first { return sources[only]?.ports ?? [:] }
         var merged: [ServicePortName: [EndpointAddress: Endpoint]] = [:]
-        for key in (sourcesByService[service] ?? []).sorted() {
+        for key in keys.sorted() {
             guard let source = sources[key] else { continue }
             for (portName, endpoints) in source.ports {
                 for endpoint in endpoints {
@@ -107,12 +113,32 @@ public struct EndpointSliceCache: Sendable {
             sourcesByService[old.service]?.remove(key)
             if sourcesByService[old.service]?.isEmpty == true { sourcesByService[old.service] = nil }
         }
-        if let source {
+        if var source {
             affected.insert(source.service)
+            source.ports = source.ports.compactMapValues { $0.isEmpty ? nil : Self.merged($0) }
             sources[key] = source
             sourcesByService[source.service, default: []].insert(key)
         }
         return affected
+    }
+
+    /// `endpoints` as the merge of one source yields them: one entry per `ip:port` (a
+    /// non-terminating copy preferred, else the first), sorted by address. Already sorted
+    /// unique lists (the usual case) are returned as they are.
+    static func merged(_ endpoints: [Endpoint]) -> [Endpoint] {
+        if zip(endpoints, endpoints.dropFirst()).allSatisfy({ $0.address < $1.address }) { return endpoints }
+        var index: [EndpointAddress: Int] = [:]
+        var unique: [Endpoint] = []
+        unique.reserveCapacity(endpoints.count)
+        for endpoint in endpoints {
+            if let at = index[endpoint.address] {
+                if unique[at].terminating && !endpoint.terminating { unique[at] = endpoint }
+            } else {
+                index[endpoint.address] = unique.count
+                unique.append(endpoint)
+            }
+        }
+        return unique.sorted()
     }
 
     private func source(of slice: EndpointSlice, namespace: String) -> Source? {

@@ -18,9 +18,11 @@ public struct ProxyState: Sendable {
     /// The family this state proxies; Services are converted for it.
     public let family: IPFamily
     private var servicePorts: [ServicePortName: ServicePort] = [:]
-    private var portsByService: [NamespacedName: Set<ServicePortName>] = [:]
+    /// Arrays, not sets: a Service has a handful of ports, and at 10k Services a set per
+    /// Service cost twice the memory of the list.
+    private var portsByService: [NamespacedName: [ServicePortName]] = [:]
     private var endpoints: [ServicePortName: [Endpoint]] = [:]
-    private var endpointPortsByService: [NamespacedName: Set<ServicePortName>] = [:]
+    private var endpointPortsByService: [NamespacedName: [ServicePortName]] = [:]
 
     /// Creates an empty state. Pair it with an `EndpointsChangeTracker` of the same family.
     public init(family: IPFamily) {
@@ -65,7 +67,7 @@ public struct ProxyState: Sendable {
     }
 
     private mutating func replacePorts(of service: NamespacedName, with ports: [ServicePort], delta: inout SyncDelta) {
-        let newNames = Set(ports.map(\.name))
+        let newNames = ports.map(\.name)
         for name in portsByService[service] ?? [] where !newNames.contains(name) {
             if let old = servicePorts.removeValue(forKey: name) { delta.removedServicePorts[name] = old }
         }
@@ -82,7 +84,8 @@ public struct ProxyState: Sendable {
     private mutating func applyEndpoints(
         _ current: [ServicePortName: [Endpoint]], of service: NamespacedName, delta: inout SyncDelta
     ) {
-        let names = (endpointPortsByService[service] ?? []).union(current.keys)
+        var names = endpointPortsByService[service] ?? []
+        for name in current.keys where !names.contains(name) { names.append(name) }
         for name in names {
             let old = endpoints[name] ?? []
             let new = current[name] ?? []
@@ -93,6 +96,6 @@ public struct ProxyState: Sendable {
             if !removed.isEmpty { delta.removedEndpoints[name] = removed }
             endpoints[name] = new.isEmpty ? nil : new
         }
-        endpointPortsByService[service] = current.isEmpty ? nil : Set(current.keys)
+        endpointPortsByService[service] = current.isEmpty ? nil : Array(current.keys)
     }
 }

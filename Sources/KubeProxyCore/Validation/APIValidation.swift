@@ -94,16 +94,31 @@ public enum APIValidation {
         c.isASCII && (c.isLowercase || c.isNumber)
     }
 
-    /// RFC 1123 label: 1–63 of `[a-z0-9-]`, alphanumeric at both ends.
-    static func isDNS1123Label(_ s: some StringProtocol) -> Bool {
-        s.count <= 63 && hasLabelSyntax(s)
+    /// `[a-z0-9]` as a UTF-8 byte.
+    private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
-    /// `[a-z0-9-]+`, alphanumeric at both ends, any length.
+    /// RFC 1123 label: 1–63 of `[a-z0-9-]`, alphanumeric at both ends. (Byte counts equal
+    /// character counts for every string that passes, and any other fails either way.)
+    static func isDNS1123Label(_ s: some StringProtocol) -> Bool {
+        s.utf8.count <= 63 && hasLabelSyntax(s)
+    }
+
+    /// `[a-z0-9-]+`, alphanumeric at both ends, any length. Checked on UTF-8 bytes: every byte
+    /// of a non-ASCII character is outside the set, so this accepts exactly the strings the
+    /// character check did, without Unicode property lookups (validation runs on every
+    /// object; at 10k Services that was a few per cent of start-up).
     private static func hasLabelSyntax(_ s: some StringProtocol) -> Bool {
-        guard let first = s.first, let last = s.last, isLowerAlphanumeric(first), isLowerAlphanumeric(last)
-        else { return false }
-        return s.allSatisfy { isLowerAlphanumeric($0) || $0 == "-" }
+        var first: UInt8?
+        var last: UInt8 = 0
+        for byte in s.utf8 {
+            guard isLowerAlphanumeric(byte) || byte == UInt8(ascii: "-") else { return false }
+            if first == nil { first = byte }
+            last = byte
+        }
+        guard let first else { return false }
+        return isLowerAlphanumeric(first) && isLowerAlphanumeric(last)
     }
 
     /// RFC 1035 label: an RFC 1123 label starting with a letter (Service names).
@@ -114,7 +129,7 @@ public enum APIValidation {
 
     /// RFC 1123 subdomain: dot-separated labels, at most 253 characters (most object names).
     static func isDNS1123Subdomain(_ s: some StringProtocol) -> Bool {
-        guard (1...253).contains(s.count) else { return false }
+        guard (1...253).contains(s.utf8.count) else { return false }
         return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { hasLabelSyntax($0) }
     }
 

@@ -5,9 +5,17 @@ import KubeClient
 actor EventRecorder {
     private var events: [SourceEvent] = []
     private var cursor = 0
+    /// The size of every batch handed to `record(batch:)`, in order.
+    private(set) var batchSizes: [Int] = []
 
     func record(_ event: SourceEvent) {
         events.append(event)
+    }
+
+    /// Records a batch's events in order and the batch's size.
+    func record(batch: [SourceEvent]) {
+        events += batch
+        batchSizes.append(batch.count)
     }
 
     /// The next `count` events, waiting up to `deadline` for them; fewer if they do not come.
