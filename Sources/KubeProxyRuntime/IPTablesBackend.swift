@@ -82,11 +82,14 @@ public actor IPTablesBackend: ProxyBackend {
 
     public func apply(_ plan: IPTablesBackendPlan) async -> SyncOutcome {
         let started = now()
+        // Our time and the tools' time apart: they are tuned in different places.
+        let clock = ContinuousClock()
+        var saveTime = Duration.zero
         refreshNodeAddresses()
         var current: IPTablesRuleSet?
         if !state.needsFullSync, lastCanaryCheck.map({ started - $0 >= canaryInterval }) ?? true {
             do {
-                let tables = try await read()
+                let tables = try await timed(clock, &saveTime) { try await read() }
                 current = tables
                 lastCanaryCheck = started
                 let missing = ["mangle", "nat", "filter"].filter { tables.chain(IPTablesModeChain.canary, in: $0) == nil }
@@ -104,15 +107,19 @@ public actor IPTablesBackend: ProxyBackend {
         let full = state.needsFullSync || periodic
         if full && current == nil {
             do {
-                current = try await read()
+                current = try await timed(clock, &saveTime) { try await read() }
             } catch {
                 return failure("reading iptables for a full sync failed: \(error)", kind: .full, plan: plan)
             }
         }
+        let planStart = clock.now
         let modePlan = state.plan(snapshot: plan.snapshot, current: full ? current : nil, forceFullSync: periodic)
+        let text = modePlan.text
+        let planTime = planStart.duration(to: clock.now)
         let kind: SyncOutcome.Kind = modePlan.isFullSync ? .full : .partial
+        var restoreTime = Duration.zero
         do {
-            try await executor.restore(modePlan.text, family: family)
+            try await timed(clock, &restoreTime) { try await executor.restore(text, family: family) }
         } catch {
             state.didFail(modePlan)
             logger.error(
@@ -129,12 +136,15 @@ public actor IPTablesBackend: ProxyBackend {
             lastFullSync = started
             lastCanaryCheck = started
         }
+        // planMs is ours (render, diff, text); saveMs and restoreMs are iptables-save's and
+        // iptables-restore's, process start to exit.
         logger.debug(
-            "iptables synced",
+            "iptables sync",
             metadata: [
                 "family": "\(family)", "full": "\(modePlan.isFullSync)", "restoreLines": "\(modePlan.counts.restoreLines)",
                 "servicePortsRewritten": "\(modePlan.rewrittenServicePorts.count)", "staleChains": "\(modePlan.staleChains.count)",
-                "largeCluster": "\(modePlan.largeClusterMode)",
+                "largeCluster": "\(modePlan.largeClusterMode)", "planMs": "\(Self.milliseconds(planTime))",
+                "saveMs": "\(Self.milliseconds(saveTime))", "restoreMs": "\(Self.milliseconds(restoreTime))",
             ])
         let counts = modePlan.counts
         return SyncOutcome(
@@ -189,6 +199,23 @@ public actor IPTablesBackend: ProxyBackend {
 
     /// Whether the next sync is full (for tests and logs).
     public var needsFullSync: Bool { state.needsFullSync }
+
+    /// Runs `body` and adds its wall time to `total`, also when it throws.
+    private func timed<T>(
+        _ clock: ContinuousClock, _ total: inout Duration, _ body: () async throws -> T
+    ) async rethrows -> T {
+        let start = clock.now
+        defer { total += start.duration(to: clock.now) }
+        return try await body()
+    }
+
+    /// A duration in milliseconds with two decimals, for logs.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let hundredths = seconds * 100_000 + attoseconds / 10_000_000_000_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
 
     private func read() async throws -> IPTablesRuleSet {
         try IPTablesRuleSet(parsingSave: try await executor.save(family: family))
