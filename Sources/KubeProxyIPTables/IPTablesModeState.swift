@@ -5,12 +5,17 @@ import KubeProxyCore
 ///
 /// A state machine in the module's style: `plan` is pure and returns the restore to run;
 /// `didApply` / `didFail` advance the state from its outcome. Guarantees:
-/// - **Every sync** rewrites the whole filter part and the nat top-level chains
+/// - **Full sync** rewrites the whole filter part and the nat top-level chains
 ///   (`KUBE-SERVICES`, `KUBE-NODEPORTS`, `KUBE-POSTROUTING`, `KUBE-MARK-MASQ`).
 /// - **Partial sync** rewrites the per-service chains only of service ports whose port or
 ///   endpoints changed since the last successful sync, and of those only when the rendered
-///   chains differ. Unchanged ports keep their cached render, so a partial sync costs
-///   O(services) for the dispatch rules plus O(changed endpoints).
+///   chains differ; and of the top-level chains (and the filter part) only those whose rules
+///   differ from the last applied ones. Upstream rewrites the top level on every sync, which
+///   makes each restore O(services) for `iptables-restore` (at 10k Services `KUBE-SERVICES`
+///   alone is 10k rules, each naming a chain the nft-based tool must look up); the kernel ends
+///   up the same, and the canary check and the periodic full sync repair tampering as they
+///   repair a flush. Planning stays O(services) (the dispatch rules are compared), the restore
+///   is O(changed endpoints), and a sync that changes nothing has an empty restore.
 /// - **Full sync** (first sync, after a failed restore, after a parameter change, or forced
 ///   by the caller — canary gone, periodic resync) rewrites every chain and re-inserts the
 ///   jumps from built-in chains that `current` (an `iptables-save`) lacks, and creates the
@@ -34,6 +39,9 @@ public struct IPTablesModeState: Sendable {
     public private(set) var needsFullSync = true
     /// Per service port, what the kernel holds after the last successful restore.
     private var applied: [ServicePortName: Entry] = [:]
+    /// The filter chains and nat top-level chains the kernel holds after the last successful
+    /// restore, by table and chain name.
+    private var appliedTopLevel: [String: IPTablesChain] = [:]
     /// Whether `applied` renders are valid for the current parameters.
     private var rendersValid = true
 
@@ -115,12 +123,26 @@ public struct IPTablesModeState: Sendable {
         let rewrittenSet = Set(rewritten)
         let rewrittenChains = ordered.filter { rewrittenSet.contains($0.port.name) }.flatMap(\.rules.chains)
 
-        var filterCommands = filter.chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
-        filterCommands += filter.chains.flatMap { $0.rules.map(IPTablesCommand.append) }
-        var natCommands = natTop.chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+        // Top-level chains whose rules are what the kernel holds need no rewrite outside full
+        // syncs: nothing in this restore can change what they refer to (stale chains are
+        // referred to only by chains that changed).
+        var nextTopLevel: [String: IPTablesChain] = [:]
+        func changed(_ table: IPTablesTable) -> [IPTablesChain] {
+            table.chains.filter { chain in
+                let key = "\(table.name) \(chain.name)"
+                nextTopLevel[key] = chain
+                return full || !rendersValid || appliedTopLevel[key] != chain
+            }
+        }
+        let filterWritten = changed(filter)
+        let natTopWritten = changed(natTop)
+
+        var filterCommands = filterWritten.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+        filterCommands += filterWritten.flatMap { $0.rules.map(IPTablesCommand.append) }
+        var natCommands = natTopWritten.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
         natCommands += rewrittenChains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
         natCommands += staleChains.map { IPTablesCommand.declareChain(name: $0, policy: nil) }
-        natCommands += natTop.chains.flatMap { $0.rules.map(IPTablesCommand.append) }
+        natCommands += natTopWritten.flatMap { $0.rules.map(IPTablesCommand.append) }
         natCommands += rewrittenChains.flatMap { $0.rules.map(IPTablesCommand.append) }
         natCommands += staleChains.map(IPTablesCommand.deleteChain)
         var sections = [
@@ -141,19 +163,21 @@ public struct IPTablesModeState: Sendable {
         let natTopRules = natTop.chains.reduce(0) { $0 + $1.rules.count }
         let counts = IPTablesModeCounts(
             filterRules: filter.chains.reduce(0) { $0 + $1.rules.count },
+            filterRulesWritten: filterWritten.reduce(0) { $0 + $1.rules.count },
             natRulesTotal: natTopRules + services.reduce(0) { $0 + $1.chainRuleCount },
-            natRulesWritten: natTopRules + rewrittenChains.reduce(0) { $0 + $1.rules.count },
+            natRulesWritten: natTopWritten.reduce(0) { $0 + $1.rules.count } + rewrittenChains.reduce(0) { $0 + $1.rules.count },
             restoreLines: sections.reduce(0) { $0 + ($1.commands.isEmpty ? 0 : $1.commands.count + 2) },
             noLocalEndpointsInternal: services.count(where: \.noLocalEndpointsInternal),
             noLocalEndpointsExternal: services.count(where: \.noLocalEndpointsExternal))
         return IPTablesModeSyncPlan(
             isFullSync: full, script: IPTablesRestoreScript(sections: sections), largeClusterMode: large,
-            rewrittenServicePorts: rewritten, staleChains: staleChains, counts: counts, next: next)
+            rewrittenServicePorts: rewritten, staleChains: staleChains, counts: counts, next: next, nextTopLevel: nextTopLevel)
     }
 
     /// Records that `plan`'s restore succeeded: the kernel now holds its chains.
     public mutating func didApply(_ plan: IPTablesModeSyncPlan) {
         applied = plan.next
+        appliedTopLevel = plan.nextTopLevel
         rendersValid = true
         if plan.isFullSync { needsFullSync = false }
     }

@@ -148,7 +148,8 @@ public actor IPTablesBackend: ProxyBackend {
         let kind: SyncOutcome.Kind = modePlan.isFullSync ? .full : .partial
         var restoreTime = Duration.zero
         do {
-            try await timed(clock, &restoreTime) { try await executor.restore(text, family: family) }
+            // Nothing changed: no process to start.
+            if !text.isEmpty { try await timed(clock, &restoreTime) { try await executor.restore(text, family: family) } }
         } catch {
             state.didFail(modePlan)
             logger.error(
@@ -180,7 +181,7 @@ public actor IPTablesBackend: ProxyBackend {
             result: .succeeded, kind: kind, staleUDPServicePorts: plan.staleUDPServicePorts,
             ruleFacts: .init(
                 rulesPerTable: ["filter": counts.filterRules, "nat": counts.natRulesTotal],
-                rulesWrittenPerTable: ["filter": counts.filterRules, "nat": counts.natRulesWritten]))
+                rulesWrittenPerTable: ["filter": counts.filterRulesWritten, "nat": counts.natRulesWritten]))
     }
 
     /// Rules stay in place: a restarted proxy continues from them.
