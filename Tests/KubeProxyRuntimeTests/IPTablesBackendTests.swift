@@ -256,3 +256,18 @@ extension IPTablesBackendTests {
         #expect(tables.chain(IPTablesModeChain.canary, in: "nat") != nil)
     }
 }
+
+extension IPTablesBackendTests {
+    /// A sync that changes nothing starts no `iptables-restore` and still reports the rules.
+    @Test func anUnchangedSyncRunsNoRestore() async throws {
+        let backend = backend()
+        let first = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        let restores = fake.restoreInputs(family: .ipv4).count
+        let second = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        #expect(fake.restoreInputs(family: .ipv4).count == restores)
+        #expect(second.result == .succeeded)
+        #expect(second.kind == .partial)
+        #expect(second.ruleFacts?.rulesPerTable == first.ruleFacts?.rulesPerTable)
+        #expect(second.ruleFacts?.rulesWrittenPerTable == ["filter": 0, "nat": 0])
+    }
+}
