@@ -85,6 +85,10 @@ public struct IPTablesModeState: Sendable {
         // stale chains are those its last applied render had and its new one lacks, and only
         // re-rendered or removed ports can have any (O(changes) on a partial sync).
         var stale = Set<String>()
+        // Whether any port's rules in the top-level chains may differ from the applied ones:
+        // when none does, the top level is what the kernel holds and is neither rebuilt nor
+        // compared (a one-endpoint change then plans in O(changed ports), not O(services)).
+        var topLevelMayChange = full || !rendersValid || appliedTopLevel.isEmpty
         for port in snapshot.sortedServicePorts {
             let endpoints = snapshot.endpoints(for: port.name)
             let old = rendersValid ? applied[port.name] : nil
@@ -96,6 +100,9 @@ public struct IPTablesModeState: Sendable {
             } else {
                 let rules = renderer.servicePortRules(port, endpoints: endpoints, largeClusterMode: large)
                 entry = Entry(port: port, endpoints: endpoints, largeClusterMode: large, rules: rules)
+                if old?.rules.natRules != rules.natRules || old?.rules.filterRules != rules.filterRules {
+                    topLevelMayChange = true
+                }
             }
             let previous = applied[port.name]?.rules.chains ?? []
             if full || entry.rules.chains != previous { rewritten.append(port.name) }
@@ -107,6 +114,7 @@ public struct IPTablesModeState: Sendable {
         }
         for (name, entry) in applied where next[name] == nil {
             stale.formUnion(entry.rules.chains.map(\.name))
+            topLevelMayChange = true
         }
         if full, let nat = current?.table(named: "nat") {
             var active = Set<String>()
@@ -118,8 +126,8 @@ public struct IPTablesModeState: Sendable {
         let staleChains = stale.sorted()
 
         let services = ordered.map(\.rules)
-        let filter = renderer.filterSkeleton(services)
-        let natTop = renderer.natSkeleton(services)
+        let filter = topLevelMayChange ? renderer.filterSkeleton(services) : appliedTable("filter")
+        let natTop = topLevelMayChange ? renderer.natSkeleton(services) : appliedTable("nat")
         let rewrittenSet = Set(rewritten)
         let rewrittenChains = ordered.filter { rewrittenSet.contains($0.port.name) }.flatMap(\.rules.chains)
 
@@ -172,6 +180,13 @@ public struct IPTablesModeState: Sendable {
         return IPTablesModeSyncPlan(
             isFullSync: full, script: IPTablesRestoreScript(sections: sections), largeClusterMode: large,
             rewrittenServicePorts: rewritten, staleChains: staleChains, counts: counts, next: next, nextTopLevel: nextTopLevel)
+    }
+
+    /// The applied top-level chains of `table` (for a sync in which none can change).
+    private func appliedTable(_ table: String) -> IPTablesTable {
+        let prefix = table + " "
+        let chains = appliedTopLevel.filter { $0.key.hasPrefix(prefix) }.map(\.value).sorted { $0.name < $1.name }
+        return IPTablesTable(name: table, chains: chains)
     }
 
     /// Records that `plan`'s restore succeeded: the kernel now holds its chains.
