@@ -245,7 +245,7 @@ public actor IPTablesBackend: ProxyBackend {
     private func waitForFlush() async throws -> IPTablesRuleSet {
         var waited = Duration.zero
         var tables = try await read()
-        while !Self.missingCanaries(tables).elementsEqual(Self.canaryTables), waited < flushTimeout {
+        while !Self.missingCanaries(tables).elementsEqual(Self.canaryTables), waited < flushTimeout, !Task.isCancelled {
             await sleep(flushPollInterval)
             waited += flushPollInterval
             tables = try await read()
