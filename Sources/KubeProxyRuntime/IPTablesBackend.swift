@@ -24,9 +24,10 @@ public struct IPTablesBackendPlan: Sendable {
 /// when the `KUBE-PROXY-CANARY` chain is gone from mangle, nat or filter (a firewall reload
 /// flushed them), waits up to 5 s for it to be gone from all three (the reload may still be
 /// flushing) and forces a full sync, which re-creates everything including the jumps from
-/// built-in chains. `start` probes the tools' version once, for `--random-fully`. A full sync also runs at least every `fullSyncPeriod` (upstream's hourly
+/// built-in chains. A full sync also runs at least every `fullSyncPeriod` (upstream's hourly
 /// `FullSyncPeriod`). Rules stay in place at shutdown, so a restart replaces them in one
-/// atomic restore with no window without rules.
+/// atomic restore with no window without rules. `start` probes the tools' version once, for
+/// `--random-fully`.
 public actor IPTablesBackend: ProxyBackend {
     private var state: IPTablesModeState
     private let executor: any IPTablesExecutor
