@@ -10,6 +10,10 @@ public struct IPTablesModeSyncPlan: Sendable {
     /// Whether every chain is written (start-up, after a failure, forced) rather than only the
     /// changed services' chains.
     public var isFullSync: Bool
+    /// Restores to run, in order, before `script` on a first install: per-service chains that
+    /// nothing refers to until `script` (empty otherwise). A failure in any of them leaves
+    /// traffic as it was; the next sync is full and, finding our chains, one restore.
+    public var stagingScripts: [IPTablesRestoreScript]
     /// The restore input: `*filter`, `*nat`, and on full syncs `*mangle` (canary only).
     public var script: IPTablesRestoreScript
     /// Whether per-endpoint comments were left out (more endpoints than the threshold).
@@ -41,7 +45,7 @@ public struct IPTablesModeCounts: Hashable, Sendable {
     public var natRulesTotal: Int
     /// nat rules in this restore (`iptables_last{table="nat"}`); `-X` lines not counted.
     public var natRulesWritten: Int
-    /// Lines of the restore input (`*table` and `COMMIT` included).
+    /// Lines of the restore inputs, staging ones included (`*table` and `COMMIT` included).
     public var restoreLines: Int
     /// Service ports with Local internal policy, endpoints somewhere, none local.
     public var noLocalEndpointsInternal: Int

@@ -144,11 +144,15 @@ public actor IPTablesBackend: ProxyBackend {
         }
         let planStart = clock.now
         let modePlan = state.plan(snapshot: plan.snapshot, current: full ? current : nil, forceFullSync: periodic)
+        let stagingTexts = modePlan.stagingScripts.map(\.text)
         let text = modePlan.text
         let planTime = planStart.duration(to: clock.now)
         let kind: SyncOutcome.Kind = modePlan.isFullSync ? .full : .partial
         var restoreTime = Duration.zero
         do {
+            for staging in stagingTexts {
+                try await timed(clock, &restoreTime) { try await executor.restore(staging, family: family) }
+            }
             // Nothing changed: no process to start.
             if !text.isEmpty { try await timed(clock, &restoreTime) { try await executor.restore(text, family: family) } }
         } catch {
@@ -175,6 +179,7 @@ public actor IPTablesBackend: ProxyBackend {
                 "family": "\(family)", "full": "\(modePlan.isFullSync)", "restoreLines": "\(modePlan.counts.restoreLines)",
                 "servicePortsRewritten": "\(modePlan.rewrittenServicePorts.count)", "staleChains": "\(modePlan.staleChains.count)",
                 "largeCluster": "\(modePlan.largeClusterMode)", "planMs": "\(Self.milliseconds(planTime))",
+                "restores": "\(stagingTexts.count + (text.isEmpty ? 0 : 1))",
                 "saveMs": "\(Self.milliseconds(saveTime))", "restoreMs": "\(Self.milliseconds(restoreTime))",
             ])
         let counts = modePlan.counts

@@ -335,3 +335,82 @@ import Testing
         #expect(harness.tables.chain("KUBE-SERVICES", in: "nat") == nil)
     }
 }
+
+extension IPTablesModeStateTests {
+    static func ports(_ count: Int) -> ProxySnapshot {
+        let ports = (1...count).map { Self.clusterIP("s\($0)", "172.30.1.\($0)") }
+        var endpoints: [ServicePortName: [Endpoint]] = [:]
+        for (index, port) in ports.enumerated() { endpoints[port.name] = [endpoint("10.180.1.\(index + 1)")] }
+        return modeSnapshot(.ipv4, ports, endpoints)
+    }
+
+    /// A first install stages the per-service chains in batches that nothing refers to, then
+    /// makes them reachable in one atomic restore; the kernel ends where one restore would
+    /// put it.
+    @Test func aFirstInstallStagesServiceChainsBeforeTheSwitch() async throws {
+        var harness = ModeHarness(parameters)
+        harness.state.firstInstallBatch = 2
+        let snapshot = Self.ports(5)
+        let current = try IPTablesRuleSet(parsingSave: try await harness.fake.save(family: .ipv4))
+        let plan = harness.state.plan(snapshot: snapshot, current: current)
+        #expect(plan.stagingScripts.count == 3)
+        for (index, staging) in plan.stagingScripts.enumerated() {
+            #expect(staging.sections.map(\.table) == ["nat"])
+            let declared = Set(staging.commands(for: "nat").compactMap { if case .declareChain(let name, _) = $0 { name } else { nil } })
+            #expect(declared.contains(IPTablesModeChain.markMasquerade) == (index == 0))
+            #expect(!declared.contains(IPTablesModeChain.services))
+        }
+        // The switch-over declares no per-service chain (they exist already) but every jump.
+        #expect(!Self.declared(plan, "nat").contains { IPTablesModeChain.isServiceChain($0) })
+        #expect(plan.counts.restoreLines == (plan.stagingScripts.map(\.text) + [plan.text]).joined().split(separator: "\n").count)
+
+        // Staged only: nothing of ours is reachable from a built-in chain yet.
+        for staging in plan.stagingScripts { try await harness.fake.restore(staging.text, family: .ipv4) }
+        #expect(harness.tables.rules(in: "PREROUTING", table: "nat").isEmpty)
+        #expect(harness.tables.rules(in: "OUTPUT", table: "nat").isEmpty)
+
+        var fresh = ModeHarness(parameters)
+        fresh.state.firstInstallBatch = 2
+        let applied = try await fresh.sync(snapshot)
+        #expect(applied.stagingScripts.count == 3)
+        var single = ModeHarness(parameters)
+        single.state.firstInstallBatch = 0
+        #expect(try await single.sync(snapshot).stagingScripts.isEmpty)
+        #expect(kubeChains(fresh.tables, saveOrder: true) == kubeChains(single.tables, saveOrder: true))
+        #expect(fresh.tables.rules(in: "PREROUTING", table: "nat") == single.tables.rules(in: "PREROUTING", table: "nat"))
+    }
+
+    /// With our rules in place (a restart, or a resync after a failure) a full sync replaces
+    /// them in one restore: no window with half the rules.
+    @Test func aFullSyncOverExistingRulesIsOneRestore() async throws {
+        var first = ModeHarness(parameters)
+        first.state.firstInstallBatch = 2
+        try await first.sync(Self.ports(5))
+        var restarted = ModeHarness(parameters)
+        restarted.state.firstInstallBatch = 2
+        restarted.fake.setRuleSet(first.tables, family: .ipv4)
+        let plan = try await restarted.sync(Self.ports(6))
+        #expect(plan.isFullSync)
+        #expect(plan.stagingScripts.isEmpty)
+        #expect(
+            kubeChains(restarted.tables, saveOrder: true)
+                == kubeChains(IPTablesModeRenderer(parameters: parameters).render(Self.ports(6)), saveOrder: true))
+    }
+
+    /// A staging restore that fails leaves unreferenced chains; the next full sync sees them and
+    /// replaces everything in one restore.
+    @Test func aFailedStagingIsRepairedByOneFullRestore() async throws {
+        var harness = ModeHarness(parameters)
+        harness.state.firstInstallBatch = 2
+        let snapshot = Self.ports(5)
+        let current = try IPTablesRuleSet(parsingSave: try await harness.fake.save(family: .ipv4))
+        let plan = harness.state.plan(snapshot: snapshot, current: current)
+        try await harness.fake.restore(plan.stagingScripts[0].text, family: .ipv4)
+        harness.state.didFail(plan)
+        let retry = try await harness.sync(snapshot)
+        #expect(retry.isFullSync && retry.stagingScripts.isEmpty)
+        #expect(
+            kubeChains(harness.tables, saveOrder: true)
+                == kubeChains(IPTablesModeRenderer(parameters: parameters).render(snapshot), saveOrder: true))
+    }
+}
