@@ -44,7 +44,9 @@ public struct IPTablesModeState: Sendable {
     private var appliedTopLevel: [String: IPTablesChain] = [:]
     /// Whether `applied` renders are valid for the current parameters.
     private var rendersValid = true
-    /// On a first install, how many service ports' chains go into one staging restore.
+    /// On a first install, how many service ports' chains go into one staging restore; 0
+    /// writes a first install in one restore (the backend sets it from the tools' backend:
+    /// staging only helps the nf_tables-based iptables-restore).
     public var firstInstallBatch = 100
 
     /// Creates a state; the first sync is full.

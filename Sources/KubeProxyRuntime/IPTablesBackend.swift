@@ -101,6 +101,10 @@ public actor IPTablesBackend: ProxyBackend {
                 "cannot tell the iptables version; masquerading without --random-fully", metadata: ["family": "\(family)"])
         }
         state.update(parameters: parameters)
+        // Staging a first install pays off with the nf_tables tools only (their cost is
+        // quadratic in the chains one restore names); the legacy ones rewrite the whole table
+        // in every restore, so there one restore is cheapest.
+        state.firstInstallBatch = version?.backend == "nf_tables" ? 100 : 0
     }
 
     public func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> IPTablesBackendPlan {

@@ -271,3 +271,30 @@ extension IPTablesBackendTests {
         #expect(second.ruleFacts?.rulesWrittenPerTable == ["filter": 0, "nat": 0])
     }
 }
+
+extension IPTablesBackendTests {
+    /// 150 ClusterIP service ports with one endpoint each.
+    static func many() -> ProxySnapshot {
+        var ports: [ServicePortName: ServicePort] = [:]
+        var endpoints: [ServicePortName: [Endpoint]] = [:]
+        for index in 0..<150 {
+            let name = ServicePortName(namespace: "ns", name: "s\(index)", port: "http")
+            ports[name] = ServicePort(name: name, clusterIP: .v4(0xac1e_0100 + UInt32(index)), port: 80)
+            endpoints[name] = [Endpoint(ip: .v4(0x0a02_0000 + UInt32(index)), port: 8080)]
+        }
+        return ProxySnapshot(family: .ipv4, servicePorts: ports, endpoints: endpoints)
+    }
+
+    /// A first install is staged (100 service ports per restore) with the nf_tables tools,
+    /// whose cost grows with the square of the chains one restore names, and is one restore
+    /// with the legacy ones, which rewrite the whole table in every restore.
+    @Test(arguments: [("nf_tables", 3), ("legacy", 1)])
+    func firstInstallStagingFollowsTheToolsBackend(_ backendName: String, _ restores: Int) async throws {
+        fake.setVersion(IPTablesVersion(components: [1, 8, 9], backend: backendName))
+        let backend = backend()
+        try await backend.start()
+        let outcome = await sync(backend, Self.many())
+        #expect(outcome.result == .succeeded)
+        #expect(fake.restoreInputs(family: .ipv4).count == restores)
+    }
+}
