@@ -12,7 +12,8 @@
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (5s), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"),
-# BENCH_ONLY (dataplane|alloc|controlplane|apisync|realbinary|nftables), BENCH_NFT_SIZES (10000), BENCH_API_SERVICES (10000),
+# BENCH_ONLY (dataplane|alloc|controlplane|apisync|realbinary|nftables|iptables), BENCH_NFT_SIZES (10000),
+# BENCH_IPT_SIZES ("1000 2000 10000"), BENCH_IPT_VARIANTS ("system legacy"), BENCH_IPT_LIMIT (300 s), BENCH_API_SERVICES (10000),
 # BENCH_REAL_SIZES ("1000 10000"; add 50000 to opt in), BENCH_REAL_IDLE (20 s),
 # BENCH_REAL_SOURCES ("manifests api portals portals-v4"),
 # BENCH_BACKEND (an example-backend binary to use instead of building one).
@@ -29,7 +30,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 CP_SIZES=${BENCH_SIZES:-"1000 10000 50000"}
 ONLY=${BENCH_ONLY:-}
 
-for lib in common machine dataplane dataplane-table dataplane-alloc controlplane apisync realbinary nftables; do
+for lib in common machine dataplane dataplane-table dataplane-alloc controlplane apisync realbinary nftables iptables; do
   source "$BENCH_DIR/lib/$lib.sh" || { echo "bench: cannot load bench/lib/$lib.sh" >&2; exit 1; }
 done
 
@@ -38,6 +39,7 @@ cleanup() {
   bench_kill_all
   realbinary_cleanup
   nftables_cleanup
+  iptables_cleanup
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -117,6 +119,8 @@ if [ "$ONLY" = "" ] || [ "$ONLY" = apisync ]; then apisync_main "$WORK/apisync.m
 if [ "$ONLY" = "" ] || [ "$ONLY" = realbinary ]; then realbinary_main "$WORK/realbinary.md"; bench_kill_all; realbinary_cleanup; fi
 : >"$WORK/nftables.md"
 if [ "$ONLY" = "" ] || [ "$ONLY" = nftables ]; then nftables_main "$WORK/nftables.md"; bench_kill_all; nftables_cleanup; fi
+: >"$WORK/iptables.md"
+if [ "$ONLY" = "" ] || [ "$ONLY" = iptables ]; then iptables_main "$WORK/iptables.md"; bench_kill_all; iptables_cleanup; fi
 
 STAMP=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 mkdir -p "$BENCH_DIR/results"
@@ -127,7 +131,7 @@ RESULT="$BENCH_DIR/results/$STAMP.md"
   echo "Command: \`bash bench/run.sh\`; total time $(($(date +%s) - STARTED)) s."
   echo
   cat "$WORK/dataplane.md" "$WORK/alloc.md" "$WORK/controlplane.md" "$WORK/apisync.md" "$WORK/realbinary.md" \
-    "$WORK/nftables.md"
+    "$WORK/nftables.md" "$WORK/iptables.md"
   machine_description
 } >"$RESULT"
 cat "$RESULT"

@@ -2,7 +2,7 @@ import KubeProxyCore
 
 /// Reads and writes iptables state for one IP family: the whole interface the proxy needs.
 ///
-/// Two operations only, both whole-batch: `save` returns `iptables-save` text (parse it with
+/// Two operations, both whole-batch (plus a version probe at start): `save` returns `iptables-save` text (parse it with
 /// `IPTablesRuleSet(parsingSave:)`) and `restore` applies `iptables-restore --noflush` input
 /// atomically. Keeping it this small lets a fake (`FakeIPTables`) apply the very same text to
 /// in-memory tables, so tests assert resulting tables instead of call logs.
@@ -15,4 +15,13 @@ public protocol IPTablesExecutor: Sendable {
     /// Whether rules of `family` can be managed at all (tools present and privileges held);
     /// decides whether portals are enabled.
     func isAvailable(family: IPFamily) -> Bool
+    /// The version of `family`'s tools (`iptables --version`), probed once at start for the
+    /// version-dependent arguments; `nil` when it cannot be told.
+    func version(family: IPFamily) async -> IPTablesVersion?
+}
+
+extension IPTablesExecutor {
+    /// Executors that cannot tell report no version (callers then leave version-dependent
+    /// arguments out).
+    public func version(family: IPFamily) async -> IPTablesVersion? { nil }
 }

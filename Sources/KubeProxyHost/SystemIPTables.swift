@@ -50,7 +50,7 @@ public struct SystemIPTables: IPTablesExecutor {
         let arguments = restoreArguments ?? ["--noflush", "-w", String(lockWaitSeconds)]
         logger.debug(
             "running iptables-restore",
-            metadata: ["family": "\(family)", "lines": "\(input.split(separator: "\n").count)"])
+            metadata: ["family": "\(family)", "lines": "\(input.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 })"])
         let output = try await runner.run(Self.restoreTool(family), arguments, input: input)
         do {
             _ = try output.checked()

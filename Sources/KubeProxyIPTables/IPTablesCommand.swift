@@ -39,6 +39,24 @@ public enum IPTablesCommand: Hashable, Sendable {
         }
     }
 
+    /// Appends `line` to `out`; rule commands without building the line first.
+    public func write(to out: inout String) {
+        switch self {
+        case .append(let rule):
+            out.append("-A ")
+            out.append(IPTablesTokenizer.quoteIfNeeded(rule.chain))
+            IPTablesTokenizer.appendArguments(rule.arguments, to: &out)
+        case .declareChain(let name, let policy):
+            out.append(":")
+            out.append(name)
+            out.append(" ")
+            out.append(policy ?? "-")
+            out.append(" [0:0]")
+        default:
+            out.append(line)
+        }
+    }
+
     /// The chain the command acts on.
     public var chain: String {
         switch self {

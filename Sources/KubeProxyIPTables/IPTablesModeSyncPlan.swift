@@ -3,12 +3,17 @@ import KubeProxyCore
 /// One iptables-mode sync for one family: the restore input and the facts about it.
 ///
 /// Produced by `IPTablesModeState.plan(…)` without side effects; the caller runs `script`
-/// through `iptables-restore -w 5 -W 100000 --noflush --counters` and reports the outcome
-/// back with `IPTablesModeState.didApply(_:)` or `didFail(_:)`.
+/// through `iptables-restore -w 5 -W 100000 --noflush --counters` (not at all when it is
+/// empty: nothing changed) and reports the outcome back with `IPTablesModeState.didApply(_:)`
+/// or `didFail(_:)`.
 public struct IPTablesModeSyncPlan: Sendable {
     /// Whether every chain is written (start-up, after a failure, forced) rather than only the
     /// changed services' chains.
     public var isFullSync: Bool
+    /// Restores to run, in order, before `script` on a first install: per-service chains that
+    /// nothing refers to until `script` (empty otherwise). A failure in any of them leaves
+    /// traffic as it was; the next sync is full and, finding our chains, one restore.
+    public var stagingScripts: [IPTablesRestoreScript]
     /// The restore input: `*filter`, `*nat`, and on full syncs `*mangle` (canary only).
     public var script: IPTablesRestoreScript
     /// Whether per-endpoint comments were left out (more endpoints than the threshold).
@@ -21,6 +26,8 @@ public struct IPTablesModeSyncPlan: Sendable {
     public var counts: IPTablesModeCounts
     /// What the kernel holds once `script` succeeded.
     let next: [ServicePortName: IPTablesModeState.Entry]
+    /// The filter and nat top-level chains the kernel holds once `script` succeeded.
+    let nextTopLevel: [String: IPTablesChain]
 
     /// The restore text.
     public var text: String { script.text }
@@ -28,15 +35,17 @@ public struct IPTablesModeSyncPlan: Sendable {
 
 /// Counts for `kubeproxy_sync_proxy_rules_iptables_*` and the sync log (spec §5.6, §7.1).
 public struct IPTablesModeCounts: Hashable, Sendable {
-    /// Rules kube-proxy owns in filter (`iptables_total{table="filter"}`); filter is always
-    /// written whole, so also `iptables_last{table="filter"}`.
+    /// Rules kube-proxy owns in filter (`iptables_total{table="filter"}`).
     public var filterRules: Int
+    /// filter rules in this restore (`iptables_last{table="filter"}`): all of them on full
+    /// syncs, those of changed chains on partial ones.
+    public var filterRulesWritten: Int
     /// Rules kube-proxy owns in nat after the sync, including chains a partial sync did not
     /// rewrite (`iptables_total{table="nat"}`).
     public var natRulesTotal: Int
     /// nat rules in this restore (`iptables_last{table="nat"}`); `-X` lines not counted.
     public var natRulesWritten: Int
-    /// Lines of the restore input (`*table` and `COMMIT` included).
+    /// Lines of the restore inputs, staging ones included (`*table` and `COMMIT` included).
     public var restoreLines: Int
     /// Service ports with Local internal policy, endpoints somewhere, none local.
     public var noLocalEndpointsInternal: Int
@@ -45,10 +54,11 @@ public struct IPTablesModeCounts: Hashable, Sendable {
 
     /// Creates counts.
     public init(
-        filterRules: Int = 0, natRulesTotal: Int = 0, natRulesWritten: Int = 0, restoreLines: Int = 0,
-        noLocalEndpointsInternal: Int = 0, noLocalEndpointsExternal: Int = 0
+        filterRules: Int = 0, filterRulesWritten: Int = 0, natRulesTotal: Int = 0, natRulesWritten: Int = 0,
+        restoreLines: Int = 0, noLocalEndpointsInternal: Int = 0, noLocalEndpointsExternal: Int = 0
     ) {
         self.filterRules = filterRules
+        self.filterRulesWritten = filterRulesWritten
         self.natRulesTotal = natRulesTotal
         self.natRulesWritten = natRulesWritten
         self.restoreLines = restoreLines

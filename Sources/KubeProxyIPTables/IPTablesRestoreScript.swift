@@ -37,13 +37,19 @@ public struct IPTablesRestoreScript: Hashable, Sendable {
 
     /// The restore input: `*table`, one line per command, `COMMIT`; empty sections omitted.
     public var text: String {
-        var lines: [String] = []
+        // One growing string: no array of 400k line strings next to it at 10k Services.
+        var out = ""
         for section in sections where !section.commands.isEmpty {
-            lines.append("*\(section.table)")
-            lines.append(contentsOf: section.commands.map(\.line))
-            lines.append("COMMIT")
+            out.append("*")
+            out.append(section.table)
+            out.append("\n")
+            for command in section.commands {
+                command.write(to: &out)
+                out.append("\n")
+            }
+            out.append("COMMIT\n")
         }
-        return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        return out
     }
 
     /// Parses restore input, as `iptables-restore` reads it: `#` and blank lines are ignored,

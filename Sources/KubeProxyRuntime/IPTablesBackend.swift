@@ -22,10 +22,12 @@ public struct IPTablesBackendPlan: Sendable {
 /// Partial syncs rewrite only changed services' chains (`IPTablesModeState`); a failed restore
 /// makes the next sync full. Every `canaryInterval` (the sync period) it reads the tables and,
 /// when the `KUBE-PROXY-CANARY` chain is gone from mangle, nat or filter (a firewall reload
-/// flushed them), forces a full sync, which re-creates everything including the jumps from
+/// flushed them), waits up to 5 s for it to be gone from all three (the reload may still be
+/// flushing) and forces a full sync, which re-creates everything including the jumps from
 /// built-in chains. A full sync also runs at least every `fullSyncPeriod` (upstream's hourly
 /// `FullSyncPeriod`). Rules stay in place at shutdown, so a restart replaces them in one
-/// atomic restore with no window without rules.
+/// atomic restore with no window without rules. `start` probes the tools' version once, for
+/// `--random-fully`.
 public actor IPTablesBackend: ProxyBackend {
     private var state: IPTablesModeState
     private let executor: any IPTablesExecutor
@@ -37,6 +39,10 @@ public actor IPTablesBackend: ProxyBackend {
     private let logger: Logger
     /// `--detect-local-mode`, for taking pod CIDRs from the Node (`NodeCIDR`).
     private let detectLocalMode: String
+    /// How long a partial flush is waited on, and how often the canaries are read meanwhile.
+    private let flushTimeout: Duration
+    private let flushPollInterval: Duration
+    private let sleep: @Sendable (Duration) async -> Void
     private var lastCanaryCheck: ContinuousClock.Instant?
     private var lastFullSync: ContinuousClock.Instant?
 
@@ -51,11 +57,19 @@ public actor IPTablesBackend: ProxyBackend {
     ///     `--nodeport-addresses` selects addresses (a change re-renders in a full sync).
     ///   - detectLocalMode: `--detect-local-mode`; with `NodeCIDR` the detector follows the
     ///     Node's pod CIDRs (`nodeChanged`).
+    ///   - flushTimeout: how long to wait for every canary to vanish once one did (5 s).
+    ///   - flushPollInterval: how often the canaries are read meanwhile (100 ms).
+    ///   - sleep: how the backend waits between those reads (tests pass one that does not).
     public init(
         parameters: IPTablesModeParameters, executor: any IPTablesExecutor, canaryInterval: Duration = .seconds(30),
         fullSyncPeriod: Duration = .seconds(3600), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-        nodeAddresses: (@Sendable () -> Set<IPAddress>)? = nil, detectLocalMode: String = "", logger: Logger
+        nodeAddresses: (@Sendable () -> Set<IPAddress>)? = nil, detectLocalMode: String = "",
+        flushTimeout: Duration = .seconds(5), flushPollInterval: Duration = .milliseconds(100),
+        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }, logger: Logger
     ) {
+        self.flushTimeout = flushTimeout
+        self.flushPollInterval = flushPollInterval
+        self.sleep = sleep
         state = IPTablesModeState(parameters: parameters)
         self.executor = executor
         family = parameters.family
@@ -67,13 +81,30 @@ public actor IPTablesBackend: ProxyBackend {
         self.logger = logger
     }
 
-    /// Fails when this family's iptables cannot be managed here (tools missing, not root).
+    /// Fails when this family's iptables cannot be managed here (tools missing, not root);
+    /// otherwise probes the tools' version once, for `MASQUERADE --random-fully` (≥ 1.6.2, as
+    /// upstream; an unknown version leaves it out, logged here once).
     public func start() async throws {
         guard executor.isAvailable(family: family) else {
             throw KubeProxyConfiguration.Problem(
                 field: "--proxy-mode",
                 message: "iptables mode needs root and \(SystemIPTables.restoreTool(family)) / \(SystemIPTables.saveTool(family))")
         }
+        let version = await executor.version(family: family)
+        var parameters = state.renderer.parameters
+        parameters.randomFully = version?.supportsRandomFully ?? false
+        if let version {
+            logger.info(
+                "iptables version", metadata: ["family": "\(family)", "version": "\(version)", "randomFully": "\(parameters.randomFully)"])
+        } else {
+            logger.warning(
+                "cannot tell the iptables version; masquerading without --random-fully", metadata: ["family": "\(family)"])
+        }
+        state.update(parameters: parameters)
+        // Staging a first install pays off with the nf_tables tools only (their cost is
+        // quadratic in the chains one restore names); the legacy ones rewrite the whole table
+        // in every restore, so there one restore is cheapest.
+        state.firstInstallBatch = version?.backend == "nf_tables" ? 100 : 0
     }
 
     public func plan(snapshot: ProxySnapshot, delta: SyncDelta) -> IPTablesBackendPlan {
@@ -82,15 +113,21 @@ public actor IPTablesBackend: ProxyBackend {
 
     public func apply(_ plan: IPTablesBackendPlan) async -> SyncOutcome {
         let started = now()
+        // Our time and the tools' time apart: they are tuned in different places.
+        let clock = ContinuousClock()
+        var saveTime = Duration.zero
         refreshNodeAddresses()
         var current: IPTablesRuleSet?
         if !state.needsFullSync, lastCanaryCheck.map({ started - $0 >= canaryInterval }) ?? true {
             do {
-                let tables = try await read()
+                let tables = try await timed(clock, &saveTime) { try await read() }
                 current = tables
                 lastCanaryCheck = started
-                let missing = ["mangle", "nat", "filter"].filter { tables.chain(IPTablesModeChain.canary, in: $0) == nil }
+                let missing = Self.missingCanaries(tables)
                 if !missing.isEmpty {
+                    if missing.count < Self.canaryTables.count {
+                        current = try await timed(clock, &saveTime) { try await waitForFlush() }
+                    }
                     logger.info(
                         "canary chain gone, iptables was flushed: full resync",
                         metadata: ["family": "\(family)", "tables": "\(missing.joined(separator: ","))"])
@@ -104,15 +141,24 @@ public actor IPTablesBackend: ProxyBackend {
         let full = state.needsFullSync || periodic
         if full && current == nil {
             do {
-                current = try await read()
+                current = try await timed(clock, &saveTime) { try await read() }
             } catch {
                 return failure("reading iptables for a full sync failed: \(error)", kind: .full, plan: plan)
             }
         }
+        let planStart = clock.now
         let modePlan = state.plan(snapshot: plan.snapshot, current: full ? current : nil, forceFullSync: periodic)
+        let stagingTexts = modePlan.stagingScripts.map(\.text)
+        let text = modePlan.text
+        let planTime = planStart.duration(to: clock.now)
         let kind: SyncOutcome.Kind = modePlan.isFullSync ? .full : .partial
+        var restoreTime = Duration.zero
         do {
-            try await executor.restore(modePlan.text, family: family)
+            for staging in stagingTexts {
+                try await timed(clock, &restoreTime) { try await executor.restore(staging, family: family) }
+            }
+            // Nothing changed: no process to start.
+            if !text.isEmpty { try await timed(clock, &restoreTime) { try await executor.restore(text, family: family) } }
         } catch {
             state.didFail(modePlan)
             logger.error(
@@ -129,19 +175,23 @@ public actor IPTablesBackend: ProxyBackend {
             lastFullSync = started
             lastCanaryCheck = started
         }
+        // planMs is ours (render, diff, text); saveMs and restoreMs are iptables-save's and
+        // iptables-restore's, process start to exit.
         logger.debug(
-            "iptables synced",
+            "iptables sync",
             metadata: [
                 "family": "\(family)", "full": "\(modePlan.isFullSync)", "restoreLines": "\(modePlan.counts.restoreLines)",
                 "servicePortsRewritten": "\(modePlan.rewrittenServicePorts.count)", "staleChains": "\(modePlan.staleChains.count)",
-                "largeCluster": "\(modePlan.largeClusterMode)",
+                "largeCluster": "\(modePlan.largeClusterMode)", "planMs": "\(Self.milliseconds(planTime))",
+                "restores": "\(stagingTexts.count + (text.isEmpty ? 0 : 1))",
+                "saveMs": "\(Self.milliseconds(saveTime))", "restoreMs": "\(Self.milliseconds(restoreTime))",
             ])
         let counts = modePlan.counts
         return SyncOutcome(
             result: .succeeded, kind: kind, staleUDPServicePorts: plan.staleUDPServicePorts,
             ruleFacts: .init(
                 rulesPerTable: ["filter": counts.filterRules, "nat": counts.natRulesTotal],
-                rulesWrittenPerTable: ["filter": counts.filterRules, "nat": counts.natRulesWritten]))
+                rulesWrittenPerTable: ["filter": counts.filterRulesWritten, "nat": counts.natRulesWritten]))
     }
 
     /// Rules stay in place: a restarted proxy continues from them.
@@ -189,6 +239,51 @@ public actor IPTablesBackend: ProxyBackend {
 
     /// Whether the next sync is full (for tests and logs).
     public var needsFullSync: Bool { state.needsFullSync }
+
+    /// The tables holding a canary chain, in upstream's order.
+    static let canaryTables = ["mangle", "nat", "filter"]
+
+    /// The canary tables of `tables` that lack the canary chain.
+    static func missingCanaries(_ tables: IPTablesRuleSet) -> [String] {
+        canaryTables.filter { tables.chain(IPTablesModeChain.canary, in: $0) == nil }
+    }
+
+    /// A firewall reload flushes the tables one after the other: resyncing when the first is
+    /// gone would be undone by the next flush. As upstream (spec §2.9), waits until every
+    /// canary is gone, polling every `flushPollInterval`, for at most `flushTimeout`, and
+    /// returns the last tables read (a timeout is logged and the resync happens anyway).
+    private func waitForFlush() async throws -> IPTablesRuleSet {
+        var waited = Duration.zero
+        var tables = try await read()
+        while !Self.missingCanaries(tables).elementsEqual(Self.canaryTables), waited < flushTimeout, !Task.isCancelled {
+            await sleep(flushPollInterval)
+            waited += flushPollInterval
+            tables = try await read()
+        }
+        if !Self.missingCanaries(tables).elementsEqual(Self.canaryTables) {
+            logger.info(
+                "inconsistent iptables state: some canary chains survived the flush",
+                metadata: ["family": "\(family)", "waitedMs": "\(Self.milliseconds(waited))"])
+        }
+        return tables
+    }
+
+    /// Runs `body` and adds its wall time to `total`, also when it throws.
+    private func timed<T>(
+        _ clock: ContinuousClock, _ total: inout Duration, _ body: () async throws -> T
+    ) async rethrows -> T {
+        let start = clock.now
+        defer { total += start.duration(to: clock.now) }
+        return try await body()
+    }
+
+    /// A duration in milliseconds with two decimals, for logs.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let hundredths = seconds * 100_000 + attoseconds / 10_000_000_000_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
 
     private func read() async throws -> IPTablesRuleSet {
         try IPTablesRuleSet(parsingSave: try await executor.save(family: family))

@@ -23,6 +23,8 @@ public final class FakeIPTables: IPTablesExecutor, Sendable {
         var saves: [IPFamily: Int] = [:]
         var pendingFailures: [HostError] = []
         var available: Bool
+        var version: IPTablesVersion? = IPTablesVersion(components: [1, 8, 9], backend: "nf_tables")
+        var versionProbes = 0
     }
 
     private let state: Mutex<State>
@@ -80,7 +82,22 @@ public final class FakeIPTables: IPTablesExecutor, Sendable {
         state.withLock { $0.available = available }
     }
 
+    /// Changes what `version` reports (`nil`: the tools print no version); 1.8.9 by default.
+    public func setVersion(_ version: IPTablesVersion?) {
+        state.withLock { $0.version = version }
+    }
+
+    /// How many times `version` was asked (a backend probes once, at start).
+    public var versionProbes: Int { state.withLock { $0.versionProbes } }
+
     // MARK: - IPTablesExecutor
+
+    public func version(family: IPFamily) async -> IPTablesVersion? {
+        state.withLock { state in
+            state.versionProbes += 1
+            return state.version
+        }
+    }
 
     public func isAvailable(family: IPFamily) -> Bool {
         state.withLock { $0.available }

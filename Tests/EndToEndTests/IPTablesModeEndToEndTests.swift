@@ -237,4 +237,54 @@ struct IPTablesModeEndToEndTests {
         }
         #expect(moved, "\(lab.proxyTail)")
     }
+
+    /// One dual-stack Service programmed by one process through `iptables-restore` and
+    /// `ip6tables-restore`: ClusterIP to every endpoint and NodePort from outside over IPv6,
+    /// and the same Service's IPv4 ClusterIP (the manifests are the nftables suite's).
+    @Test func dualStackServiceOverBothFamilies() async throws {
+        let lab = try await KernelModeLab.make(needing: ["iptables-restore": "iptables", "ip6tables-restore": "iptables"])
+        defer { lab.destroy() }
+        try lab.writeManifest(
+            "web6.yaml",
+            [NFTablesModeEndToEndTests.web6, NFTablesModeEndToEndTests.web6Slice, NFTablesModeEndToEndTests.web6SliceIPv4])
+        try await lab.startProxy(
+            mode: "iptables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIPv6)/128,\(KernelModeLab.nodeIP)/32"])
+
+        let cluster = lab.http(from: lab.pods[0], "[fd00:172:30::41]:80", count: 24)
+        #expect(
+            Self.backends(cluster) == ["p1", "p2", "p3"],
+            "\(cluster) \(lab.proxyTail) \((try? lab.lab.exec(lab.node, ["ip6tables-save"])) ?? "")")
+        let nodePort = lab.http(from: lab.external, "[\(KernelModeLab.nodeIPv6)]:30082", count: 24)
+        #expect(Self.backends(nodePort) == ["p1", "p2", "p3"], "\(nodePort)")
+        let v4 = lab.http(from: lab.pods[0], "172.30.0.61:80", count: 24)
+        #expect(Self.backends(v4) == ["p1", "p2", "p3"], "\(v4)")
+        // Each family's rules are in its own tool's tables, with the family's NodePort guard.
+        let saved6 = try lab.lab.exec(lab.node, ["ip6tables-save", "-t", "nat"])
+        #expect(saved6.contains("-d fd00:172:30::41/128") && saved6.contains("-j KUBE-NODEPORTS"), "\(saved6)")
+        let saved4 = try lab.lab.exec(lab.node, ["iptables-save", "-t", "nat"])
+        #expect(saved4.contains("-d 172.30.0.61/32") && !saved4.contains("fd00:"), "\(saved4)")
+    }
+
+    /// The terminating fallback (spec §1.3) on real packets: with no ready endpoint left, the
+    /// serving terminating one keeps answering and the not-serving one never does; once a
+    /// ready endpoint appears, only it answers (a partial sync rewrites the Service's chains).
+    @Test func terminatingEndpointsServeOnlyWithoutReadyOnes() async throws {
+        let lab = try await Self.makeLab()
+        defer { lab.destroy() }
+        let serving = "{ready: false, serving: true, terminating: true}"
+        let gone = "{ready: false, serving: false, terminating: true}"
+        try lab.writeManifest(
+            "draining.yaml", NFTablesModeEndToEndTests.clusterService("draining", "172.30.0.50", endpoints: [(1, serving), (3, gone)]))
+        try await lab.startProxy(mode: "iptables")
+
+        let draining = lab.http(from: lab.pods[1], "172.30.0.50:80", count: 12)
+        #expect(Self.backends(draining) == ["p1"], "\(draining) \(lab.proxyTail)")
+        try lab.writeManifest(
+            "draining.yaml",
+            NFTablesModeEndToEndTests.clusterService("draining", "172.30.0.50", endpoints: [(1, serving), (3, gone), (2, "{ready: true}")]))
+        let switched = lab.eventually(timeout: .seconds(5)) {
+            Self.backends(lab.http(from: lab.pods[1], "172.30.0.50:80", count: 12)) == ["p2"]
+        }
+        #expect(switched, "\(lab.proxyTail)")
+    }
 }

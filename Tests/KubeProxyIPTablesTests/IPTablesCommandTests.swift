@@ -43,4 +43,25 @@ struct IPTablesCommandTests {
             #expect(IPTablesCommand(line: command.line) == command, "\(command.line)")
         }
     }
+
+    /// `write(to:)` (how restore text is built) writes exactly `line` for every command kind,
+    /// including arguments that need quotes: empty, spaces, tabs, quotes, `#`, non-ASCII space.
+    @Test func writeMatchesLine() {
+        let awkward = IPTablesRule(
+            chain: "KUBE-SVC-X",
+            arguments: [
+                "-m", "comment", "--comment", "ns/svc:p", "-s", "", "--x", "a\tb", "--y", #"q"uote"#, "--z", "#hash",
+                "--w", "no\u{00A0}break", "--v", #"back\slash"#, "-j", "KUBE-SEP-Y",
+            ])
+        let commands: [IPTablesCommand] = [
+            .declareChain(name: "KUBE-SVC-X", policy: nil), .declareChain(name: "INPUT", policy: "DROP"), .append(awkward),
+            .append(Self.rule), .insert(awkward, position: 2), .delete(awkward), .deleteNumber(chain: "X", number: 3),
+            .newChain("X"), .flushChain("X"), .deleteChain("X"), .setPolicy(chain: "INPUT", policy: "ACCEPT"),
+        ]
+        for command in commands {
+            var out = ""
+            command.write(to: &out)
+            #expect(out == command.line)
+        }
+    }
 }

@@ -47,8 +47,10 @@ import Testing
         {
             let plan = harness.state.plan(snapshot: snapshot, current: try realSave(), forceFullSync: forceFull)
             let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
-            try lab.exec(namespace, [tool, "-w", "5", "-W", "100000", "--noflush", "--counters"], input: plan.text)
-            try await harness.fake.restore(plan.text, family: family)
+            for text in plan.stagingScripts.map(\.text) + [plan.text] {
+                try lab.exec(namespace, [tool, "-w", "5", "-W", "100000", "--noflush", "--counters"], input: text)
+                try await harness.fake.restore(text, family: family)
+            }
             harness.state.didApply(plan)
             #expect(harness.fake.jumpConsistencyProblems(family: family) == [], sourceLocation: sourceLocation)
             let real = try realSave()
@@ -145,6 +147,18 @@ import Testing
 
         // Back to the golden scenario in one partial sync.
         try await pair.sync(overall)
+    }
+
+    /// A first install in staging restores (two service ports each) is accepted by the real
+    /// iptables-restore and ends like the fake.
+    @Test func aStagedFirstInstallLeavesTheRealKernelLikeTheFake() async throws {
+        let (lab, namespace) = try Self.makeLab()
+        defer { lab.destroy() }
+        var harness = ModeHarness(Self.overallWithRandomFully())
+        harness.state.firstInstallBatch = 2
+        var pair = Pair(harness: harness, lab: lab, namespace: namespace)
+        let plan = try await pair.sync(UpstreamFixture.overallSnapshot())
+        #expect(plan.isFullSync && plan.stagingScripts.count == 3)
     }
 
     @Test func ipv6RestoresAreAcceptedAndMatchTheFake() async throws {

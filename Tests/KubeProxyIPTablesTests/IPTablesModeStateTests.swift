@@ -51,7 +51,9 @@ import Testing
             ServiceChainNames.endpointChain(a.name, endpoint: EndpointAddress(ip: ip("10.180.0.1"), port: 80)),
             ServiceChainNames.endpointChain(a.name, endpoint: EndpointAddress(ip: ip("10.180.0.3"), port: 80)),
         ]
-        #expect(Self.declared(plan, "nat") == Self.topLevelNat.union(aChains))
+        // KUBE-SERVICES still sends a's cluster IP to the same chain: not rewritten.
+        #expect(Self.declared(plan, "nat") == aChains)
+        #expect(plan.script.commands(for: "filter").isEmpty)
         #expect(Self.deleted(plan).isEmpty)
         // No jumps and no canary outside full syncs.
         #expect(!plan.script.sections.contains { $0.table == "mangle" })
@@ -61,9 +63,9 @@ import Testing
         #expect(kubeChains(harness.tables, saveOrder: true) == kubeChains(full, saveOrder: true))
         // +3 nat rules for one more endpoint (one statistic rule, two SEP rules).
         #expect(plan.counts.natRulesTotal == Self.natRules(harness.tables))
-        // Written: top level (3 POSTROUTING + 1 MARK-MASQ + 2 captures and the NodePort tail in
-        // KUBE-SERVICES) and a's chains (masquerade + 2 endpoint rules, 2 SEPs of 2 rules).
-        #expect(plan.counts.natRulesWritten == (3 + 1 + 3) + (3 + 4))
+        // Written: a's chains only (masquerade + 2 endpoint rules, 2 SEPs of 2 rules).
+        #expect(plan.counts.natRulesWritten == 3 + 4)
+        #expect(plan.counts.filterRulesWritten == 0)
     }
 
     @Test func aRemovedEndpointsChainIsFlushedAndDeletedInTheSameRestore() async throws {
@@ -96,22 +98,44 @@ import Testing
         #expect(plan.counts.natRulesTotal == Self.natRules(harness.tables))
     }
 
-    @Test func anUnchangedSnapshotRewritesOnlyTheTopLevelChains() async throws {
+    /// Nothing changed: an empty restore (upstream rewrites the top level every time, which
+    /// costs O(services) in iptables-restore), while the counts still describe the kernel.
+    @Test func anUnchangedSnapshotRewritesNothing() async throws {
         var harness = ModeHarness(parameters)
         let overall = UpstreamFixture.overallSnapshot()
         let first = try await harness.sync(overall)
         let plan = try await harness.sync(overall)
         #expect(!plan.isFullSync)
         #expect(plan.rewrittenServicePorts.isEmpty)
-        #expect(Self.declared(plan, "nat") == Self.topLevelNat)
+        #expect(plan.script.isEmpty)
+        #expect(plan.text.isEmpty)
         #expect(plan.counts.natRulesTotal == first.counts.natRulesTotal)
-        #expect(
-            plan.counts.natRulesWritten
-                == harness.tables.table(named: "nat")!.chains.filter { Self.topLevelNat.contains($0.name) }.reduce(0) {
-                    $0 + $1.rules.count
-                })
-        #expect(plan.counts.restoreLines == plan.text.split(separator: "\n").count)
+        #expect(plan.counts.filterRules == first.counts.filterRules)
+        #expect(plan.counts.natRulesWritten == 0 && plan.counts.filterRulesWritten == 0 && plan.counts.restoreLines == 0)
         #expect(first.counts.restoreLines == first.text.split(separator: "\n").count)
+        #expect(first.counts.filterRulesWritten == first.counts.filterRules)
+    }
+
+    /// A new Service changes KUBE-SERVICES (one more capture rule) and the filter part stays:
+    /// the restore rewrites KUBE-SERVICES and the new chains, nothing else at the top level.
+    @Test func onlyChangedTopLevelChainsAreRewritten() async throws {
+        var harness = ModeHarness(parameters)
+        let a = Self.clusterIP("a", "172.30.0.1"), b = Self.clusterIP("b", "172.30.0.2")
+        try await harness.sync(modeSnapshot(.ipv4, [a], [a.name: [endpoint("10.180.0.1")]]))
+        let plan = try await harness.sync(
+            modeSnapshot(.ipv4, [a, b], [a.name: [endpoint("10.180.0.1")], b.name: [endpoint("10.180.0.2")]]))
+        let bChains: Set<String> = [
+            ServiceChainNames(b.name).clusterPolicy,
+            ServiceChainNames.endpointChain(b.name, endpoint: EndpointAddress(ip: ip("10.180.0.2"), port: 80)),
+        ]
+        #expect(Self.declared(plan, "nat") == bChains.union(["KUBE-SERVICES"]))
+        #expect(plan.script.commands(for: "filter").isEmpty)
+        #expect(plan.counts.restoreLines == plan.text.split(separator: "\n").count)
+        // b without endpoints: its REJECT goes to filter KUBE-SERVICES, nat drops b's capture.
+        let rejected = try await harness.sync(modeSnapshot(.ipv4, [a, b], [a.name: [endpoint("10.180.0.1")], b.name: []]))
+        #expect(Self.declared(rejected, "filter") == ["KUBE-SERVICES"])
+        #expect(Self.declared(rejected, "nat") == bChains.union(["KUBE-SERVICES"]))
+        #expect(Set(Self.deleted(rejected)) == bChains)
     }
 
     /// A condition change that selects the same endpoints renders the same chains: nothing to rewrite.
@@ -159,15 +183,20 @@ import Testing
         #expect(try await !harness.sync(changed).isFullSync)
     }
 
-    /// A firewall flush (firewalld reload) removes everything: the partial restore that follows
-    /// fails on the missing service chains, and the full retry puts everything back.
+    /// A firewall flush (firewalld reload) removes everything: a partial restore that follows
+    /// fails on the missing chains its rules jump to, and the full retry puts everything back.
+    /// (With nothing to change the restore is empty; the canary check notices the flush.)
     @Test func afterAFlushAPartialRestoreFailsAndTheFullRetryRepairs() async throws {
         var harness = ModeHarness(parameters)
         let overall = UpstreamFixture.overallSnapshot()
         try await harness.sync(overall)
         let good = harness.tables
         harness.fake.setRuleSet(IPTablesRuleSet(), family: .ipv4)
-        await #expect(throws: (any Error).self) { try await harness.sync(overall) }
+        let svc1 = try #require(overall.sortedServicePorts.first?.name)
+        var moved = overall.endpoints
+        moved[svc1] = [endpoint("10.180.0.9")]
+        let changed = ProxySnapshot(family: .ipv4, servicePorts: overall.servicePorts, endpoints: moved)
+        await #expect(throws: (any Error).self) { try await harness.sync(changed) }
         let retry = try await harness.sync(overall)
         #expect(retry.isFullSync)
         #expect(kubeChains(harness.tables, saveOrder: true) == kubeChains(good, saveOrder: true))
@@ -304,5 +333,84 @@ import Testing
         try await harness.fake.restore(IPTablesModeCleanup.script(current: harness.tables).text, family: .ipv4)
         #expect(harness.tables.rules(in: "KUBE-MARK-MASQ", table: "nat").count == 1)
         #expect(harness.tables.chain("KUBE-SERVICES", in: "nat") == nil)
+    }
+}
+
+extension IPTablesModeStateTests {
+    static func ports(_ count: Int) -> ProxySnapshot {
+        let ports = (1...count).map { Self.clusterIP("s\($0)", "172.30.1.\($0)") }
+        var endpoints: [ServicePortName: [Endpoint]] = [:]
+        for (index, port) in ports.enumerated() { endpoints[port.name] = [endpoint("10.180.1.\(index + 1)")] }
+        return modeSnapshot(.ipv4, ports, endpoints)
+    }
+
+    /// A first install stages the per-service chains in batches that nothing refers to, then
+    /// makes them reachable in one atomic restore; the kernel ends where one restore would
+    /// put it.
+    @Test func aFirstInstallStagesServiceChainsBeforeTheSwitch() async throws {
+        var harness = ModeHarness(parameters)
+        harness.state.firstInstallBatch = 2
+        let snapshot = Self.ports(5)
+        let current = try IPTablesRuleSet(parsingSave: try await harness.fake.save(family: .ipv4))
+        let plan = harness.state.plan(snapshot: snapshot, current: current)
+        #expect(plan.stagingScripts.count == 3)
+        for (index, staging) in plan.stagingScripts.enumerated() {
+            #expect(staging.sections.map(\.table) == ["nat"])
+            let declared = Set(staging.commands(for: "nat").compactMap { if case .declareChain(let name, _) = $0 { name } else { nil } })
+            #expect(declared.contains(IPTablesModeChain.markMasquerade) == (index == 0))
+            #expect(!declared.contains(IPTablesModeChain.services))
+        }
+        // The switch-over declares no per-service chain (they exist already) but every jump.
+        #expect(!Self.declared(plan, "nat").contains { IPTablesModeChain.isServiceChain($0) })
+        #expect(plan.counts.restoreLines == (plan.stagingScripts.map(\.text) + [plan.text]).joined().split(separator: "\n").count)
+
+        // Staged only: nothing of ours is reachable from a built-in chain yet.
+        for staging in plan.stagingScripts { try await harness.fake.restore(staging.text, family: .ipv4) }
+        #expect(harness.tables.rules(in: "PREROUTING", table: "nat").isEmpty)
+        #expect(harness.tables.rules(in: "OUTPUT", table: "nat").isEmpty)
+
+        var fresh = ModeHarness(parameters)
+        fresh.state.firstInstallBatch = 2
+        let applied = try await fresh.sync(snapshot)
+        #expect(applied.stagingScripts.count == 3)
+        var single = ModeHarness(parameters)
+        single.state.firstInstallBatch = 0
+        #expect(try await single.sync(snapshot).stagingScripts.isEmpty)
+        #expect(kubeChains(fresh.tables, saveOrder: true) == kubeChains(single.tables, saveOrder: true))
+        #expect(fresh.tables.rules(in: "PREROUTING", table: "nat") == single.tables.rules(in: "PREROUTING", table: "nat"))
+    }
+
+    /// With our rules in place (a restart, or a resync after a failure) a full sync replaces
+    /// them in one restore: no window with half the rules.
+    @Test func aFullSyncOverExistingRulesIsOneRestore() async throws {
+        var first = ModeHarness(parameters)
+        first.state.firstInstallBatch = 2
+        try await first.sync(Self.ports(5))
+        var restarted = ModeHarness(parameters)
+        restarted.state.firstInstallBatch = 2
+        restarted.fake.setRuleSet(first.tables, family: .ipv4)
+        let plan = try await restarted.sync(Self.ports(6))
+        #expect(plan.isFullSync)
+        #expect(plan.stagingScripts.isEmpty)
+        #expect(
+            kubeChains(restarted.tables, saveOrder: true)
+                == kubeChains(IPTablesModeRenderer(parameters: parameters).render(Self.ports(6)), saveOrder: true))
+    }
+
+    /// A staging restore that fails leaves unreferenced chains; the next full sync sees them and
+    /// replaces everything in one restore.
+    @Test func aFailedStagingIsRepairedByOneFullRestore() async throws {
+        var harness = ModeHarness(parameters)
+        harness.state.firstInstallBatch = 2
+        let snapshot = Self.ports(5)
+        let current = try IPTablesRuleSet(parsingSave: try await harness.fake.save(family: .ipv4))
+        let plan = harness.state.plan(snapshot: snapshot, current: current)
+        try await harness.fake.restore(plan.stagingScripts[0].text, family: .ipv4)
+        harness.state.didFail(plan)
+        let retry = try await harness.sync(snapshot)
+        #expect(retry.isFullSync && retry.stagingScripts.isEmpty)
+        #expect(
+            kubeChains(harness.tables, saveOrder: true)
+                == kubeChains(IPTablesModeRenderer(parameters: parameters).render(snapshot), saveOrder: true))
     }
 }

@@ -110,6 +110,7 @@ struct ModeHarness {
         let current = try IPTablesRuleSet(parsingSave: try await fake.save(family: family))
         let plan = state.plan(snapshot: snapshot, current: current, forceFullSync: forceFull)
         do {
+            for staging in plan.stagingScripts { try await fake.restore(staging.text, family: family) }
             try await fake.restore(plan.text, family: family)
         } catch {
             state.didFail(plan)

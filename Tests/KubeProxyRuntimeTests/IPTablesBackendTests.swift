@@ -1,5 +1,6 @@
 import KubeAPI
 import KubeProxyCore
+import KubeProxyHost
 import KubeProxyIPTables
 import KubeProxyTesting
 import Logging
@@ -163,5 +164,137 @@ extension IPTablesBackendTests {
         let outcome = await sync(backend, hinted)
         #expect(outcome.kind == .full)
         #expect(tables.rules(in: svc, table: "nat").count == 1)
+    }
+}
+
+extension IPTablesBackendTests {
+    /// `MASQUERADE --random-fully` only where the tools understand it (≥ 1.6.2), probed once
+    /// at start; an unknown version leaves it out.
+    @Test(
+        arguments: [
+            (IPTablesVersion(components: [1, 8, 9]), true), (IPTablesVersion(components: [1, 6, 2]), true),
+            (IPTablesVersion(components: [1, 6, 1]), false), (nil, false),
+        ] as [(IPTablesVersion?, Bool)])
+    func randomFullyFollowsTheProbedVersion(_ version: IPTablesVersion?, _ expected: Bool) async throws {
+        fake.setVersion(version)
+        var parameters = IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))
+        parameters.randomFully = !expected
+        let backend = IPTablesBackend(parameters: parameters, executor: fake, now: time.now, logger: logger)
+        try await backend.start()
+        _ = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        let masquerade = tables.rules(in: "KUBE-POSTROUTING", table: "nat").filter { $0.arguments.contains("MASQUERADE") }
+        #expect(masquerade.count == 1)
+        #expect(masquerade.first?.arguments.contains("--random-fully") == expected)
+        _ = await sync(backend, Self.snapshot(["10.1.0.2"]))
+        #expect(fake.versionProbes == 1)
+    }
+
+    /// A backend whose canary waits cost no time: each poll runs `onPoll` (the firewall
+    /// flushing further) and is counted.
+    func flushingBackend(onPoll: @escaping @Sendable (Int) -> Void) -> (IPTablesBackend, Polls) {
+        let polls = Polls()
+        let backend = IPTablesBackend(
+            parameters: IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a")), executor: fake,
+            canaryInterval: .seconds(30), now: time.now,
+            sleep: { _ in
+                let count = polls.value.withLock {
+                    $0 += 1
+                    return $0
+                }
+                onPoll(count)
+            }, logger: logger)
+        return (backend, polls)
+    }
+
+    /// How many times the backend waited.
+    final class Polls: Sendable {
+        let value = Mutex(0)
+    }
+
+    /// `tables` without the canary chain in `names` (as a table-by-table flush leaves them).
+    static func withoutCanary(_ tables: IPTablesRuleSet, in names: Set<String>) -> IPTablesRuleSet {
+        var result = tables
+        result.tables = tables.tables.map { table in
+            guard names.contains(table.name) else { return table }
+            var table = table
+            table.chains.removeAll { $0.name == IPTablesModeChain.canary }
+            return table
+        }
+        return result
+    }
+
+    /// A firewall reload flushing mangle, then nat, then filter: the resync waits until the
+    /// last canary is gone (spec §2.9), so the flush cannot wipe the rules it just wrote.
+    @Test func aFlushInProgressIsWaitedForBeforeTheResync() async throws {
+        let fake = self.fake
+        let (backend, polls) = flushingBackend { count in
+            let current = fake.ruleSet(family: .ipv4)
+            if count == 2 { fake.setRuleSet(Self.withoutCanary(current, in: ["nat"]), family: .ipv4) }
+            if count == 4 { fake.setRuleSet(Self.withoutCanary(current, in: ["filter"]), family: .ipv4) }
+        }
+        _ = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        let good = tables
+        fake.setRuleSet(Self.withoutCanary(good, in: ["mangle"]), family: .ipv4)
+        time.advance(.seconds(31))
+        let outcome = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        #expect(outcome.kind == .full)
+        #expect(outcome.result == .succeeded)
+        #expect(polls.value.withLock { $0 } == 4)
+        #expect(tables.rules(in: "PREROUTING", table: "nat") == good.rules(in: "PREROUTING", table: "nat"))
+        for table in ["mangle", "nat", "filter"] { #expect(tables.chain(IPTablesModeChain.canary, in: table) != nil) }
+    }
+
+    /// Someone deleted one canary only: after 5 s of 100 ms polls the resync happens anyway.
+    @Test func aPartialFlushResyncsAfterTheTimeout() async throws {
+        let (backend, polls) = flushingBackend { _ in }
+        _ = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        fake.setRuleSet(Self.withoutCanary(tables, in: ["nat"]), family: .ipv4)
+        time.advance(.seconds(31))
+        let outcome = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        #expect(outcome.kind == .full)
+        #expect(polls.value.withLock { $0 } == 50)
+        #expect(tables.chain(IPTablesModeChain.canary, in: "nat") != nil)
+    }
+}
+
+extension IPTablesBackendTests {
+    /// A sync that changes nothing starts no `iptables-restore` and still reports the rules.
+    @Test func anUnchangedSyncRunsNoRestore() async throws {
+        let backend = backend()
+        let first = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        let restores = fake.restoreInputs(family: .ipv4).count
+        let second = await sync(backend, Self.snapshot(["10.1.0.1"]))
+        #expect(fake.restoreInputs(family: .ipv4).count == restores)
+        #expect(second.result == .succeeded)
+        #expect(second.kind == .partial)
+        #expect(second.ruleFacts?.rulesPerTable == first.ruleFacts?.rulesPerTable)
+        #expect(second.ruleFacts?.rulesWrittenPerTable == ["filter": 0, "nat": 0])
+    }
+}
+
+extension IPTablesBackendTests {
+    /// 150 ClusterIP service ports with one endpoint each.
+    static func many() -> ProxySnapshot {
+        var ports: [ServicePortName: ServicePort] = [:]
+        var endpoints: [ServicePortName: [Endpoint]] = [:]
+        for index in 0..<150 {
+            let name = ServicePortName(namespace: "ns", name: "s\(index)", port: "http")
+            ports[name] = ServicePort(name: name, clusterIP: .v4(0xac1e_0100 + UInt32(index)), port: 80)
+            endpoints[name] = [Endpoint(ip: .v4(0x0a02_0000 + UInt32(index)), port: 8080)]
+        }
+        return ProxySnapshot(family: .ipv4, servicePorts: ports, endpoints: endpoints)
+    }
+
+    /// A first install is staged (100 service ports per restore) with the nf_tables tools,
+    /// whose cost grows with the square of the chains one restore names, and is one restore
+    /// with the legacy ones, which rewrite the whole table in every restore.
+    @Test(arguments: [("nf_tables", 3), ("legacy", 1)])
+    func firstInstallStagingFollowsTheToolsBackend(_ backendName: String, _ restores: Int) async throws {
+        fake.setVersion(IPTablesVersion(components: [1, 8, 9], backend: backendName))
+        let backend = backend()
+        try await backend.start()
+        let outcome = await sync(backend, Self.many())
+        #expect(outcome.result == .succeeded)
+        #expect(fake.restoreInputs(family: .ipv4).count == restores)
     }
 }
