@@ -83,7 +83,7 @@ public struct NFTKernelState: Hashable, Sendable {
 
     /// Advances the state by a transaction the kernel accepted.
     public mutating func apply(_ transaction: NFTTransaction) {
-        for operation in transaction.operations { apply(operation) }
+        transaction.forEachOperation { apply($0) }
     }
 
     /// Advances the state by one accepted operation.

@@ -58,12 +58,6 @@ extension NFTKernelState {
 
         let sortedPorts = ruleset.sortedServicePorts
         var main = NFTTransaction(family: family, table: table)
-        // An upper bound of what the per-port phases append (add + flush + rules per chain).
-        main.reserveCapacity(
-            forAdditional: sortedPorts.reduce(256) { total, port in
-                total + port.elements.count + port.affinitySets.count
-                    + port.chains.reduce(0) { $0 + 2 + $1.rules.count }
-            })
         writeSkeleton(ruleset, full: full, into: &main)
         writeServicePorts(sortedPorts, changed: changed, full: full, into: &main)
         writeElements(sortedPorts, into: &main)
@@ -267,11 +261,7 @@ extension NFTKernelState {
                 rewrite.append(chain)
             }
         }
-        for chain in rewrite { tx.append(.addChain(chain.chain)) }
-        for chain in rewrite {
-            tx.append(.flushChain(chain.name))
-            tx.append(contentsOf: chain.rules.map(NFTOperation.addRule))
-        }
+        tx.appendChains(rewrite)
     }
 
     /// Whether a per-service chain has to be (re)written. On a full sync (start-up: every
@@ -280,7 +270,7 @@ extension NFTKernelState {
     /// tells an affinity chain from a plain one.
     private func mustWrite(_ chain: NFTChainContent, portChanged: Bool, full: Bool) -> Bool {
         guard let have = chains[chain.name], staleSince[chain.name] == nil else { return true }
-        let matches = have.digest.map { $0 == chain.digest } ?? (chain.isEndpoint && have.ruleCount == chain.rules.count)
+        let matches = have.digest.map { $0 == chain.digest } ?? (chain.isEndpoint && have.ruleCount == chain.ruleCount)
         if chain.isEndpoint && full { return !matches }
         if portChanged || full { return true }
         return !matches

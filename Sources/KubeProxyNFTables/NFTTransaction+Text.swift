@@ -11,22 +11,19 @@ extension NFTTransaction {
     /// The same text as `text`, handed to `emit` in pieces of whole lines of about `chunkBytes`
     /// bytes: a full sync of 10,000 Services is ≈ 60 MB of text, which need not exist at once.
     public func writeText(chunkBytes: Int = 1 << 16, _ emit: (String) throws -> Void) rethrows {
-        if case .grouped(let declarations) = textForm, let lines = groupedLines(declarations) {
-            try Self.write(lines, chunkBytes: chunkBytes, emit)
-        } else {
-            try Self.write(operations.lazy.map(line(for:)), chunkBytes: chunkBytes, emit)
-        }
-    }
-
-    private static func write(_ lines: some Sequence<String>, chunkBytes: Int, _ emit: (String) throws -> Void) rethrows {
         var chunk = ""
-        for line in lines {
+        func add(_ line: String) throws {
             chunk += line
             chunk += "\n"
             if chunk.utf8.count >= chunkBytes {
                 try emit(chunk)
                 chunk = ""
             }
+        }
+        if case .grouped(let declarations) = textForm, let lines = groupedLines(declarations) {
+            for line in lines { try add(line) }
+        } else {
+            try forEachOperation { try add(line(for: $0)) }
         }
         if !chunk.isEmpty { try emit(chunk) }
     }
@@ -36,6 +33,7 @@ extension NFTTransaction {
     func groupedLines(_ declarations: [String: NFTSet]) -> [String]? {
         var lines: [String] = []
         var redeclared: Set<String> = []
+        let operations = operations
         for case .addRule(let rule) in operations {
             for name in NFTText.setReferences(in: rule.body) where redeclared.insert(name).inserted {
                 guard let set = declarations[name] else { return nil }

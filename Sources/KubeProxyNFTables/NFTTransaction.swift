@@ -181,15 +181,29 @@ public enum NFTTextForm: Hashable, Sendable {
 ///
 /// The kernel applies all of it or nothing, so a sync never leaves a half-written table.
 /// Operations are kept in the order they were added; the text is deterministic.
+///
+/// Per-service chains are held by reference to their content (`appendChains`) and expanded
+/// into `add chain` / `flush chain` / `add rule` operations only while the transaction is
+/// written or applied: a full sync of 10,000 Services is 540,000 operations, whose array alone
+/// (≈ 48 MB) would double what the rendered ruleset already holds.
 public struct NFTTransaction: Hashable, Sendable {
     /// The table's family.
     public var family: NFTFamily
     /// The table's name (`kube-proxy`).
     public var table: String
-    /// The operations, in order.
-    public var operations: [NFTOperation]
     /// How `text` spells them (one line each unless the planner says otherwise).
     public var textForm: NFTTextForm = .lines
+    /// The operations in order, partly as chain groups (expanded on use).
+    private var pieces: [Piece] = []
+    /// How many operations the pieces expand to.
+    public private(set) var count = 0
+
+    /// Stored operations: one operation, or a group of chains written whole.
+    private enum Piece: Hashable, Sendable {
+        case operation(NFTOperation)
+        /// `add chain` for every chain, then `flush chain` and its rules for each.
+        case chains([NFTChainContent])
+    }
 
     /// Upstream's table name, shared by both families.
     public static let defaultTable = "kube-proxy"
@@ -201,21 +215,70 @@ public struct NFTTransaction: Hashable, Sendable {
         self.operations = operations
     }
 
-    /// How many operations (lines) the transaction holds; upstream's incrementality measure.
-    public var count: Int { operations.count }
+    /// The operations, in order (materialised on each call: for tests and small transactions;
+    /// large ones are walked with `forEachOperation`).
+    public var operations: [NFTOperation] {
+        get {
+            var all: [NFTOperation] = []
+            all.reserveCapacity(count)
+            forEachOperation { all.append($0) }
+            return all
+        }
+        set {
+            pieces = newValue.map(Piece.operation)
+            count = newValue.count
+        }
+    }
 
     /// Whether there is nothing to run.
-    public var isEmpty: Bool { operations.isEmpty }
+    public var isEmpty: Bool { count == 0 }
 
     /// Appends one operation.
-    public mutating func append(_ operation: NFTOperation) { operations.append(operation) }
-
-    /// Makes room for `count` more operations at once (a full sync appends hundreds of
-    /// thousands; growing by doubling would briefly hold two copies).
-    public mutating func reserveCapacity(forAdditional count: Int) {
-        operations.reserveCapacity(operations.count + count)
+    public mutating func append(_ operation: NFTOperation) {
+        pieces.append(.operation(operation))
+        count += 1
     }
 
     /// Appends operations.
-    public mutating func append(contentsOf more: some Sequence<NFTOperation>) { operations.append(contentsOf: more) }
+    public mutating func append(contentsOf more: some Sequence<NFTOperation>) {
+        for operation in more { append(operation) }
+    }
+
+    /// Appends `add chain` for each of `chains`, then `flush chain` and every rule of each, in
+    /// order, without materialising those operations.
+    public mutating func appendChains(_ chains: [NFTChainContent]) {
+        guard !chains.isEmpty else { return }
+        pieces.append(.chains(chains))
+        count += chains.reduce(0) { $0 + 2 + $1.ruleCount }
+    }
+
+    /// Calls `body` with every operation in order, expanding chain groups on the way.
+    public func forEachOperation(_ body: (NFTOperation) throws -> Void) rethrows {
+        for piece in pieces {
+            switch piece {
+            case .operation(let operation):
+                try body(operation)
+            case .chains(let chains):
+                for chain in chains { try body(.addChain(chain.chain)) }
+                for chain in chains {
+                    try body(.flushChain(chain.name))
+                    try chain.forEachRule { try body(.addRule($0)) }
+                }
+            }
+        }
+    }
+
+    /// Equal when family, table, text form and the expanded operations are.
+    public static func == (lhs: NFTTransaction, rhs: NFTTransaction) -> Bool {
+        lhs.family == rhs.family && lhs.table == rhs.table && lhs.textForm == rhs.textForm && lhs.count == rhs.count
+            && lhs.operations == rhs.operations
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(family)
+        hasher.combine(table)
+        hasher.combine(textForm)
+        forEachOperation { hasher.combine($0) }
+    }
 }
