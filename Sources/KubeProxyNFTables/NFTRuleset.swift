@@ -73,25 +73,34 @@ public struct NFTChainContent: Hashable, Sendable {
         return all
     }
 
+    /// Calls `body` with every rule's chain, body and comment in order, as slices of the
+    /// packed text where it can (writing a full sync's text then copies no rule).
+    func forEachRuleText(_ body: (String, Substring, Substring?) throws -> Void) rethrows {
+        guard case .packed(let packed) = storage else {
+            try forEachRule { try body($0.chain, Substring($0.body), $0.comment.map { Substring($0) }) }
+            return
+        }
+        let name = chain.name
+        let bytes = packed.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex, let end = bytes[start...].firstIndex(of: Self.newline) {
+            if let split = bytes[start..<end].firstIndex(of: Self.separator) {
+                try body(name, Substring(bytes[start..<split]), Substring(bytes[bytes.index(after: split)..<end]))
+            } else {
+                try body(name, Substring(bytes[start..<end]), nil)
+            }
+            start = bytes.index(after: end)
+        }
+    }
+
     /// Calls `body` with every rule in order.
     public func forEachRule(_ body: (NFTRule) throws -> Void) rethrows {
         switch storage {
         case .rules(let rules):
             for rule in rules { try body(rule) }
-        case .packed(let packed):
-            let name = chain.name
-            let bytes = packed.utf8
-            var start = bytes.startIndex
-            while start < bytes.endIndex, let end = bytes[start...].firstIndex(of: Self.newline) {
-                let line = bytes[start..<end]
-                if let split = line.firstIndex(of: Self.separator) {
-                    let text = String(Substring(bytes[start..<split]))
-                    let comment = String(Substring(bytes[bytes.index(after: split)..<end]))
-                    try body(NFTRule(chain: name, text, comment: comment))
-                } else {
-                    try body(NFTRule(chain: name, String(Substring(line))))
-                }
-                start = bytes.index(after: end)
+        case .packed:
+            try forEachRuleText { chain, text, comment in
+                try body(NFTRule(chain: chain, String(text), comment: comment.map { String($0) }))
             }
         }
     }

@@ -251,17 +251,19 @@ extension NFTKernelState {
     private func writeServicePorts(
         _ ports: [NFTServicePortObjects], changed: Set<ServicePortName>, full: Bool, into tx: inout NFTTransaction
     ) {
-        var rewrite: [NFTChainContent] = []
+        // The transaction keeps the ports and the few chains not written, not a list of the
+        // (at 10,000 Services 110,000) chains that are.
+        var kept: Set<String> = []
         for port in ports {
             let portChanged = changed.contains(port.name)
             for set in port.affinitySets where full || portChanged || sets[set.name] == nil {
                 tx.append(.addSet(set))
             }
-            for chain in port.chains where mustWrite(chain, portChanged: portChanged, full: full) {
-                rewrite.append(chain)
+            for chain in port.chains where !mustWrite(chain, portChanged: portChanged, full: full) {
+                kept.insert(chain.name)
             }
         }
-        tx.appendChains(rewrite)
+        tx.appendChains(of: ports, skipping: kept)
     }
 
     /// Whether a per-service chain has to be (re)written. On a full sync (start-up: every

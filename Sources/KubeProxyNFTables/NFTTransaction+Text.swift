@@ -12,18 +12,44 @@ extension NFTTransaction {
     /// bytes: a full sync of 10,000 Services is ≈ 60 MB of text, which need not exist at once.
     public func writeText(chunkBytes: Int = 1 << 16, _ emit: (String) throws -> Void) rethrows {
         var chunk = ""
-        func add(_ line: String) throws {
-            chunk += line
+        func endLine() throws {
             chunk += "\n"
             if chunk.utf8.count >= chunkBytes {
                 try emit(chunk)
                 chunk = ""
             }
         }
+        func add(_ line: String) throws {
+            chunk += line
+            try endLine()
+        }
         if case .grouped(let declarations) = textForm, let lines = groupedLines(declarations) {
             for line in lines { try add(line) }
         } else {
-            try forEachOperation { try add(line(for: $0)) }
+            // A chain group's rules are spelled from their packed text, piece by piece, the
+            // same as `line(for: .addRule(…))`: a full sync writes 310,000 rules at 10,000 Services.
+            let target = "\(family) \(table)"
+            try forEachPiece(
+                operation: { try add(line(for: $0)) },
+                chains: { group in
+                    try group.forEachChain { try add(line(for: .addChain($0.chain))) }
+                    try group.forEachChain { chain in
+                        try add(line(for: .flushChain(chain.name)))
+                        try chain.forEachRuleText { name, body, comment in
+                            chunk += "add rule "
+                            chunk += target
+                            chunk += " "
+                            chunk += name
+                            chunk += " "
+                            chunk += body
+                            if let comment {
+                                chunk += " comment "
+                                chunk += NFTText.quoted(String(comment))
+                            }
+                            try endLine()
+                        }
+                    }
+                })
         }
         if !chunk.isEmpty { try emit(chunk) }
     }
