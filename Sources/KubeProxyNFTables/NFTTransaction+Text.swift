@@ -41,7 +41,7 @@ extension NFTTransaction {
                             chunk += " "
                             chunk += name
                             chunk += " "
-                            chunk += body
+                            body.append(to: &chunk)
                             if let comment {
                                 chunk += " comment "
                                 chunk += NFTText.quoted(String(comment))

@@ -15,10 +15,15 @@ import Testing
             NFTRule(chain: Self.service, "goto y", comment: ""),
             NFTRule(chain: Self.service, ""),
             NFTRule(chain: Self.service, "numgen random mod 2 vmap { 0 : goto a , 1 : goto b }", comment: "ns1/svc1:p80 é"),
+            NFTRule(chain: Self.service, "numgen random mod 10 0 goto endpoint-ABCDEFGH-ns1/svc1/tcp/p80__10.0.1.1/80"),
+            NFTRule(chain: Self.service, "ip saddr 10.0.1.1 jump mark-for-masquerade ip saddr ip6 daddr "),
+            NFTRule(chain: Self.service, "meta l4proto tcp dnat to 10.0.1.1:80", comment: "ip saddr  dnat to "),
+            NFTRule(chain: Self.service, "goto endpoint- 0 goto endpoint-ip6 saddr x", comment: nil),
+            NFTRule(chain: Self.service, "ip sadd", comment: "ip6 daddr"),
         ]
         let content = NFTChainContent(NFTChain(name: Self.service), rules: rules)
         #expect(content.rules == rules)
-        #expect(content.ruleCount == 5)
+        #expect(content.ruleCount == rules.count)
         #expect(content.digest == NFTDigest.of(rules))
         #expect(content == NFTChainContent(NFTChain(name: Self.service), rules: rules))
         #expect(content != NFTChainContent(NFTChain(name: Self.service), rules: Array(rules.dropLast())))
@@ -30,6 +35,7 @@ import Testing
         let odd = [
             NFTRule(chain: Self.service, "goto a\ngoto b"),
             NFTRule(chain: Self.service, "goto c", comment: "x\u{1}y"),
+            NFTRule(chain: Self.service, "goto \u{10}\u{11} ip saddr \t"),
             NFTRule(chain: "elsewhere", "goto d"),
         ]
         for rule in odd {
