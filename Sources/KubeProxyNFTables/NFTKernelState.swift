@@ -89,8 +89,10 @@ public struct NFTKernelState: Hashable, Sendable {
 
     /// Advances the state by a transaction the kernel accepted.
     public mutating func apply(_ transaction: NFTTransaction) {
-        // One allocation for the chains a full sync adds, not a doubling with both copies alive.
-        chains.reserveCapacity(chains.count + transaction.addedChains)
+        // One allocation for the chains a first full sync adds, not a doubling with both copies
+        // alive. `add chain` also re-declares existing chains (a restart re-declares them all),
+        // so the table is sized for the larger of the two, not their sum.
+        chains.reserveCapacity(max(chains.count, transaction.addedChains))
         transaction.forEachOperation { apply($0) }
     }
 

@@ -84,4 +84,20 @@ import Testing
         #expect(written.allSatisfy { state.chains[$0.name]?.digest == $0.digest })
         #expect(state.totalRules == written.reduce(0) { $0 + $1.ruleCount })
     }
+
+    /// Applying a transaction sizes the chain table once for the chains it adds; re-declaring
+    /// chains the table has (every full sync after the first, a restart) does not grow it.
+    @Test func redeclaredChainsDoNotGrowTheChainTable() {
+        let ports = NFTRenderer(options: Fixture.options()).render(Fixture.sixServices()).sortedServicePorts
+        var tx = NFTTransaction(family: .ip)
+        tx.append(.addTable(comment: nil))
+        tx.appendChains(of: ports)
+        var state = NFTKernelState(family: .ip)
+        state.apply(tx)
+        let capacity = state.chains.capacity
+        #expect(state.chains.count == ports.reduce(0) { $0 + $1.chains.count })
+        state.apply(tx)
+        state.apply(tx)
+        #expect(state.chains.capacity == capacity)
+    }
 }
