@@ -31,7 +31,7 @@ extension NFTTransaction {
             let line = raw.trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             do {
-                operations.append(contentsOf: try Self.parseLine(line, family: family, table: table))
+                append(contentsOf: try Self.parseLine(line, family: family, table: table))
             } catch let message {
                 throw NFTParseError(line: index + 1, text: String(line), message: message.text)
             }
