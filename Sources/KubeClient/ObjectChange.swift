@@ -3,6 +3,10 @@
 /// Shared by every source (manifest files now, the API-server watch later) so the trackers in
 /// Core see the same shape whatever the origin.
 ///
+/// `old` identifies the state last delivered; consumers must rely only on its metadata (name,
+/// namespace, uid, `resourceVersion`): the API source keeps identities rather than objects and
+/// hands out a placeholder with metadata only (the manifest source gives the full object).
+///
 /// `indirect`: an object is a few hundred bytes inline, and an update holds two; boxed, a
 /// batch of 10k events is an array of pointers rather than 6 MB that every copy or growth of
 /// the batch duplicates.

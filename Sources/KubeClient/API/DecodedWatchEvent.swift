@@ -52,7 +52,7 @@ enum DecodedWatchEvent<Object: APIObject>: Decodable, Sendable {
     /// Decodes one line; the failure is a short message naming the field that did not decode.
     static func decode(_ line: [UInt8]) -> Result<DecodedWatchEvent, DecodingFailure> {
         do {
-            return .success(try JSONDecoder().decode(DecodedWatchEvent.self, from: Data(line)))
+            return .success(try line.decodeJSON(DecodedWatchEvent.self))
         } catch {
             return .failure(DecodingFailure(error))
         }
@@ -92,5 +92,20 @@ struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
             }
         }
         return text
+    }
+}
+
+extension [UInt8] {
+    /// Decodes JSON text held in these bytes with `JSONDecoder`, without first copying them into
+    /// a `Data` (a LIST page is up to a few megabytes).
+    func decodeJSON<T: Decodable>(_ type: T.Type) throws -> T {
+        try withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, raw.count > 0 else {
+                return try JSONDecoder().decode(type, from: Data())
+            }
+            // `.none`: the bytes stay owned by this array, which outlives the decode.
+            let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
+            return try JSONDecoder().decode(type, from: data)
+        }
     }
 }

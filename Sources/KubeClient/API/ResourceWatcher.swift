@@ -93,7 +93,7 @@ actor ResourceWatcher<Object: APIObject> {
         if step.failedList { send(.listFailed(resource)) }
         if !step.changes.isEmpty { send(.events(step.changes.map(wrap))) }
         if step.completedList {
-            logger.debug("\(resource): listed", metadata: ["objects": "\(machine.objects.count)"])
+            logger.debug("\(resource): listed", metadata: ["objects": "\(machine.delivered.count)"])
             send(.listed(resource))
         }
     }

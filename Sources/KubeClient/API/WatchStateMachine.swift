@@ -135,8 +135,8 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
         self.backoff = configuration.backoff
     }
 
-    /// The objects delivered so far, by `namespace/name`.
-    var objects: [String: Object] { store.objects }
+    /// What the store keeps of the objects delivered so far, by `namespace/name`.
+    var delivered: [String: ObjectStore<Object>.Entry] { store.entries }
 
     /// Starts with the first list.
     mutating func start() -> Step {
@@ -161,7 +161,7 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
         guard response.status == 200 else { return listRejected(response, listing: listing, now: now) }
         let page: ObjectList<Object>
         do {
-            page = try JSONDecoder().decode(ObjectList<Object>.self, from: Data(response.body))
+            page = try response.body.decodeJSON(ObjectList<Object>.self)
         } catch {
             let failure = APIClientError.protocolViolation(url: url, message: "\(DecodingFailure(error))")
             var step = fail(failure, resume: .list(resourceVersion: listing.resourceVersion), now: now)
@@ -173,7 +173,8 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
             listing.listVersion = page.metadata?.resourceVersion
             if listing.resourceVersion == "0", token != nil { paginatedResult = true }
         }
-        listing.items += page.items
+        listing.items.reserveCapacity(listing.items.count + page.items.count)
+        for item in page.items { listing.items.append(item.compacted()) }
         if let token {
             listing.continueToken = token
             listing.request = resource.listRequest(
@@ -259,7 +260,7 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
         switch event {
         case .upsert(let object):
             advance(to: object.metadata.resourceVersion)
-            return Step(changes: store.upsert(object), action: .keepReading)
+            return Step(changes: store.upsert(object.compacted()), action: .keepReading)
         case .deleted(let object):
             advance(to: object.metadata.resourceVersion)
             return Step(changes: store.delete(object), action: .keepReading)
