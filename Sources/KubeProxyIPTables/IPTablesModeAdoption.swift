@@ -35,21 +35,25 @@ struct IPTablesModeAdoption {
     /// Whether the kernel's chain of that name holds exactly `chain`'s rules, in order.
     func holds(_ chain: IPTablesChain, in table: String) -> Bool {
         guard let existing = chains[table]?[chain.name], existing.rules.count == chain.rules.count else { return false }
-        for (ours, theirs) in zip(chain.rules, existing.rules)
-        where Self.canonical(ours, family: family) != Self.canonical(theirs, family: family) {
-            return false
+        for (ours, theirs) in zip(chain.rules, existing.rules) {
+            // Most rules come back in iptables-save's order unchanged: no need to canonicalise.
+            let ordered = ours.saveOrdered.arguments
+            if ordered == theirs.arguments { continue }
+            if Self.canonical(ordered, family: family) != Self.canonical(theirs.saveOrdered.arguments, family: family) {
+                return false
+            }
         }
         return true
     }
 
-    /// A rule's arguments in one spelling for our render and `iptables-save` output:
-    /// iptables-save's argument order plus the kernel's re-spellings of what the renderer
+    /// A rule's arguments, already in iptables-save's order (`IPTablesRule.saveOrdered`), in one
+    /// spelling for our render and `iptables-save` output: the kernel's re-spellings of what the renderer
     /// writes (checked against iptables 1.8.9 in a namespace by the kernel tests): MARK
     /// `--or-mark`/`--xor-mark` → `--set-xmark`, REJECT's default `--reject-with`, `recent`'s
     /// defaults and option order, and `statistic`'s probability as the kernel's 31-bit fixed
     /// point (we write 10 digits, iptables-save prints 11).
-    static func canonical(_ rule: IPTablesRule, family: IPFamily) -> [String] {
-        var words = rule.saveOrdered.arguments
+    static func canonical(_ saveOrdered: [String], family: IPFamily) -> [String] {
+        var words = saveOrdered
         func replace(_ pattern: [String], _ make: ([String]) -> [String]) {
             guard words.count >= pattern.count,
                 let start = (0...(words.count - pattern.count)).first(where: { index in
