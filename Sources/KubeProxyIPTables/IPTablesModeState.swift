@@ -17,9 +17,13 @@ import KubeProxyCore
 ///   repair a flush. Planning stays O(services) (the dispatch rules are compared), the restore
 ///   is O(changed endpoints), and a sync that changes nothing has an empty restore.
 /// - **Full sync** (first sync, after a failed restore, after a parameter change, or forced
-///   by the caller — canary gone, periodic resync) rewrites every chain and re-inserts the
-///   jumps from built-in chains that `current` (an `iptables-save`) lacks, and creates the
-///   canary chain in mangle, nat and filter.
+///   by the caller — canary gone, periodic resync) brings every chain to its render and
+///   re-inserts the jumps from built-in chains that `current` (an `iptables-save`) lacks, and
+///   creates the canary chain in mangle, nat and filter where `current` lacks it. Chains that
+///   `current` shows with exactly the rendered rules are adopted, not written (replacing a
+///   chain with itself changes nothing); so a restart over its own rules runs no restore, and a
+///   restart or resync after changes writes the differing chains only — still one atomic
+///   restore, plus staging restores for chains the kernel does not have yet.
 /// - **Stale chains** — per-service chains this state wrote before, or `current` shows, that no
 ///   service uses any more — are flushed (`:CHAIN - [0:0]`) and deleted (`-X`) in the same
 ///   restore, after the rules that referred to them were rewritten.
@@ -74,12 +78,22 @@ public struct IPTablesModeState: Sendable {
     ///   - snapshot: the desired service ports and endpoints, of this state's family.
     ///   - current: the parsed `iptables-save` of the family, read for full syncs: its jumps
     ///     decide which built-in-chain jumps are inserted, its nat chains which per-service
-    ///     chains are stale. `nil` means "not read": on a full sync every jump is inserted
-    ///     (right for a fresh namespace only), and stale chains come from this state alone.
+    ///     chains are stale, and its chains which are already as rendered (adopted, not
+    ///     written). `nil` means "not read": on a full sync every chain is written and every
+    ///     jump inserted (right for a fresh namespace only), and stale chains come from this
+    ///     state alone.
     ///   - forceFullSync: make this sync full even if the state does not need one.
     public func plan(snapshot: ProxySnapshot, current: IPTablesRuleSet? = nil, forceFullSync: Bool = false) -> IPTablesModeSyncPlan {
         let full = needsFullSync || forceFullSync
         let large = renderer.isLargeCluster(snapshot)
+        // A full sync over existing rules writes only the chains the kernel does not already
+        // hold exactly (leaving one in place is replacing it with itself).
+        let adoption = full ? current.map { IPTablesModeAdoption(current: $0, family: renderer.parameters.family) } : nil
+        func mustWrite(_ chain: IPTablesChain, in table: String) -> Bool {
+            adoption.map { !$0.holds(chain, in: table) } ?? true
+        }
+        // Per-service chains to write, per rewritten port.
+        var written: [ServicePortName: [IPTablesChain]] = [:]
         var next: [ServicePortName: Entry] = [:]
         next.reserveCapacity(snapshot.servicePorts.count)
         var ordered: [Entry] = []
@@ -109,7 +123,16 @@ public struct IPTablesModeState: Sendable {
                 }
             }
             let previous = applied[port.name]?.rules.chains ?? []
-            if full || entry.rules.chains != previous { rewritten.append(port.name) }
+            if full {
+                let chains = entry.rules.chains.filter { mustWrite($0, in: "nat") }
+                if !chains.isEmpty {
+                    rewritten.append(port.name)
+                    written[port.name] = chains
+                }
+            } else if entry.rules.chains != previous {
+                rewritten.append(port.name)
+                written[port.name] = entry.rules.chains
+            }
             if !previous.isEmpty, entry.rules.chains != previous {
                 stale.formUnion(Set(previous.map(\.name)).subtracting(entry.rules.chains.map(\.name)))
             }
@@ -132,8 +155,7 @@ public struct IPTablesModeState: Sendable {
         let services = ordered.map(\.rules)
         let filter = topLevelMayChange ? renderer.filterSkeleton(services) : appliedTable("filter")
         let natTop = topLevelMayChange ? renderer.natSkeleton(services) : appliedTable("nat")
-        let rewrittenSet = Set(rewritten)
-        let rewrittenChains = ordered.filter { rewrittenSet.contains($0.port.name) }.flatMap(\.rules.chains)
+        let rewrittenChains = rewritten.flatMap { written[$0] ?? [] }
 
         // Top-level chains whose rules are what the kernel holds need no rewrite outside full
         // syncs: nothing in this restore can change what they refer to (stale chains are
@@ -143,7 +165,7 @@ public struct IPTablesModeState: Sendable {
             table.chains.filter { chain in
                 let key = "\(table.name) \(chain.name)"
                 nextTopLevel[key] = chain
-                return full || !rendersValid || appliedTopLevel[key] != chain
+                return full ? mustWrite(chain, in: table.name) : !rendersValid || appliedTopLevel[key] != chain
             }
         }
         let filterWritten = changed(filter)
@@ -151,33 +173,34 @@ public struct IPTablesModeState: Sendable {
 
         var filterCommands = filterWritten.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
         filterCommands += filterWritten.flatMap { $0.rules.map(IPTablesCommand.append) }
-        // A first install has no rules to replace: per-service chains nothing refers to yet
-        // change no packet's fate, so they are created in staging restores of
-        // `firstInstallBatch` service ports, and the restore that makes them reachable (filter,
-        // top-level chains, jumps) stays one atomic switch. The nf_tables-based
-        // iptables-restore 1.8.x spends time quadratic in the chains one restore names (a
-        // sorted linked list of chain names); at 10k Services one restore of 110k chains took
-        // 354 s here, 100 staging restores 7 s.
+        // Chains the kernel does not have yet change no packet's fate until something jumps to
+        // them (no rule can refer to a chain that does not exist), so on a full sync they are
+        // created in staging restores of `firstInstallBatch` service ports, and the restore that
+        // makes them reachable (top-level chains, changed per-service chains, stale chains,
+        // jumps) stays one atomic switch. The nf_tables-based iptables-restore 1.8.x spends time
+        // quadratic in the chains one restore names (a sorted linked list of chain names); at
+        // 10k Services one restore of 110k chains took 354 s here, 100 staging restores 7 s.
+        // This is the whole first install, and on a restart the services created meanwhile.
         var stagingScripts: [IPTablesRestoreScript] = []
         var finalChains = rewrittenChains
-        // (A fresh nf_tables namespace has no nat table at all until something creates it.)
-        if full, firstInstallBatch > 0, rewritten.count > firstInstallBatch, let current,
-            !(current.table(named: "nat")?.chains ?? []).contains(where: {
-                IPTablesModeChain.isServiceChain($0.name) || $0.name == IPTablesModeChain.services
-            })
-        {
-            let perPort = ordered.filter { rewrittenSet.contains($0.port.name) }.map(\.rules.chains)
-            // The one top-level chain per-service rules jump to must exist in the first batch.
-            var carried = natTop.chains.filter { $0.name == IPTablesModeChain.markMasquerade }
-            for start in stride(from: 0, to: perPort.count, by: firstInstallBatch) {
-                let chains = carried + perPort[start..<min(start + firstInstallBatch, perPort.count)].joined()
-                carried = []
-                let commands =
-                    chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
-                    + chains.flatMap { $0.rules.map(IPTablesCommand.append) }
-                stagingScripts.append(IPTablesRestoreScript(sections: [.init(table: "nat", commands: commands)]))
+        if full, firstInstallBatch > 0, let adoption {
+            let perPort = rewritten.map { (written[$0] ?? []).filter { !adoption.contains($0.name, in: "nat") } }
+                .filter { !$0.isEmpty }
+            if perPort.count > firstInstallBatch {
+                // The one top-level chain per-service rules jump to must exist in the first batch.
+                var carried = natTop.chains.filter {
+                    $0.name == IPTablesModeChain.markMasquerade && !adoption.contains($0.name, in: "nat")
+                }
+                for start in stride(from: 0, to: perPort.count, by: firstInstallBatch) {
+                    let chains = carried + perPort[start..<min(start + firstInstallBatch, perPort.count)].joined()
+                    carried = []
+                    let commands =
+                        chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+                        + chains.flatMap { $0.rules.map(IPTablesCommand.append) }
+                    stagingScripts.append(IPTablesRestoreScript(sections: [.init(table: "nat", commands: commands)]))
+                }
+                finalChains = rewrittenChains.filter { adoption.contains($0.name, in: "nat") }
             }
-            finalChains = []
         }
 
         var natCommands = natTopWritten.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
@@ -195,10 +218,13 @@ public struct IPTablesModeState: Sendable {
                 let index = jump.table == "filter" ? 0 : 1
                 sections[index].commands.append(.insert(jump.rule, position: 1))
             }
-            // The canary is empty and unreferenced; declaring it again is harmless.
-            sections[0].commands.append(.declareChain(name: IPTablesModeChain.canary, policy: nil))
-            sections[1].commands.append(.declareChain(name: IPTablesModeChain.canary, policy: nil))
-            sections.append(.init(table: "mangle", commands: [.declareChain(name: IPTablesModeChain.canary, policy: nil)]))
+            // The canary is empty and unreferenced; declaring it again would be harmless, but
+            // one that is there needs no restore.
+            sections.append(.init(table: "mangle", commands: []))
+            for (index, table) in ["filter", "nat", "mangle"].enumerated()
+            where adoption?.contains(IPTablesModeChain.canary, in: table) != true {
+                sections[index].commands.append(.declareChain(name: IPTablesModeChain.canary, policy: nil))
+            }
         }
 
         let natTopRules = natTop.chains.reduce(0) { $0 + $1.rules.count }

@@ -7,18 +7,20 @@ import KubeProxyCore
 /// empty: nothing changed) and reports the outcome back with `IPTablesModeState.didApply(_:)`
 /// or `didFail(_:)`.
 public struct IPTablesModeSyncPlan: Sendable {
-    /// Whether every chain is written (start-up, after a failure, forced) rather than only the
-    /// changed services' chains.
+    /// Whether every chain is brought to its render (start-up, after a failure, forced), compared
+    /// with the kernel's, rather than only the changed services' chains.
     public var isFullSync: Bool
-    /// Restores to run, in order, before `script` on a first install: per-service chains that
-    /// nothing refers to until `script` (empty otherwise). A failure in any of them leaves
-    /// traffic as it was; the next sync is full and, finding our chains, one restore.
+    /// Restores to run, in order, before `script` on a full sync that creates more than
+    /// `firstInstallBatch` service ports' chains the kernel does not have yet (a first install,
+    /// a restart after many Services were created): those chains, which nothing refers to
+    /// until `script`; empty otherwise. A failure in any of them leaves traffic as it was; the
+    /// next full sync adopts the chains that were created.
     public var stagingScripts: [IPTablesRestoreScript]
     /// The restore input: `*filter`, `*nat`, and on full syncs `*mangle` (canary only).
     public var script: IPTablesRestoreScript
     /// Whether per-endpoint comments were left out (more endpoints than the threshold).
     public var largeClusterMode: Bool
-    /// Service ports whose per-service chains are in `script`.
+    /// Service ports some of whose per-service chains are in `script` or `stagingScripts`.
     public var rewrittenServicePorts: [ServicePortName]
     /// Per-service chains that `script` flushes and deletes (`-X`).
     public var staleChains: [String]

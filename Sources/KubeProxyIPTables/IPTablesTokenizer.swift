@@ -14,6 +14,7 @@ public enum IPTablesTokenizer {
         // Unicode scalars, not Characters: a combining mark after a quote or a space would
         // otherwise fuse with it into one Character and hide it, unlike iptables-restore, which
         // reads bytes (found by fuzzing).
+        if line.utf8.allSatisfy({ $0 < 0x80 }) { return splitASCII(line.utf8) }
         var arguments: [String] = []
         var current = String.UnicodeScalarView()
         var inArgument = false
@@ -53,6 +54,44 @@ public enum IPTablesTokenizer {
     /// An argument is double-quoted when it is empty, contains whitespace, a quote, a backslash
     /// or `#`, or when it is the value of `--comment` (iptables-save always quotes comments, so
     /// our text and the kernel's look alike to an operator diffing them).
+    /// `split` for ASCII text, over bytes: the same rules (ASCII whitespace is tab, line feed,
+    /// vertical tab, form feed, carriage return and space), without building each argument
+    /// scalar by scalar; an iptables-save at 10k Services is 420,000 such lines.
+    static func splitASCII(_ bytes: some Collection<UInt8>) -> [String]? {
+        var arguments: [String] = []
+        var current: [UInt8] = []
+        var inArgument = false
+        var inQuotes = false
+        var escaped = false
+        for byte in bytes {
+            if inQuotes {
+                if escaped {
+                    current.append(byte)
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inQuotes = false
+                } else {
+                    current.append(byte)
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inQuotes = true
+                inArgument = true
+            } else if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                if inArgument { arguments.append(String(decoding: current, as: UTF8.self)) }
+                current.removeAll(keepingCapacity: true)
+                inArgument = false
+            } else {
+                current.append(byte)
+                inArgument = true
+            }
+        }
+        if inQuotes { return nil }
+        if inArgument { arguments.append(String(decoding: current, as: UTF8.self)) }
+        return arguments
+    }
+
     public static func join(_ arguments: [String]) -> String {
         var out: [String] = []
         out.reserveCapacity(arguments.count)

@@ -25,9 +25,10 @@ public struct IPTablesBackendPlan: Sendable {
 /// flushed them), waits up to 5 s for it to be gone from all three (the reload may still be
 /// flushing) and forces a full sync, which re-creates everything including the jumps from
 /// built-in chains. A full sync also runs at least every `fullSyncPeriod` (upstream's hourly
-/// `FullSyncPeriod`). Rules stay in place at shutdown, so a restart replaces them in one
-/// atomic restore with no window without rules. `start` probes the tools' version once, for
-/// `--random-fully`.
+/// `FullSyncPeriod`). Rules stay in place at shutdown, so a restart takes them over with no
+/// window without rules: its first (full) sync adopts the chains that already hold what it
+/// would write and replaces the others in one atomic restore. `start` probes the tools'
+/// version once, for `--random-fully`.
 public actor IPTablesBackend: ProxyBackend {
     private var state: IPTablesModeState
     private let executor: any IPTablesExecutor
@@ -116,17 +117,18 @@ public actor IPTablesBackend: ProxyBackend {
         // Our time and the tools' time apart: they are tuned in different places.
         let clock = ContinuousClock()
         var saveTime = Duration.zero
+        var parseTime = Duration.zero
         refreshNodeAddresses()
         var current: IPTablesRuleSet?
         if !state.needsFullSync, lastCanaryCheck.map({ started - $0 >= canaryInterval }) ?? true {
             do {
-                let tables = try await timed(clock, &saveTime) { try await read() }
+                let tables = try await read(clock, &saveTime, &parseTime)
                 current = tables
                 lastCanaryCheck = started
                 let missing = Self.missingCanaries(tables)
                 if !missing.isEmpty {
                     if missing.count < Self.canaryTables.count {
-                        current = try await timed(clock, &saveTime) { try await waitForFlush() }
+                        current = try await waitForFlush(clock, &saveTime, &parseTime)
                     }
                     logger.info(
                         "canary chain gone, iptables was flushed: full resync",
@@ -141,7 +143,7 @@ public actor IPTablesBackend: ProxyBackend {
         let full = state.needsFullSync || periodic
         if full && current == nil {
             do {
-                current = try await timed(clock, &saveTime) { try await read() }
+                current = try await read(clock, &saveTime, &parseTime)
             } catch {
                 return failure("reading iptables for a full sync failed: \(error)", kind: .full, plan: plan)
             }
@@ -175,8 +177,8 @@ public actor IPTablesBackend: ProxyBackend {
             lastFullSync = started
             lastCanaryCheck = started
         }
-        // planMs is ours (render, diff, text); saveMs and restoreMs are iptables-save's and
-        // iptables-restore's, process start to exit.
+        // planMs and parseMs are ours (render, diff, text; parsing iptables-save's output),
+        // saveMs and restoreMs are iptables-save's and iptables-restore's, process start to exit.
         logger.debug(
             "iptables sync",
             metadata: [
@@ -184,7 +186,8 @@ public actor IPTablesBackend: ProxyBackend {
                 "servicePortsRewritten": "\(modePlan.rewrittenServicePorts.count)", "staleChains": "\(modePlan.staleChains.count)",
                 "largeCluster": "\(modePlan.largeClusterMode)", "planMs": "\(Self.milliseconds(planTime))",
                 "restores": "\(stagingTexts.count + (text.isEmpty ? 0 : 1))",
-                "saveMs": "\(Self.milliseconds(saveTime))", "restoreMs": "\(Self.milliseconds(restoreTime))",
+                "saveMs": "\(Self.milliseconds(saveTime))", "parseMs": "\(Self.milliseconds(parseTime))",
+                "restoreMs": "\(Self.milliseconds(restoreTime))",
             ])
         let counts = modePlan.counts
         return SyncOutcome(
@@ -252,13 +255,15 @@ public actor IPTablesBackend: ProxyBackend {
     /// gone would be undone by the next flush. As upstream (spec §2.9), waits until every
     /// canary is gone, polling every `flushPollInterval`, for at most `flushTimeout`, and
     /// returns the last tables read (a timeout is logged and the resync happens anyway).
-    private func waitForFlush() async throws -> IPTablesRuleSet {
+    private func waitForFlush(
+        _ clock: ContinuousClock, _ saveTime: inout Duration, _ parseTime: inout Duration
+    ) async throws -> IPTablesRuleSet {
         var waited = Duration.zero
-        var tables = try await read()
+        var tables = try await read(clock, &saveTime, &parseTime)
         while !Self.missingCanaries(tables).elementsEqual(Self.canaryTables), waited < flushTimeout, !Task.isCancelled {
             await sleep(flushPollInterval)
             waited += flushPollInterval
-            tables = try await read()
+            tables = try await read(clock, &saveTime, &parseTime)
         }
         if !Self.missingCanaries(tables).elementsEqual(Self.canaryTables) {
             logger.info(
@@ -285,8 +290,20 @@ public actor IPTablesBackend: ProxyBackend {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
-    private func read() async throws -> IPTablesRuleSet {
-        try IPTablesRuleSet(parsingSave: try await executor.save(family: family))
+    /// This family's tables, adding `iptables-save`'s wall time to `saveTime` and our parsing's
+    /// to `parseTime` (at 10k Services both are seconds, and they are tuned in different places).
+    private func read(
+        _ clock: ContinuousClock, _ saveTime: inout Duration, _ parseTime: inout Duration
+    ) async throws -> IPTablesRuleSet {
+        let text = try await timed(clock, &saveTime) { try await executor.save(family: family) }
+        return try timedSync(clock, &parseTime) { try IPTablesRuleSet(parsingSave: text) }
+    }
+
+    /// `timed` for synchronous work.
+    private func timedSync<T>(_ clock: ContinuousClock, _ total: inout Duration, _ body: () throws -> T) rethrows -> T {
+        let start = clock.now
+        defer { total += start.duration(to: clock.now) }
+        return try body()
     }
 
     private func refreshNodeAddresses() {

@@ -161,6 +161,48 @@ import Testing
         #expect(plan.isFullSync && plan.stagingScripts.count == 3)
     }
 
+    /// A restart over what the real kernel holds adopts every chain, whatever iptables-save's
+    /// spelling: the first sync writes nothing (so the adoption's canonical spelling covers
+    /// everything the renderer writes, IPv4 and IPv6).
+    @Test func aRestartOverTheRealKernelsRulesWritesNothing() async throws {
+        let (lab, namespace) = try Self.makeLab()
+        defer { lab.destroy() }
+        let parameters = Self.overallWithRandomFully()
+        var pair = Pair(harness: ModeHarness(parameters), lab: lab, namespace: namespace)
+        try await pair.sync(UpstreamFixture.overallSnapshot())
+        let plan = IPTablesModeState(parameters: parameters).plan(snapshot: UpstreamFixture.overallSnapshot(), current: try pair.realSave())
+        #expect(plan.isFullSync && plan.rewrittenServicePorts.isEmpty)
+        #expect(plan.script.isEmpty, "\(plan.text)")
+
+        var v6 = UpstreamFixture.parameters(family: .ipv6)
+        v6.randomFully = true
+        var pair6 = Pair(harness: ModeHarness(v6), lab: lab, namespace: namespace)
+        let snapshot6 = Self.ipv6Snapshot()
+        try await pair6.sync(snapshot6)
+        let plan6 = IPTablesModeState(parameters: v6).plan(snapshot: snapshot6, current: try pair6.realSave())
+        #expect(plan6.isFullSync && plan6.rewrittenServicePorts.isEmpty)
+        #expect(plan6.script.isEmpty, "\(plan6.text)")
+    }
+
+    /// Two IPv6 service ports: one with everything (external IP, LB with source ranges,
+    /// affinity, Local policy), one without endpoints.
+    static func ipv6Snapshot() -> ProxySnapshot {
+        let web = ServicePort(
+            name: portName("ns", "web"), clusterIP: ip("fd00:172:30::41"), port: 80, nodePort: 30080,
+            externalIPs: [ip("2001:db8:99::22")], loadBalancerIPs: [ip("2001:db8:1b::4")],
+            loadBalancerSourceRanges: [cidr("2600:5200::/64"), cidr("2001:db8::/64")], sessionAffinity: .clientIP(timeoutSeconds: 10800),
+            externalTrafficPolicy: .local, healthCheckNodePort: 30999)
+        let empty = ServicePort(name: portName("ns", "empty"), clusterIP: ip("fd00:172:30::46"), port: 80, nodePort: 30081)
+        return modeSnapshot(
+            .ipv6, [web, empty],
+            [
+                web.name: [
+                    endpoint("fd00:10::2", node: "test-node"), endpoint("fd00:10::3", node: "other-node"),
+                    endpoint("fd00:10::4", node: "other-node"),
+                ]
+            ])
+    }
+
     @Test func ipv6RestoresAreAcceptedAndMatchTheFake() async throws {
         let (lab, namespace) = try Self.makeLab()
         defer { lab.destroy() }

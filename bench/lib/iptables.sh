@@ -15,7 +15,11 @@
 #   "iptables sync" debug line (our planning time planMs, iptables-save's saveMs,
 #   iptables-restore's restoreMs, restoreLines) and one EndpointSlice change → applied, from just
 #   before the manifest rename to the klog timestamp of the next partial "iptables sync" line
-#   (logged once iptables-restore exited), with the same split.
+#   (logged once iptables-restore exited), with the same split;
+#   a restart over the rules in place (BENCH_IPT_RESTART, default 1; 0 skips it): after the
+#   change, SIGTERM, then the same command again in the same namespace (rules stay at shutdown),
+#   start → "first sync complete", and with `-v 4` that first sync's split (iptables-save,
+#   our parsing of its output, our planning, iptables-restore, restore lines).
 # Root, ip(8), unshare(1) and iptables-restore are needed; without them the section says so.
 # Sourced by run.sh; the process goes through bench_spawn and the namespace is deleted by
 # iptables_cleanup (also from run.sh's EXIT trap). Uses real_gen_manifests /
@@ -45,19 +49,38 @@ ipt_legacy_alternatives() {
   done
 }
 
+# ipt_wait_first LOG PID LIMIT : seconds since $IPT_T0 until LOG says "first sync complete"
+# (polled every 50 ms), or "-" when PID exits or LIMIT seconds pass first.
+ipt_wait_first() {
+  local kplog=$1 kp=$2 limit=$3 deadline now
+  deadline=$(($(date +%s) + limit))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    now=$(date +%s.%N)
+    if grep -q 'first sync complete' "$kplog" 2>/dev/null; then
+      awk -v a="$now" -v b="$IPT_T0" 'BEGIN { printf "%.2f", a - b }'
+      return
+    fi
+    kill -0 "$kp" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "-"
+}
+
 # ipt_run SIZE VARIANT VERBOSE : one run in a fresh namespace; appends one TSV line to
 # $WORK/ipt.tsv: size variant verbose first_sync_s rss_mib change_ms full_plan_ms full_save_ms
-# full_restore_ms full_lines change_plan_ms change_restore_ms change_lines note
+# full_restore_ms full_lines change_plan_ms change_restore_ms change_lines note restart_s
+# restart_plan_ms restart_save_ms restart_restore_ms restart_lines restart_parse_ms
 ipt_run() {
-  local n=$1 variant=$2 verbose=$3 dir="$WORK/ipt-manifests-$1" kplog="$WORK/kp-ipt-$1-$2-$3.log" kp t0 now
+  local n=$1 variant=$2 verbose=$3 dir="$WORK/ipt-manifests-$1" kplog="$WORK/kp-ipt-$1-$2-$3.log" kp
   local first="-" rss="-" change="-" fplan="-" fsave="-" frestore="-" flines="-" cplan="-" crestore="-" clines="-"
   local note="" limit=${BENCH_IPT_LIMIT:-300} cmd=() wrap=()
+  local restart="-" rplan="-" rsave="-" rrestore="-" rlines="-" rparse="-"
   [ -d "$dir" ] || real_gen_manifests "$dir" "$n"
   rm -f "$kplog"
   IPT_NETNS="kpipt-$$-$n"
   if ! { ip netns add "$IPT_NETNS" && ip -n "$IPT_NETNS" link set lo up; }; then
     iptables_cleanup
-    printf '%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tcould not create the network namespace\n' "$n" "$variant" "$verbose" \
+    printf '%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tcould not create the network namespace\t-\t-\t-\t-\t-\t-\n' "$n" "$variant" "$verbose" \
       >>"$WORK/ipt.tsv"
     return
   fi
@@ -69,19 +92,11 @@ ipt_run() {
     wrap=(unshare -m --propagation private sh -c 'mount --bind "$0" /etc/alternatives && exec "$@"' "$WORK/ipt-alternatives")
   fi
   log "iptables ($variant): $n Services in namespace $IPT_NETNS (verbose: $verbose)"
-  t0=$(date +%s.%N)
+  IPT_T0=$(date +%s.%N)
   bench_spawn "$kplog" ip netns exec "$IPT_NETNS" "${wrap[@]}" "${cmd[@]}"
   kp=$BENCH_PID
-  local deadline=$(($(date +%s) + limit))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    now=$(date +%s.%N)
-    if grep -q 'first sync complete' "$kplog" 2>/dev/null; then
-      first=$(awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
-      break
-    fi
-    kill -0 "$kp" 2>/dev/null || { note="kube-proxy exited"; break; }
-    sleep 0.05
-  done
+  first=$(ipt_wait_first "$kplog" "$kp" "$limit")
+  [ "$first" = "-" ] && ! kill -0 "$kp" 2>/dev/null && note="kube-proxy exited"
   if [ "$first" = "-" ]; then
     [ -z "$note" ] && note="did not finish the first sync within ${limit} s"
     log "$note"; tail -3 "$kplog" >&2
@@ -112,9 +127,30 @@ ipt_run() {
     fi
     sleep 1
     rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$kp/status" 2>/dev/null)
+    if [ "${BENCH_IPT_RESTART:-1}" != 0 ]; then
+      # Rules stay in place at shutdown: the new process starts over all of them (the
+      # manifests as changed, so the table holds exactly what it will want).
+      bench_kill "$kp"
+      log "iptables ($variant): restart over $n Services' rules"
+      local rlog="$WORK/kp-ipt-$n-$variant-$verbose-restart.log"
+      IPT_T0=$(date +%s.%N)
+      bench_spawn "$rlog" ip netns exec "$IPT_NETNS" "${wrap[@]}" "${cmd[@]}"
+      kp=$BENCH_PID
+      restart=$(ipt_wait_first "$rlog" "$kp" "$limit")
+      if [ "$restart" = "-" ]; then
+        note="${note:+$note; }restart did not finish the first sync within ${limit} s"
+        log "$note"; tail -3 "$rlog" >&2
+      else
+        line=$(grep -m1 'iptables sync family="IPv4" full="true"' "$rlog")
+        rplan=$(nft_sync_field "$line" planMs); rsave=$(nft_sync_field "$line" saveMs)
+        rrestore=$(nft_sync_field "$line" restoreMs); rlines=$(nft_sync_field "$line" restoreLines)
+        rparse=$(nft_sync_field "$line" parseMs)
+      fi
+    fi
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$variant" "$verbose" "$first" "${rss:--}" "$change" \
-    "$fplan" "$fsave" "$frestore" "$flines" "$cplan" "$crestore" "$clines" "$note" >>"$WORK/ipt.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$variant" "$verbose" "$first" \
+    "${rss:--}" "$change" "$fplan" "$fsave" "$frestore" "$flines" "$cplan" "$crestore" "$clines" "$note" "$restart" "$rplan" "$rsave" \
+    "$rrestore" "$rlines" "$rparse" >>"$WORK/ipt.tsv"
   bench_kill "$kp"
   iptables_cleanup
   # The change edited svc-1.yaml: regenerate before the next run of this size.
@@ -184,8 +220,8 @@ iptables_table() {
     for variant in $variants; do
       for n in $(awk -F'\t' -v v="$variant" '$2 == v { print $1 }' "$tsv" | awk '!seen[$0]++'); do
         local f=() g=() note
-        for c in 4 5; do f[c]=$(awk -F'\t' -v n="$n" -v v="$variant" -v c="$c" '$1 == n && $2 == v && $3 == "no" { print $c }' "$tsv" | median); done
-        for c in 6 7 8 9 10 11 12 13; do
+        for c in 4 5 15; do f[c]=$(awk -F'\t' -v n="$n" -v v="$variant" -v c="$c" '$1 == n && $2 == v && $3 == "no" { print $c }' "$tsv" | median); done
+        for c in 6 7 8 9 10 11 12 13 16 17 18 19 20; do
           g[c]=$(awk -F'\t' -v n="$n" -v v="$variant" -v c="$c" '$1 == n && $2 == v && $3 == "yes" { print $c }' "$tsv" | median)
         done
         note=$(awk -F'\t' -v n="$n" -v v="$variant" '$1 == n && $2 == v && $14 != "" { print $3 == "yes" ? "-v 4: " $14 : $14 }' "$tsv" |
@@ -199,6 +235,14 @@ iptables_table() {
         echo "| $n | $variant | first sync: our planning / iptables-save / iptables-restore, lines | | ${g[7]} ms / ${g[8]} ms / ${g[9]} ms, ${g[10]} lines | |"
         echo "| $n | $variant | one EndpointSlice change → applied (partial sync) | < 100 ms | ${g[6]} ms | $(real_lt "${g[6]}" 100) |"
         echo "| $n | $variant | that change: our planning / iptables-restore, lines | | ${g[11]} ms / ${g[12]} ms, ${g[13]} lines | |"
+        if [ "${BENCH_IPT_RESTART:-1}" != 0 ]; then
+          if [ "${f[15]}" = "-" ]; then
+            echo "| $n | $variant | restart over the rules in place → first sync complete | < 3 s | did not finish | FAIL |"
+          else
+            echo "| $n | $variant | restart over the rules in place → first sync complete | < 3 s | ${f[15]} s | $(real_lt "${f[15]}" 3) |"
+          fi
+          echo "| $n | $variant | restart's first sync: iptables-save / our parsing / our planning / iptables-restore, lines | | ${g[17]} ms / ${g[20]} ms / ${g[16]} ms / ${g[18]} ms, ${g[19]} lines | |"
+        fi
         [ -n "$note" ] && echo "| $n | $variant | note | | $note | |"
       done
       echo "| | $variant | tool | | $(ipt_tool_version "$variant") | |"

@@ -1,0 +1,84 @@
+import KubeProxyCore
+
+/// The chains an `iptables-save` shows, in a spelling comparable with our render, so a full
+/// sync over existing rules (restart, resync after a failure, periodic or canary-forced full
+/// sync) can leave alone the chains that already hold exactly the rules it would write.
+///
+/// Why: the nf_tables-based `iptables-restore` spends time quadratic in the chains one restore
+/// names, so rewriting 110k chains that the kernel already holds costs minutes at 10k
+/// Services. Leaving an identical chain in place is equivalent to replacing it with itself;
+/// every chain that differs in any way (a foreign edit, a flush, another version's render) is
+/// rewritten. The comparison is conservative: a spelling it does not know makes the chain
+/// differ, which costs a rewrite, never a wrong rule.
+struct IPTablesModeAdoption {
+    /// Per table (`filter`, `nat`) and chain name, the rules as `iptables-save` printed them.
+    private var chains: [String: [String: IPTablesChain]] = [:]
+    /// The family, for the kernel's default spellings (REJECT type, `recent` mask).
+    private let family: IPFamily
+
+    /// Indexes `current`'s filter and nat chains (O(chains)).
+    init(current: IPTablesRuleSet, family: IPFamily) {
+        self.family = family
+        for table in current.tables where table.name == "filter" || table.name == "nat" || table.name == "mangle" {
+            var byName: [String: IPTablesChain] = [:]
+            byName.reserveCapacity(table.chains.count)
+            for chain in table.chains { byName[chain.name] = chain }
+            chains[table.name] = byName
+        }
+    }
+
+    /// Whether `table` has a chain called `name`.
+    func contains(_ name: String, in table: String) -> Bool {
+        chains[table]?[name] != nil
+    }
+
+    /// Whether the kernel's chain of that name holds exactly `chain`'s rules, in order.
+    func holds(_ chain: IPTablesChain, in table: String) -> Bool {
+        guard let existing = chains[table]?[chain.name], existing.rules.count == chain.rules.count else { return false }
+        for (ours, theirs) in zip(chain.rules, existing.rules) {
+            // Most rules come back in iptables-save's order unchanged: no need to canonicalise.
+            let ordered = ours.saveOrdered.arguments
+            if ordered == theirs.arguments { continue }
+            if Self.canonical(ordered, family: family) != Self.canonical(theirs.saveOrdered.arguments, family: family) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// A rule's arguments, already in iptables-save's order (`IPTablesRule.saveOrdered`), in one
+    /// spelling for our render and `iptables-save` output: the kernel's re-spellings of what the renderer
+    /// writes (checked against iptables 1.8.9 in a namespace by the kernel tests): MARK
+    /// `--or-mark`/`--xor-mark` → `--set-xmark`, REJECT's default `--reject-with`, `recent`'s
+    /// defaults and option order, and `statistic`'s probability as the kernel's 31-bit fixed
+    /// point (we write 10 digits, iptables-save prints 11).
+    static func canonical(_ saveOrdered: [String], family: IPFamily) -> [String] {
+        var words = saveOrdered
+        func replace(_ pattern: [String], _ make: ([String]) -> [String]) {
+            guard words.count >= pattern.count,
+                let start = (0...(words.count - pattern.count)).first(where: { index in
+                    zip(pattern, words[index...]).allSatisfy { $0 == "*" || $0 == $1 }
+                })
+            else { return }
+            let found = Array(words[start..<start + pattern.count])
+            words.replaceSubrange(start..<start + pattern.count, with: make(found))
+        }
+        replace(["-j", "MARK", "--or-mark", "*"]) { ["-j", "MARK", "--set-xmark", "\($0[3])/\($0[3])"] }
+        replace(["-j", "MARK", "--xor-mark", "*"]) { ["-j", "MARK", "--set-xmark", "\($0[3])/0x0"] }
+        if words.suffix(2) == ["-j", "REJECT"] {
+            words += ["--reject-with", family == .ipv4 ? "icmp-port-unreachable" : "icmp6-port-unreachable"]
+        }
+        let mask = family == .ipv4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+        replace(["-m", "recent", "--name", "*", "--rcheck", "--seconds", "*", "--reap"]) {
+            ["-m", "recent", "--rcheck", "--seconds", $0[6], "--reap", "--name", $0[3], "--mask", mask, "--rsource"]
+        }
+        replace(["-m", "recent", "--name", "*", "--set"]) { ["-m", "recent", "--set", "--name", $0[3], "--mask", mask, "--rsource"] }
+        replace(["--probability", "*"]) { found in
+            // xt_statistic keeps the probability as round(p × 2³¹); two spellings that round
+            // to the same value are the same rule.
+            guard let value = Double(found[1]) else { return found }
+            return ["--probability", "\(Int((value * 2_147_483_648).rounded()))/2^31"]
+        }
+        return words
+    }
+}
