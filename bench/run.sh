@@ -13,7 +13,7 @@
 # Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (5s), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (64), BENCH_SIZES ("1000 10000 50000"),
 # BENCH_ONLY (dataplane|alloc|controlplane|apisync|realbinary|nftables|iptables), BENCH_NFT_SIZES (10000),
-# BENCH_IPT_SIZES ("1000 2000 10000"), BENCH_IPT_VARIANTS ("system legacy"), BENCH_IPT_LIMIT (300 s), BENCH_API_SERVICES (10000),
+# BENCH_IPT_SIZES ("1000 2000 10000"), BENCH_IPT_VARIANTS ("system legacy"), BENCH_IPT_LIMIT (300 s), BENCH_IPT_RESTART (1), BENCH_API_SERVICES (10000),
 # BENCH_REAL_SIZES ("1000 10000"; add 50000 to opt in), BENCH_REAL_IDLE (20 s),
 # BENCH_REAL_SOURCES ("manifests api portals portals-v4"),
 # BENCH_BACKEND (an example-backend binary to use instead of building one).
