@@ -11,12 +11,12 @@ import KubeProxyCore
 /// rewritten. The comparison is conservative: a spelling it does not know makes the chain
 /// differ, which costs a rewrite, never a wrong rule.
 struct IPTablesModeAdoption {
-    /// Per table (`filter`, `nat`) and chain name, the rules as `iptables-save` printed them.
+    /// Per table (`filter`, `nat`, `mangle`) and chain name, the rules as `iptables-save` printed them.
     private var chains: [String: [String: IPTablesChain]] = [:]
     /// The family, for the kernel's default spellings (REJECT type, `recent` mask).
     private let family: IPFamily
 
-    /// Indexes `current`'s filter and nat chains (O(chains)).
+    /// Indexes `current`'s filter, nat and mangle chains (O(chains)).
     init(current: IPTablesRuleSet, family: IPFamily) {
         self.family = family
         for table in current.tables where table.name == "filter" || table.name == "nat" || table.name == "mangle" {

@@ -1,8 +1,9 @@
 import Foundation
 import KubeProxyCore
-import KubeProxyIPTables
 import KubeProxyTesting
 import Testing
+
+@testable import KubeProxyIPTables
 
 /// The rendered restores fed to the real `iptables-restore -w 5 -W 100000 --noflush --counters`
 /// (and `ip6tables-restore`) inside a fresh network namespace, with the kernel's
@@ -79,30 +80,10 @@ import Testing
             return result
         }
 
+        /// The kernel's re-spellings are the ones restart adoption already knows
+        /// (`IPTablesModeAdoption.canonical`): a spelling it missed fails here against the kernel.
         static func canonicalArguments(_ rule: IPTablesRule, family: IPFamily) -> [String] {
-            var words = rule.saveOrdered.arguments
-            func replace(_ pattern: [String], _ make: ([String]) -> [String]) {
-                guard
-                    let start = (0...max(0, words.count - pattern.count)).first(where: { index in
-                        index + pattern.count <= words.count
-                            && zip(pattern, words[index...]).allSatisfy { $0 == "*" || $0 == $1 }
-                    })
-                else { return }
-                let found = Array(words[start..<start + pattern.count])
-                words.replaceSubrange(start..<start + pattern.count, with: make(found))
-            }
-            replace(["-j", "MARK", "--or-mark", "*"]) { ["-j", "MARK", "--set-xmark", "\($0[3])/\($0[3])"] }
-            replace(["-j", "MARK", "--xor-mark", "*"]) { ["-j", "MARK", "--set-xmark", "\($0[3])/0x0"] }
-            if words.suffix(2) == ["-j", "REJECT"] {
-                words += ["--reject-with", family == .ipv4 ? "icmp-port-unreachable" : "icmp6-port-unreachable"]
-            }
-            let mask = family == .ipv4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
-            replace(["-m", "recent", "--name", "*", "--rcheck", "--seconds", "*", "--reap"]) {
-                ["-m", "recent", "--rcheck", "--seconds", $0[6], "--reap", "--name", $0[3], "--mask", mask, "--rsource"]
-            }
-            replace(["-m", "recent", "--name", "*", "--set"]) { ["-m", "recent", "--set", "--name", $0[3], "--mask", mask, "--rsource"] }
-            replace(["--probability", "*"]) { ["--probability", String(format: "%.8f", Double($0[1]) ?? -1)] }
-            return words
+            IPTablesModeAdoption.canonical(rule.saveOrdered.arguments, family: family)
         }
     }
 
