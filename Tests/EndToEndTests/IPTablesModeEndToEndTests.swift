@@ -185,44 +185,9 @@ struct IPTablesModeEndToEndTests {
         guard NetworkLab.which("conntrack") != nil else { try Test.cancel("conntrack is not installed (package conntrack)") }
         let lab = try await Self.makeLab()
         defer { lab.destroy() }
-        let dns = """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: dns
-              namespace: default
-            spec:
-              clusterIP: 172.30.0.53
-              ports:
-              - name: dns
-                port: 53
-                protocol: UDP
-                targetPort: 5353
-            """
-        func dnsSlice(_ pod: Int) -> String {
-            """
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: dns-1
-              namespace: default
-              labels:
-                kubernetes.io/service-name: dns
-            addressType: IPv4
-            endpoints:
-            - addresses: ["\(KernelModeLab.podIP(pod))"]
-              nodeName: \(KernelModeLab.podNode(pod))
-              conditions:
-                ready: true
-            ports:
-            - name: dns
-              port: 5353
-              protocol: UDP
-            """
-        }
         try lab.writeManifest(
             "web.yaml", [KernelModeManifests.service("web", clusterIP: "172.30.0.41"), KernelModeManifests.slice("web", pods: [1])])
-        try lab.writeManifest("dns.yaml", [dns, dnsSlice(3)])
+        try lab.writeManifest("dns.yaml", [KernelModeManifests.dns, KernelModeManifests.dnsSlice([3])])
         try await lab.startProxy(mode: "iptables")
 
         let hairpin = lab.http(from: lab.pods[0], "172.30.0.41:80", count: 3)
@@ -231,7 +196,7 @@ struct IPTablesModeEndToEndTests {
         // One UDP flow (fixed source port) to the Service: answered by p3.
         #expect(lab.udp(from: lab.pods[1], "172.30.0.53:53", count: 2, sourcePort: 40053).answers.map(\.backend) == ["p3", "p3"])
         // p3 leaves the Service (it keeps running, so a stale entry would still get answers).
-        try lab.writeManifest("dns.yaml", [dns, dnsSlice(1)])
+        try lab.writeManifest("dns.yaml", [KernelModeManifests.dns, KernelModeManifests.dnsSlice([1])])
         let moved = lab.eventually(timeout: .seconds(5)) {
             lab.udp(from: lab.pods[1], "172.30.0.53:53", sourcePort: 40053).answers.map(\.backend) == ["p1"]
         }

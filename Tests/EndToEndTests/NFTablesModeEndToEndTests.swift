@@ -241,48 +241,13 @@ struct NFTablesModeEndToEndTests {
         #expect(tables.contains("table ip kube-proxy") && tables.contains("table ip6 kube-proxy"), "\(tables)")
     }
 
-    static let dns = """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: dns
-          namespace: default
-        spec:
-          clusterIP: 172.30.0.53
-          ports:
-          - name: dns
-            port: 53
-            protocol: UDP
-            targetPort: 5353
-        """
-
-    static func dnsSlice(_ pods: [Int]) -> String {
-        let endpoints = pods.map { "- addresses: [\"\(KernelModeLab.podIP($0))\"]\n  nodeName: \(KernelModeLab.podNode($0))" }
-        return """
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: dns-ipv4
-              namespace: default
-              labels:
-                kubernetes.io/service-name: dns
-            addressType: IPv4
-            endpoints:
-            \(endpoints.joined(separator: "\n"))
-            ports:
-            - name: dns
-              port: 5353
-              protocol: UDP
-            """
-    }
-
     /// A UDP flow (one client socket) sticks to its endpoint through conntrack; when that
     /// endpoint is removed, the cleanup deletes the entry and the same flow moves to the other
     /// endpoint, although the removed backend still runs and would answer.
     @Test func udpFlowMovesOffARemovedEndpoint() async throws {
         let lab = try await KernelModeLab.make(needing: ["nft": "nftables", "conntrack": "conntrack"])
         defer { lab.destroy() }
-        try lab.writeManifest("dns.yaml", [Self.dns, Self.dnsSlice([1, 3])])
+        try lab.writeManifest("dns.yaml", [KernelModeManifests.dns, KernelModeManifests.dnsSlice([1, 3])])
         try await lab.startProxy(mode: "nftables")
 
         let first = lab.udp(from: lab.pods[1], "172.30.0.53:53", count: 3, sourcePort: 40053)
@@ -290,7 +255,7 @@ struct NFTablesModeEndToEndTests {
         let chosen = try #require(backends.first, "\(first) \(lab.proxyTail)")
         #expect(backends == [chosen, chosen, chosen], "one flow, one endpoint")
         let (removed, kept) = chosen == "p1" ? (1, 3) : (3, 1)
-        try lab.writeManifest("dns.yaml", [Self.dns, Self.dnsSlice([kept])])
+        try lab.writeManifest("dns.yaml", [KernelModeManifests.dns, KernelModeManifests.dnsSlice([kept])])
         let moved = lab.eventually {
             lab.udp(from: lab.pods[1], "172.30.0.53:53", sourcePort: 40053).answers.map(\.backend) == ["p\(kept)"]
         }
