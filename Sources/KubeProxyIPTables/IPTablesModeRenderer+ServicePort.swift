@@ -280,20 +280,10 @@ struct ServicePortPlan {
         }
         endpointChains = chains
 
-        if port.internalPolicyLocal {
-            internalChain = names.localPolicy
-            hasInternalEndpoints = hasEndpoints && !localEndpoints.isEmpty
-        } else {
-            internalChain = names.clusterPolicy
-            hasInternalEndpoints = hasEndpoints
-        }
-        if port.externalPolicyLocal {
-            externalPolicyChain = names.localPolicy
-            hasExternalEndpoints = hasEndpoints && !localEndpoints.isEmpty
-        } else {
-            externalPolicyChain = names.clusterPolicy
-            hasExternalEndpoints = hasEndpoints
-        }
+        internalChain = port.internalPolicyLocal ? names.localPolicy : names.clusterPolicy
+        hasInternalEndpoints = categorized.hasEndpoints(policyLocal: port.internalPolicyLocal)
+        externalPolicyChain = port.externalPolicyLocal ? names.localPolicy : names.clusterPolicy
+        hasExternalEndpoints = categorized.hasEndpoints(policyLocal: port.externalPolicyLocal)
         usesExternalChain = hasEndpoints && port.isExternallyAccessible
         usesFirewallChain = hasEndpoints && !port.loadBalancerIPs.isEmpty && !port.loadBalancerSourceRanges.isEmpty
         loadBalancerChain = usesFirewallChain ? names.firewall : names.external

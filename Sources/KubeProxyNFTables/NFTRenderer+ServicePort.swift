@@ -25,9 +25,9 @@ extension NFTRenderer {
 
         // Which chain each traffic class reaches, and whether it has endpoints at all.
         let internalChain = port.internalPolicyLocal ? localChain : clusterChain
-        let hasInternalEndpoints = hasEndpoints && !(port.internalPolicyLocal && localEndpoints.isEmpty)
+        let hasInternalEndpoints = selection.hasEndpoints(policyLocal: port.internalPolicyLocal)
         let externalPolicyChain = port.externalPolicyLocal ? localChain : clusterChain
-        let hasExternalEndpoints = hasEndpoints && !(port.externalPolicyLocal && localEndpoints.isEmpty)
+        let hasExternalEndpoints = selection.hasEndpoints(policyLocal: port.externalPolicyLocal)
         let usesExternalChain = hasEndpoints && port.isExternallyAccessible
         let usesFirewallChain = !port.loadBalancerIPs.isEmpty && !port.loadBalancerSourceRanges.isEmpty
         let noEndpointVerdict = "goto \(Self.rejectChain)"

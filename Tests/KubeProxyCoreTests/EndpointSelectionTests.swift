@@ -158,6 +158,18 @@ struct EndpointSelectionTests {
         #expect(result.allReachable == endpoints)
     }
 
+    /// Under a Local policy only a local endpoint counts; under Cluster any usable one; with no
+    /// usable endpoint at all neither does (the REJECT case, not a "no local endpoints" one).
+    @Test func hasEndpointsFollowsThePolicy() {
+        let remoteOnly = CategorizedEndpoints(cluster: [Self.ep(2)], local: [], allReachable: [Self.ep(2)], hasAnyEndpoints: true)
+        #expect(remoteOnly.hasEndpoints(policyLocal: false))
+        #expect(!remoteOnly.hasEndpoints(policyLocal: true))
+        let withLocal = CategorizedEndpoints(cluster: [Self.ep(1)], local: [Self.ep(1)], allReachable: [Self.ep(1)], hasAnyEndpoints: true)
+        #expect(withLocal.hasEndpoints(policyLocal: true))
+        let none = CategorizedEndpoints(cluster: [], local: [], allReachable: [], hasAnyEndpoints: false)
+        #expect(!none.hasEndpoints(policyLocal: false) && !none.hasEndpoints(policyLocal: true))
+    }
+
     /// The endpoint with the given last octet from `endpoints`.
     static func ep(octetOf octet: Int, in endpoints: [Endpoint]) -> Endpoint {
         endpoints.first { $0.ip == .v4(0x0AB4_0000 | UInt32(octet)) } ?? ep(999)

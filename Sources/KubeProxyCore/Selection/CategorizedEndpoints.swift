@@ -23,4 +23,11 @@ public struct CategorizedEndpoints: Hashable, Sendable {
         self.allReachable = allReachable
         self.hasAnyEndpoints = hasAnyEndpoints
     }
+
+    /// Whether traffic under a policy reaches an endpoint: under Local only a local one does
+    /// (upstream's `hasInternalEndpoints` / `hasExternalEndpoints`; ports with endpoints where
+    /// this is false are what the no-local-endpoints gauges count).
+    public func hasEndpoints(policyLocal: Bool) -> Bool {
+        hasAnyEndpoints && !(policyLocal && (local ?? []).isEmpty)
+    }
 }
