@@ -1,3 +1,4 @@
+import Foundation
 import KubeProxyCore
 import NIOCore
 import NIOPosix
@@ -149,11 +150,33 @@ final class TestUDPClient: Sendable {
     }
 }
 
-/// Whether a UDP socket could be bound to `address` now (the port is free); used to see that the
-/// proxy closed a session's socket.
-func udpPortIsFree(_ address: SocketAddress) async -> Bool {
-    guard let probe = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(to: address).get()
-    else { return false }
-    try? await probe.close()
-    return true
+/// The inode of the IPv4 UDP socket bound to `address`'s port (on its address or the wildcard),
+/// from `/proc/net/udp`; `nil` when there is none. Used to see that the proxy closed a session's
+/// socket: a closed socket's inode is gone for good, whereas its freed port may be taken at
+/// once by a parallel test's socket (binding the port to test it raced with them).
+func udpSocketInode(_ address: SocketAddress) -> UInt64? {
+    guard let port = address.port, let ip = address.ipAddress, let parsed = IPAddress(ip), case .v4(let value) = parsed,
+        let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8)
+    else { return nil }
+    // The kernel prints the address in host (little-endian) byte order.
+    func hex<N: BinaryInteger>(_ number: N, digits: Int) -> String {
+        let text = String(number, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+    let suffix = ":" + hex(port, digits: 4)
+    let locals = [hex(value.byteSwapped, digits: 8) + suffix, "00000000" + suffix]
+    for line in table.split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ")
+        if fields.count > 9, locals.contains(String(fields[1])), let inode = UInt64(fields[9]), inode != 0 { return inode }
+    }
+    return nil
+}
+
+/// Whether the UDP socket with this inode still exists.
+func udpSocketExists(inode: UInt64) -> Bool {
+    guard let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8) else { return false }
+    return table.split(separator: "\n").dropFirst().contains { line in
+        let fields = line.split(separator: " ")
+        return fields.count > 9 && UInt64(fields[9]) == inode
+    }
 }
