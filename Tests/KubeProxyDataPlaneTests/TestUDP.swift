@@ -150,33 +150,50 @@ final class TestUDPClient: Sendable {
     }
 }
 
-/// The inode of the IPv4 UDP socket bound to `address`'s port (on its address or the wildcard),
-/// from `/proc/net/udp`; `nil` when there is none. Used to see that the proxy closed a session's
-/// socket: a closed socket's inode is gone for good, whereas its freed port may be taken at
-/// once by a parallel test's socket (binding the port to test it raced with them).
+/// The inode of this process's IPv4 UDP socket bound to `address`'s port (on its address or the
+/// wildcard); `nil` when there is none. Used to see that the proxy (in this process) closed a
+/// session's socket: a closed socket's inode is gone for good, whereas its freed port may be taken
+/// at once by a parallel test's socket. The search walks `/proc/self/fd` and asks each socket its
+/// own name: paging through `/proc/net/udp` can skip a line while parallel tests open and close
+/// sockets (the kernel resumes each page by position), which once made an open socket look absent.
 func udpSocketInode(_ address: SocketAddress) -> UInt64? {
-    guard let port = address.port, let ip = address.ipAddress, let parsed = IPAddress(ip), case .v4(let value) = parsed,
-        let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8)
-    else { return nil }
-    // The kernel prints the address in host (little-endian) byte order.
-    func hex<N: BinaryInteger>(_ number: N, digits: Int) -> String {
-        let text = String(number, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    guard let port = address.port, let ip = address.ipAddress, let parsed = IPAddress(ip), case .v4 = parsed else {
+        return nil
     }
-    let suffix = ":" + hex(port, digits: 4)
-    let locals = [hex(value.byteSwapped, digits: 8) + suffix, "00000000" + suffix]
-    for line in table.split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ")
-        if fields.count > 9, locals.contains(String(fields[1])), let inode = UInt64(fields[9]), inode != 0 { return inode }
+    for (fd, inode) in ownSockets() {
+        var type: Int32 = 0
+        var typeLength = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLength) == 0, type == Int32(SOCK_DGRAM.rawValue) else {
+            continue
+        }
+        var name = sockaddr_in()
+        var nameLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &name) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &nameLength) }
+        }
+        guard named == 0, name.sin_family == sa_family_t(AF_INET), Int(UInt16(bigEndian: name.sin_port)) == port else {
+            continue
+        }
+        let bound = IPAddress.v4(UInt32(bigEndian: name.sin_addr.s_addr))
+        if bound == parsed || name.sin_addr.s_addr == 0 { return inode }
     }
     return nil
 }
 
-/// Whether the UDP socket with this inode still exists.
+/// Whether this process still holds the socket with this inode.
 func udpSocketExists(inode: UInt64) -> Bool {
-    guard let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8) else { return false }
-    return table.split(separator: "\n").dropFirst().contains { line in
-        let fields = line.split(separator: " ")
-        return fields.count > 9 && UInt64(fields[9]) == inode
+    ownSockets().contains { $0.inode == inode }
+}
+
+/// This process's open sockets: descriptor and inode (from the `socket:[N]` link in `/proc/self/fd`).
+private func ownSockets() -> [(fd: Int32, inode: UInt64)] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
+    return names.compactMap { name in
+        guard let fd = Int32(name),
+            let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name),
+            target.hasPrefix("socket:["), target.hasSuffix("]"),
+            let inode = UInt64(target.dropFirst("socket:[".count).dropLast())
+        else { return nil }
+        return (fd, inode)
     }
 }
