@@ -82,58 +82,11 @@ struct IPTablesModeEndToEndTests {
     @Test func policiesSourceRangesLocalhostAffinityAndRestart() async throws {
         let lab = try await Self.makeLab()
         defer { lab.destroy() }
-        let lb = """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: lb
-              namespace: default
-            spec:
-              type: LoadBalancer
-              clusterIP: 172.30.0.45
-              externalIPs: ["192.168.99.22"]
-              loadBalancerSourceRanges: ["203.0.113.0/25"]
-              ports:
-              - name: http
-                port: 80
-                protocol: TCP
-                targetPort: 8080
-                nodePort: 30085
-            status:
-              loadBalancer:
-                ingress:
-                - ip: 5.6.7.8
-            """
-        let itp = """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: itp
-              namespace: default
-            spec:
-              clusterIP: 172.30.0.48
-              internalTrafficPolicy: Local
-              ports:
-              - name: http
-                port: 80
-                protocol: TCP
-                targetPort: 8080
-            """
-        let sticky = """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: sticky
-              namespace: default
-            spec:
-              clusterIP: 172.30.0.49
-              sessionAffinity: ClientIP
-              ports:
-              - name: http
-                port: 80
-                protocol: TCP
-                targetPort: 8080
-            """
+        let lb = KernelModeManifests.service(
+            "lb", clusterIP: "172.30.0.45", type: "LoadBalancer", nodePort: 30085,
+            spec: [#"externalIPs: ["192.168.99.22"]"#, #"loadBalancerSourceRanges: ["203.0.113.0/25"]"#], ingress: ["5.6.7.8"])
+        let itp = KernelModeManifests.service("itp", clusterIP: "172.30.0.48", spec: ["internalTrafficPolicy: Local"])
+        let sticky = KernelModeManifests.service("sticky", clusterIP: "172.30.0.49", spec: ["sessionAffinity: ClientIP"])
         try lab.writeManifest(
             "services.yaml",
             [
@@ -239,14 +192,14 @@ struct IPTablesModeEndToEndTests {
         let serving = "{ready: false, serving: true, terminating: true}"
         let gone = "{ready: false, serving: false, terminating: true}"
         try lab.writeManifest(
-            "draining.yaml", NFTablesModeEndToEndTests.clusterService("draining", "172.30.0.50", endpoints: [(1, serving), (3, gone)]))
+            "draining.yaml", KernelModeManifests.clusterService("draining", "172.30.0.50", endpoints: [(1, serving), (3, gone)]))
         try await lab.startProxy(mode: "iptables")
 
         let draining = lab.http(from: lab.pods[1], "172.30.0.50:80", count: 12)
         #expect(Self.backends(draining) == ["p1"], "\(draining) \(lab.proxyTail)")
         try lab.writeManifest(
             "draining.yaml",
-            NFTablesModeEndToEndTests.clusterService("draining", "172.30.0.50", endpoints: [(1, serving), (3, gone), (2, "{ready: true}")]))
+            KernelModeManifests.clusterService("draining", "172.30.0.50", endpoints: [(1, serving), (3, gone), (2, "{ready: true}")]))
         let switched = lab.eventually(timeout: .seconds(5)) {
             Self.backends(lab.http(from: lab.pods[1], "172.30.0.50:80", count: 12)) == ["p2"]
         }

@@ -9,37 +9,9 @@ import Testing
 /// is harmless).
 @Suite(.serialized)
 struct NFTablesModeEndToEndTests {
-    static let web = """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: web
-          namespace: default
-        spec:
-          type: NodePort
-          clusterIP: 172.30.0.41
-          ports:
-          - name: http
-            port: 80
-            protocol: TCP
-            targetPort: 8080
-            nodePort: 30080
-        """
+    static let web = KernelModeManifests.service("web", clusterIP: "172.30.0.41", type: "NodePort", nodePort: 30080)
 
-    static let empty = """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: empty
-          namespace: default
-        spec:
-          clusterIP: 172.30.0.42
-          ports:
-          - name: http
-            port: 80
-            protocol: TCP
-            targetPort: 8080
-        """
+    static let empty = KernelModeManifests.service("empty", clusterIP: "172.30.0.42")
 
     /// The `web` EndpointSlice with pods `pods` (1-based), each on its node.
     static func webSlice(_ pods: [Int]) -> String { KernelModeManifests.slice("web", pods: pods, name: "web-ipv4") }
@@ -82,49 +54,11 @@ struct NFTablesModeEndToEndTests {
         #expect(!tables.contains("kube-proxy"), "\(tables)")
     }
 
-    static let localLB = """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: lb
-          namespace: default
-        spec:
-          type: LoadBalancer
-          clusterIP: 172.30.0.45
-          externalTrafficPolicy: Local
-          externalIPs: ["192.168.99.22"]
-          loadBalancerSourceRanges: ["203.0.113.0/25"]
-          ports:
-          - name: http
-            port: 80
-            protocol: TCP
-            targetPort: 8080
-            nodePort: 30081
-        status:
-          loadBalancer:
-            ingress:
-            - ip: 1.2.3.4
-        """
+    static let localLB = KernelModeManifests.service(
+        "lb", clusterIP: "172.30.0.45", type: "LoadBalancer", nodePort: 30081, externalTrafficPolicy: "Local",
+        spec: [#"externalIPs: ["192.168.99.22"]"#, #"loadBalancerSourceRanges: ["203.0.113.0/25"]"#], ingress: ["1.2.3.4"])
 
-    static let localLBSlice = """
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: lb-ipv4
-          namespace: default
-          labels:
-            kubernetes.io/service-name: lb
-        addressType: IPv4
-        endpoints:
-        - addresses: ["\(KernelModeLab.podIP(1))"]
-          nodeName: node-1
-        - addresses: ["\(KernelModeLab.podIP(3))"]
-          nodeName: node-2
-        ports:
-        - name: http
-          port: 8080
-          protocol: TCP
-        """
+    static let localLBSlice = KernelModeManifests.slice("lb", pods: [1, 3], name: "lb-ipv4")
 
     /// `externalTrafficPolicy: Local` with source ranges: outside clients keep their address and
     /// reach only this node's endpoint, a client outside the range is dropped, pods are
@@ -132,8 +66,8 @@ struct NFTablesModeEndToEndTests {
     @Test func loadBalancerLocalPolicyAndSourceRanges() async throws {
         let lab = try await KernelModeLab.make(needing: ["nft": "nftables"])
         defer { lab.destroy() }
-        let remoteOnly = Self.clusterService(
-            "remote", "172.30.0.46", spec: "  type: NodePort\n  externalTrafficPolicy: Local", nodePort: 30083,
+        let remoteOnly = KernelModeManifests.clusterService(
+            "remote", "172.30.0.46", spec: ["externalTrafficPolicy: Local"], nodePort: 30083,
             endpoints: [(3, "{ready: true}")])
         try lab.writeManifest("lb.yaml", [Self.localLB, Self.localLBSlice] + remoteOnly)
         try await lab.startProxy(mode: "nftables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"])
@@ -157,69 +91,13 @@ struct NFTablesModeEndToEndTests {
         #expect(fromPod.answers.allSatisfy { $0.client == KernelModeLab.podIP(2) }, "\(fromPod)")
     }
 
-    static let web6 = """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: web6
-          namespace: default
-        spec:
-          type: NodePort
-          ipFamilies: [IPv6, IPv4]
-          ipFamilyPolicy: RequireDualStack
-          clusterIP: fd00:172:30::41
-          clusterIPs: [fd00:172:30::41, 172.30.0.61]
-          ports:
-          - name: http
-            port: 80
-            protocol: TCP
-            targetPort: 8080
-            nodePort: 30082
-        """
+    static let web6 = KernelModeManifests.service(
+        "web6", clusterIP: "fd00:172:30::41", type: "NodePort", nodePort: 30082,
+        spec: ["ipFamilies: [IPv6, IPv4]", "ipFamilyPolicy: RequireDualStack", "clusterIPs: [fd00:172:30::41, 172.30.0.61]"])
 
-    static let web6Slice = """
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: web6-ipv6
-          namespace: default
-          labels:
-            kubernetes.io/service-name: web6
-        addressType: IPv6
-        endpoints:
-        - addresses: ["\(KernelModeLab.podIPv6(1))"]
-          nodeName: node-1
-        - addresses: ["\(KernelModeLab.podIPv6(2))"]
-          nodeName: node-1
-        - addresses: ["\(KernelModeLab.podIPv6(3))"]
-          nodeName: node-2
-        ports:
-        - name: http
-          port: 8080
-          protocol: TCP
-        """
+    static let web6Slice = KernelModeManifests.slice("web6", pods: [1, 2, 3], name: "web6-ipv6", addressType: "IPv6")
 
-    static let web6SliceIPv4 = """
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: web6-ipv4
-          namespace: default
-          labels:
-            kubernetes.io/service-name: web6
-        addressType: IPv4
-        endpoints:
-        - addresses: ["\(KernelModeLab.podIP(1))"]
-          nodeName: node-1
-        - addresses: ["\(KernelModeLab.podIP(2))"]
-          nodeName: node-1
-        - addresses: ["\(KernelModeLab.podIP(3))"]
-          nodeName: node-2
-        ports:
-        - name: http
-          port: 8080
-          protocol: TCP
-        """
+    static let web6SliceIPv4 = KernelModeManifests.slice("web6", pods: [1, 2, 3], name: "web6-ipv4")
 
     /// One dual-stack Service, both families programmed by one process (an `ip` and an `ip6`
     /// table): ClusterIP to every endpoint and NodePort from outside over IPv6, and the same
@@ -291,49 +169,6 @@ struct NFTablesModeEndToEndTests {
         #expect(failed.isEmpty, "\(failed)")
     }
 
-    /// A ClusterIP Service `name` on `ip`:80 → 8080 with extra spec lines, and its slice with
-    /// `endpoints` (pod index and condition lines).
-    static func clusterService(
-        _ name: String, _ ip: String, spec: String = "", nodePort: Int? = nil, endpoints: [(Int, String)]
-    ) -> [String] {
-        let service = """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: \(name)
-              namespace: default
-            spec:
-              clusterIP: \(ip)
-            \(spec)
-              ports:
-              - name: http
-                port: 80
-                protocol: TCP
-                targetPort: 8080
-            \(nodePort.map { "    nodePort: \($0)" } ?? "")
-            """
-        let items = endpoints.map { index, conditions in
-            "- addresses: [\"\(KernelModeLab.podIP(index))\"]\n  nodeName: \(KernelModeLab.podNode(index))\n  conditions: \(conditions)"
-        }
-        let slice = """
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: \(name)-ipv4
-              namespace: default
-              labels:
-                kubernetes.io/service-name: \(name)
-            addressType: IPv4
-            endpoints:
-            \(items.joined(separator: "\n"))
-            ports:
-            - name: http
-              port: 8080
-              protocol: TCP
-            """
-        return [service, slice]
-    }
-
     /// internalTrafficPolicy Local, ClientIP affinity, hairpin and the terminating fallback, on
     /// real packets.
     @Test func trafficPolicyAffinityHairpinAndTerminatingFallback() async throws {
@@ -341,12 +176,13 @@ struct NFTablesModeEndToEndTests {
         defer { lab.destroy() }
         let ready = "{ready: true}"
         let documents =
-            Self.clusterService("itp", "172.30.0.47", spec: "  internalTrafficPolicy: Local", endpoints: [(1, ready), (3, ready)])
-            + Self.clusterService(
-                "sticky", "172.30.0.48", spec: "  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}",
+            KernelModeManifests.clusterService(
+                "itp", "172.30.0.47", spec: ["internalTrafficPolicy: Local"], endpoints: [(1, ready), (3, ready)])
+            + KernelModeManifests.clusterService(
+                "sticky", "172.30.0.48", spec: ["sessionAffinity: ClientIP", "sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}"],
                 endpoints: [(1, ready), (2, ready), (3, ready)])
-            + Self.clusterService("solo", "172.30.0.49", endpoints: [(1, ready)])
-            + Self.clusterService(
+            + KernelModeManifests.clusterService("solo", "172.30.0.49", endpoints: [(1, ready)])
+            + KernelModeManifests.clusterService(
                 "draining", "172.30.0.50",
                 endpoints: [
                     (1, "{ready: false, serving: true, terminating: true}"), (3, "{ready: false, serving: false, terminating: true}"),
