@@ -103,3 +103,31 @@ ge() {
   if [ "$1" = "-" ] || [ "$2" = "-" ] || [ -z "$1" ] || [ -z "$2" ]; then echo "n/a"; return; fi
   awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { print (a >= b * f) ? "pass" : "fail" }'
 }
+
+# bench_netns_add NAME : a fresh network namespace NAME with loopback up (the benchmarks write
+# rules only there, never in the host's namespace); on failure nothing is left behind.
+bench_netns_add() {
+  ip netns add "$1" && ip -n "$1" link set lo up && return 0
+  ip netns delete "$1" 2>/dev/null || true
+  return 1
+}
+
+# bench_netns_delete NAME : delete a namespace the harness created (no-op for "").
+bench_netns_delete() { [ -z "$1" ] || ip netns delete "$1" 2>/dev/null || true; }
+
+# bench_wait_first LOG PID LIMIT T0 : seconds since T0 (date +%s.%N) until LOG says "first sync
+# complete" (polled every 50 ms), or "-" when PID exits or LIMIT seconds pass first.
+bench_wait_first() {
+  local kplog=$1 kp=$2 limit=$3 t0=$4 deadline now
+  deadline=$(($(date +%s) + limit))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    now=$(date +%s.%N)
+    if grep -q 'first sync complete' "$kplog" 2>/dev/null; then
+      awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.2f", a - b }'
+      return
+    fi
+    kill -0 "$kp" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "-"
+}

@@ -28,10 +28,8 @@
 IPT_NETNS=""
 
 iptables_cleanup() {
-  if [ -n "$IPT_NETNS" ]; then
-    ip netns delete "$IPT_NETNS" 2>/dev/null || true
-    IPT_NETNS=""
-  fi
+  bench_netns_delete "$IPT_NETNS"
+  IPT_NETNS=""
 }
 
 # ipt_legacy_alternatives DIR : a copy of /etc/alternatives whose iptables entries point at the
@@ -49,23 +47,6 @@ ipt_legacy_alternatives() {
   done
 }
 
-# ipt_wait_first LOG PID LIMIT : seconds since $IPT_T0 until LOG says "first sync complete"
-# (polled every 50 ms), or "-" when PID exits or LIMIT seconds pass first.
-ipt_wait_first() {
-  local kplog=$1 kp=$2 limit=$3 deadline now
-  deadline=$(($(date +%s) + limit))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    now=$(date +%s.%N)
-    if grep -q 'first sync complete' "$kplog" 2>/dev/null; then
-      awk -v a="$now" -v b="$IPT_T0" 'BEGIN { printf "%.2f", a - b }'
-      return
-    fi
-    kill -0 "$kp" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "-"
-}
-
 # ipt_run SIZE VARIANT VERBOSE : one run in a fresh namespace; appends one TSV line to
 # $WORK/ipt.tsv: size variant verbose first_sync_s rss_mib change_ms full_plan_ms full_save_ms
 # full_restore_ms full_lines change_plan_ms change_restore_ms change_lines note restart_s
@@ -78,8 +59,8 @@ ipt_run() {
   [ -d "$dir" ] || real_gen_manifests "$dir" "$n"
   rm -f "$kplog"
   IPT_NETNS="kpipt-$$-$n"
-  if ! { ip netns add "$IPT_NETNS" && ip -n "$IPT_NETNS" link set lo up; }; then
-    iptables_cleanup
+  if ! bench_netns_add "$IPT_NETNS"; then
+    IPT_NETNS=""
     printf '%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tcould not create the network namespace\t-\t-\t-\t-\t-\t-\n' "$n" "$variant" "$verbose" \
       >>"$WORK/ipt.tsv"
     return
@@ -95,7 +76,7 @@ ipt_run() {
   IPT_T0=$(date +%s.%N)
   bench_spawn "$kplog" ip netns exec "$IPT_NETNS" "${wrap[@]}" "${cmd[@]}"
   kp=$BENCH_PID
-  first=$(ipt_wait_first "$kplog" "$kp" "$limit")
+  first=$(bench_wait_first "$kplog" "$kp" "$limit" "$IPT_T0")
   [ "$first" = "-" ] && ! kill -0 "$kp" 2>/dev/null && note="kube-proxy exited"
   if [ "$first" = "-" ]; then
     [ -z "$note" ] && note="did not finish the first sync within ${limit} s"
@@ -136,7 +117,7 @@ ipt_run() {
       IPT_T0=$(date +%s.%N)
       bench_spawn "$rlog" ip netns exec "$IPT_NETNS" "${wrap[@]}" "${cmd[@]}"
       kp=$BENCH_PID
-      restart=$(ipt_wait_first "$rlog" "$kp" "$limit")
+      restart=$(bench_wait_first "$rlog" "$kp" "$limit" "$IPT_T0")
       if [ "$restart" = "-" ]; then
         note="${note:+$note; }restart did not finish the first sync within ${limit} s"
         log "$note"; tail -3 "$rlog" >&2

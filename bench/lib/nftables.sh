@@ -16,10 +16,8 @@
 NFT_NETNS=""
 
 nftables_cleanup() {
-  if [ -n "$NFT_NETNS" ]; then
-    ip netns delete "$NFT_NETNS" 2>/dev/null || true
-    NFT_NETNS=""
-  fi
+  bench_netns_delete "$NFT_NETNS"
+  NFT_NETNS=""
 }
 
 # nft_sync_field LINE KEY : the value of KEY=... in a klog line ("-" when absent).
@@ -38,8 +36,8 @@ nft_run() {
   [ -d "$dir" ] || real_gen_manifests "$dir" "$n"
   rm -f "$kplog"
   NFT_NETNS="kpnft-$$-$n"
-  if ! { ip netns add "$NFT_NETNS" && ip -n "$NFT_NETNS" link set lo up; }; then
-    nftables_cleanup
+  if ! bench_netns_add "$NFT_NETNS"; then
+    NFT_NETNS=""
     printf '%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\tcould not create the network namespace\t-\t-\n' "$n" "$verbose" >>"$WORK/nft.tsv"
     return
   fi
@@ -50,16 +48,8 @@ nft_run() {
   t0=$(date +%s.%N)
   bench_spawn "$kplog" "${cmd[@]}"
   kp=$BENCH_PID
-  local deadline=$(($(date +%s) + limit))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    now=$(date +%s.%N)
-    if grep -q 'first sync complete' "$kplog" 2>/dev/null; then
-      first=$(awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
-      break
-    fi
-    kill -0 "$kp" 2>/dev/null || { note="kube-proxy exited"; break; }
-    sleep 0.05
-  done
+  first=$(bench_wait_first "$kplog" "$kp" "$limit" "$t0")
+  [ "$first" = "-" ] && ! kill -0 "$kp" 2>/dev/null && note="kube-proxy exited"
   if [ "$first" = "-" ]; then
     [ -z "$note" ] && note="not synced within ${limit} s"
     log "$note"; tail -5 "$kplog" >&2

@@ -15,10 +15,8 @@
 REAL_NETNS=""
 
 realbinary_cleanup() {
-  if [ -n "$REAL_NETNS" ]; then
-    ip netns delete "$REAL_NETNS" 2>/dev/null || true
-    REAL_NETNS=""
-  fi
+  bench_netns_delete "$REAL_NETNS"
+  REAL_NETNS=""
 }
 
 # Seconds since midnight UTC, now, with microseconds (klog's timestamps are UTC time of day).
@@ -105,7 +103,7 @@ real_run() {
       ;;
     portals | portals-v4)
       REAL_NETNS="kpbench-$$-$n"
-      if ! { ip netns add "$REAL_NETNS" && ip -n "$REAL_NETNS" link set lo up &&
+      if ! { bench_netns_add "$REAL_NETNS" &&
         ip -n "$REAL_NETNS" link add bench0 type veth peer name bench1 &&
         ip -n "$REAL_NETNS" addr add 10.250.0.1/24 dev bench0 && ip -n "$REAL_NETNS" link set bench1 up &&
         ip -n "$REAL_NETNS" link set bench0 up && ip -n "$REAL_NETNS" route add default via 10.250.0.2 dev bench0; }; then
