@@ -321,8 +321,8 @@ public actor IPTablesBackend: ProxyBackend {
 
 extension IPTablesBackend {
     /// The backend for `context` (`--proxy-mode=iptables`): parameters from the configuration
-    /// and the host, upstream's restore flags, `route_localnet` set when localhost NodePorts are
-    /// on.
+    /// and the host (`context.nfacctAvailable` from `ensureNFAcctObjects`), upstream's restore
+    /// flags, `route_localnet` set when localhost NodePorts are on.
     static func make(_ context: BackendContext) throws -> IPTablesBackend {
         let configuration = context.configuration
         let family = context.family
@@ -340,7 +340,8 @@ extension IPTablesBackend {
             localDetector: detector, nodePortAddresses: NodePortAddresses(configuration.nodePortAddresses, family: family),
             nodeAddresses: ((try? LocalAddresses.current()) ?? []).filter { $0.family == family }, primaryNodeIPs: primary,
             localhostNodePorts: configuration.iptables.localhostNodePorts,
-            conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0")
+            conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0",
+            nfacctAvailable: context.nfacctAvailable)
         let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
         if parameters.effectiveLocalhostNodePorts {
             do {
@@ -354,6 +355,29 @@ extension IPTablesBackend {
         return IPTablesBackend(
             parameters: parameters, executor: executor, canaryInterval: configuration.syncPeriod,
             nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, detectLocalMode: configuration.detectLocalMode, logger: logger)
+    }
+}
+
+extension IPTablesBackend {
+    /// Creates the nfacct objects iptables mode counts into (`IPTablesModeNFAcct.all`), once per
+    /// process before the backends are made: the objects belong to the network namespace, so
+    /// both families' rules share them. Returns whether both exist; when not, logs one line
+    /// saying why and what is left out (the `-m nfacct` matches and the two metrics), as
+    /// upstream runs without them where the kernel lacks nfnetlink_acct or we lack
+    /// `CAP_NET_ADMIN`.
+    static func ensureNFAcctObjects(_ client: any NFAcctClient, logger: Logger) -> Bool {
+        for name in IPTablesModeNFAcct.all {
+            do {
+                try client.ensure(name)
+            } catch {
+                logger.warning(
+                    "nfacct counters unavailable: rules are written without -m nfacct and \(MetricNames.iptablesCTStateInvalidDroppedPacketsTotal), \(MetricNames.iptablesLocalhostNodePortsAcceptedPacketsTotal) are not exported",
+                    metadata: ["counter": "\(name)", "error": "\(error)"])
+                return false
+            }
+        }
+        logger.info("nfacct counters ready", metadata: ["counters": "\(IPTablesModeNFAcct.all.joined(separator: ","))"])
+        return true
     }
 }
 

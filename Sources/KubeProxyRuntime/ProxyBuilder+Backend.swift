@@ -19,6 +19,8 @@ struct BackendContext: Sendable {
     var dataPlaneMetrics: DataPlaneMetrics
     /// The root logger; backends log through `child(_:)` loggers of it.
     var logger: Logger
+    /// iptables mode: whether the nfacct objects exist, so rules may count into them.
+    var nfacctAvailable = false
 }
 
 extension ProxyBuilder {
