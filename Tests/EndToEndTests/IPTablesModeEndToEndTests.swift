@@ -188,7 +188,7 @@ struct IPTablesModeEndToEndTests {
         #expect(counters[Self.localhostCounter] == 3, "\(counters)")
         #expect(counters[Self.invalidCounter] != nil, "\(counters)")
         let nodePorts = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "KUBE-NODEPORTS"])
-        let counted = "-d 127.0.0.0/8 -p tcp -m comment --comment default/lb:http -m tcp --dport 30085 -m nfacct --nfacct-name"
+        let counted = #"-d 127.0.0.0/8 -p tcp -m comment --comment "default/lb:http" -m tcp --dport 30085 -m nfacct --nfacct-name"#
         #expect(nodePorts.contains(counted), "\(nodePorts)")
 
         // Restart: with the proxy killed the rules stay and keep serving; a new proxy replaces

@@ -1,5 +1,6 @@
 import Foundation
 import KubeProxyHost
+import KubeProxyTesting
 import Testing
 
 #if canImport(Glibc)
@@ -16,9 +17,7 @@ struct NFAcctKernelTests {
     func createsReadsAndCountsAnObjectThroughAnIPTablesRule() async throws {
         let name = "kp_test_\(UInt32.random(in: 0...UInt32.max))"
         try await withTestNamespace { netns in
-            let client = SystemNFAcct(openSocket: { () throws(HostError) -> Int32 in
-                try Self.inNamespace(netns) { () throws(HostError) -> Int32 in try SystemNFAcct.netfilterSocket() }
-            })
+            let client = NetworkNamespaceEntry.nfacct(netns)
             #expect {
                 try client.counter(name)
             } throws: { error in
@@ -36,7 +35,7 @@ struct NFAcctKernelTests {
                 "iptables", ["-A", "OUTPUT", "-o", "lo", "-p", "udp", "--dport", "9", "-m", "nfacct", "--nfacct-name", name]
             ).checked()
             let payload = [UInt8](repeating: 0x6b, count: 10)
-            try Self.inNamespace(netns) { () throws(HostError) in try Self.sendUDP(payload, toLoopbackPort: 9, times: 5) }
+            try NetworkNamespaceEntry.run(netns) { () throws(HostError) in try Self.sendUDP(payload, toLoopbackPort: 9, times: 5) }
             let counted = try client.counter(name)
             #expect(counted.packets == 5)
             #expect(counted.bytes == 5 * UInt64(20 + 8 + payload.count))
@@ -56,28 +55,6 @@ struct NFAcctKernelTests {
             guard let error = error as? HostError, case .invalidArgument = error.kind else { return false }
             return true
         }
-    }
-
-    /// Runs `body` on this thread inside the namespace `/run/netns/NAME` and switches back
-    /// before returning (a socket keeps the namespace it was made in). `setns` is looked up at
-    /// run time: Glibc's module map does not export it.
-    static func inNamespace<T>(_ name: String, _ body: () throws(HostError) -> T) throws(HostError) -> T {
-        typealias SetNS = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "setns") else { throw HostError(.launchFailed("setns not found"), command: ["dlsym"]) }
-        let setns = unsafeBitCast(symbol, to: SetNS.self)
-        let cloneNewNet: Int32 = 0x4000_0000
-        let home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard home >= 0 else { throw HostError(.systemCall(errno: errno), command: ["open", "/proc/thread-self/ns/net"]) }
-        defer { close(home) }
-        let target = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
-        guard target >= 0 else { throw HostError(.systemCall(errno: errno), command: ["open", "/run/netns/\(name)"]) }
-        defer { close(target) }
-        guard setns(target, cloneNewNet) == 0 else { throw HostError(.systemCall(errno: errno), command: ["setns", name]) }
-        defer {
-            // A thread left in the test namespace would make later sockets there: stop instead.
-            precondition(setns(home, cloneNewNet) == 0, "cannot return to the original network namespace")
-        }
-        return try body()
     }
 
     /// Sends `payload` `times` times to 127.0.0.1:`port` from one UDP socket.
