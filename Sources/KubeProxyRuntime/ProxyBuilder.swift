@@ -124,7 +124,7 @@ public struct ProxyBuilder: Sendable {
         var context = BackendContext(
             configuration: configuration, nodeName: nodeName, family: families[0], group: group,
             dataPlaneMetrics: dataPlaneMetrics, logger: logger)
-        context.nfacctAvailable = nfacctMetrics != nil
+        context.nfacctMetrics = nfacctMetrics
         let backend: any ProxyBackend
         do {
             backend = try await Self.backend(for: context)

@@ -36,6 +36,8 @@ public final class NFAcctMetrics: Sendable {
     private let logger: Logger
     /// Objects whose last read failed, so a failure is logged once rather than every scrape.
     private let failing = Mutex<Set<String>>([])
+    /// Cleared when the rules stopped counting (`disable()`).
+    private let enabled = Atomic(true)
 
     /// Creates the collector over `client` (the objects must exist already).
     public init(client: any NFAcctClient, logger: Logger) {
@@ -43,8 +45,16 @@ public final class NFAcctMetrics: Sendable {
         self.logger = logger
     }
 
-    /// Reads both objects and appends their series in the Prometheus text format.
+    /// Stops exporting the series: the rules no longer count into the objects (the kernel
+    /// refused the `-m nfacct` match), so their values would stay still and mislead.
+    public func disable() {
+        enabled.store(false, ordering: .relaxed)
+    }
+
+    /// Reads both objects and appends their series in the Prometheus text format (nothing once
+    /// disabled).
     public func emit(into buffer: inout [UInt8]) {
+        guard enabled.load(ordering: .relaxed) else { return }
         for family in Self.families {
             let packets: UInt64
             do {
