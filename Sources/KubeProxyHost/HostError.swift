@@ -1,5 +1,11 @@
 import KubeProxyCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Why an operation on the host failed: the one error type of this module.
 ///
 /// Carries what an operator needs to reproduce the failure by hand — the full command line
@@ -22,6 +28,12 @@ public struct HostError: Error, Hashable, Sendable, CustomStringConvertible {
         case noDefaultRoute(IPFamily)
         /// A file could not be read.
         case unreadableFile
+        /// The kernel answered a netlink request with this error (a positive errno).
+        case netlink(errno: Int32)
+        /// A netlink answer that does not parse (what is wrong with it).
+        case malformedReply(String)
+        /// A value the request cannot carry (what is wrong with it).
+        case invalidArgument(String)
     }
 
     /// What went wrong.
@@ -53,6 +65,9 @@ public struct HostError: Error, Hashable, Sendable, CustomStringConvertible {
         case .systemCall(let errno): what = "failed with errno \(errno)"
         case .noDefaultRoute(let family): what = "no default route for \(family)"
         case .unreadableFile: what = "could not read file"
+        case .netlink(let errno): what = "kernel answered errno \(errno) (\(String(cString: strerror(errno))))"
+        case .malformedReply(let problem): what = "malformed reply: \(problem)"
+        case .invalidArgument(let problem): what = "invalid argument: \(problem)"
         }
         return stderrTail.isEmpty ? "\(line): \(what)" : "\(line): \(what): \(stderrTail)"
     }

@@ -77,7 +77,7 @@ extension IPTablesModeRenderer {
                     nat(
                         IPTablesModeChain.nodePorts,
                         comment(name) + match + ["-d", "127.0.0.0/8"] + nodePort + [
-                            "-m", "nfacct", "--nfacct-name", "localhost_nps_accepted_pkts", "-j", plan.names.external,
+                            "-m", "nfacct", "--nfacct-name", IPTablesModeNFAcct.localhostNodePortsAccepted, "-j", plan.names.external,
                         ])
                 }
                 nat(IPTablesModeChain.nodePorts, comment(name) + match + nodePort + ["-j", plan.names.external])

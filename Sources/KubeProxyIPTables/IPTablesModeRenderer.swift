@@ -121,7 +121,7 @@ public struct IPTablesModeRenderer: Hashable, Sendable {
             // Without be_liberal, an out-of-window packet would reach the pod un-NATed and be
             // answered with a reset (kubernetes#74839).
             var drop = ["-m", "conntrack", "--ctstate", "INVALID"]
-            if parameters.nfacctAvailable { drop += ["-m", "nfacct", "--nfacct-name", "ct_state_invalid_dropped_pkts"] }
+            if parameters.nfacctAvailable { drop += ["-m", "nfacct", "--nfacct-name", IPTablesModeNFAcct.ctStateInvalidDropped] }
             rules.append(IPTablesRule(chain: IPTablesModeChain.forward, arguments: drop + ["-j", "DROP"]))
         }
         rules.append(

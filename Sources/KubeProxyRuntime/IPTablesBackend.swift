@@ -44,6 +44,8 @@ public actor IPTablesBackend: ProxyBackend {
     private let flushTimeout: Duration
     private let flushPollInterval: Duration
     private let sleep: @Sendable (Duration) async -> Void
+    /// Called once when the kernel refuses the `-m nfacct` match (the counters stop being exported).
+    private let nfacctRefused: (@Sendable () -> Void)?
     private var lastCanaryCheck: ContinuousClock.Instant?
     private var lastFullSync: ContinuousClock.Instant?
 
@@ -61,13 +63,17 @@ public actor IPTablesBackend: ProxyBackend {
     ///   - flushTimeout: how long to wait for every canary to vanish once one did (5 s).
     ///   - flushPollInterval: how often the canaries are read meanwhile (100 ms).
     ///   - sleep: how the backend waits between those reads (tests pass one that does not).
+    ///   - nfacctRefused: called when a restore fails on the `-m nfacct` match and the rules
+    ///     drop it (see `apply`).
     public init(
         parameters: IPTablesModeParameters, executor: any IPTablesExecutor, canaryInterval: Duration = .seconds(30),
         fullSyncPeriod: Duration = .seconds(3600), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         nodeAddresses: (@Sendable () -> Set<IPAddress>)? = nil, detectLocalMode: String = "",
         flushTimeout: Duration = .seconds(5), flushPollInterval: Duration = .milliseconds(100),
-        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }, logger: Logger
+        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) },
+        nfacctRefused: (@Sendable () -> Void)? = nil, logger: Logger
     ) {
+        self.nfacctRefused = nfacctRefused
         self.flushTimeout = flushTimeout
         self.flushPollInterval = flushPollInterval
         self.sleep = sleep
@@ -166,6 +172,7 @@ public actor IPTablesBackend: ProxyBackend {
             logger.error(
                 "iptables-restore failed; the next sync is full",
                 metadata: ["family": "\(family)", "full": "\(modePlan.isFullSync)", "error": "\(error)"])
+            dropNFAcctIfRefused(error)
             var failures: [SyncOutcome.RuleFacts.Failure] = [.restore]
             if !modePlan.isFullSync { failures.append(.partialRestore) }
             return SyncOutcome(
@@ -313,6 +320,24 @@ public actor IPTablesBackend: ProxyBackend {
         state.update(parameters: parameters)
     }
 
+    /// A kernel can have the nfacct objects (nfnetlink_acct) but not the iptables match
+    /// (xt_nfacct): then every restore fails on the `-m nfacct` rules ("Extension nfacct revision
+    /// 0 not supported", "Couldn't load match `nfacct'") and, restores being atomic, nothing is
+    /// programmed at all. Upstream stays broken there; we render without the match from the
+    /// next (full) sync on, stop exporting the counters, and say so once.
+    private func dropNFAcctIfRefused(_ error: any Error) {
+        guard state.renderer.parameters.nfacctAvailable, let error = error as? HostError,
+            error.stderrTail.contains("nfacct")
+        else { return }
+        var parameters = state.renderer.parameters
+        parameters.nfacctAvailable = false
+        state.update(parameters: parameters)
+        nfacctRefused?()
+        logger.error(
+            "iptables-restore refused the nfacct match (kernel without xt_nfacct?): rules are written without -m nfacct and the nfacct counters are no longer exported",
+            metadata: ["family": "\(family)"])
+    }
+
     private func failure(_ reason: String, kind: SyncOutcome.Kind, plan: IPTablesBackendPlan) -> SyncOutcome {
         logger.error("iptables sync failed", metadata: ["family": "\(family)", "reason": "\(reason)"])
         return SyncOutcome(result: .failed(reason: reason), kind: kind, staleUDPServicePorts: plan.staleUDPServicePorts)
@@ -321,8 +346,8 @@ public actor IPTablesBackend: ProxyBackend {
 
 extension IPTablesBackend {
     /// The backend for `context` (`--proxy-mode=iptables`): parameters from the configuration
-    /// and the host, upstream's restore flags, `route_localnet` set when localhost NodePorts are
-    /// on.
+    /// and the host (nfacct when `context.nfacctMetrics` exists), upstream's restore
+    /// flags, `route_localnet` set when localhost NodePorts are on.
     static func make(_ context: BackendContext) throws -> IPTablesBackend {
         let configuration = context.configuration
         let family = context.family
@@ -340,7 +365,8 @@ extension IPTablesBackend {
             localDetector: detector, nodePortAddresses: NodePortAddresses(configuration.nodePortAddresses, family: family),
             nodeAddresses: ((try? LocalAddresses.current()) ?? []).filter { $0.family == family }, primaryNodeIPs: primary,
             localhostNodePorts: configuration.iptables.localhostNodePorts,
-            conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0")
+            conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0",
+            nfacctAvailable: context.nfacctMetrics != nil)
         let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
         if parameters.effectiveLocalhostNodePorts {
             do {
@@ -351,9 +377,34 @@ extension IPTablesBackend {
         }
         var executor = SystemIPTables(logger: logger)
         executor.restoreArguments = ["-w", "5", "-W", "100000", "--noflush", "--counters"]
+        let nfacctMetrics = context.nfacctMetrics
         return IPTablesBackend(
             parameters: parameters, executor: executor, canaryInterval: configuration.syncPeriod,
-            nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, detectLocalMode: configuration.detectLocalMode, logger: logger)
+            nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, detectLocalMode: configuration.detectLocalMode,
+            nfacctRefused: { nfacctMetrics?.disable() }, logger: logger)
+    }
+}
+
+extension IPTablesBackend {
+    /// Creates the nfacct objects iptables mode counts into (`IPTablesModeNFAcct.all`), once per
+    /// process before the backends are made: the objects belong to the network namespace, so
+    /// both families' rules share them. Returns whether both exist; when not, logs one line
+    /// saying why and what is left out (the `-m nfacct` matches and the two metrics), as
+    /// upstream runs without them where the kernel lacks nfnetlink_acct or we lack
+    /// `CAP_NET_ADMIN`.
+    static func ensureNFAcctObjects(_ client: any NFAcctClient, logger: Logger) -> Bool {
+        for name in IPTablesModeNFAcct.all {
+            do {
+                try client.ensure(name)
+            } catch {
+                logger.warning(
+                    "nfacct counters unavailable: rules are written without -m nfacct and \(MetricNames.iptablesCTStateInvalidDroppedPacketsTotal), \(MetricNames.iptablesLocalhostNodePortsAcceptedPacketsTotal) are not exported",
+                    metadata: ["counter": "\(name)", "error": "\(error)"])
+                return false
+            }
+        }
+        logger.info("nfacct counters ready", metadata: ["counters": "\(IPTablesModeNFAcct.all.joined(separator: ","))"])
+        return true
     }
 }
 

@@ -19,6 +19,9 @@ struct BackendContext: Sendable {
     var dataPlaneMetrics: DataPlaneMetrics
     /// The root logger; backends log through `child(_:)` loggers of it.
     var logger: Logger
+    /// iptables mode: the nfacct counters' metrics when the objects exist (rules may count into
+    /// them), else nil.
+    var nfacctMetrics: NFAcctMetrics?
 }
 
 extension ProxyBuilder {

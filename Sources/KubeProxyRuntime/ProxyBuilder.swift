@@ -113,10 +113,18 @@ public struct ProxyBuilder: Sendable {
             },
             family: configuration.bindAddress.family, health: health, group: group, logger: logger.child("healthcheck"))
         let families = Self.families(configuration)
-        if configuration.mode == .iptables { for family in families { metrics.registerIPTablesCounters(family: family) } }
-        let context = BackendContext(
+        var nfacctMetrics: NFAcctMetrics?
+        if configuration.mode == .iptables {
+            for family in families { metrics.registerIPTablesCounters(family: family) }
+            let nfacct = SystemNFAcct()
+            if IPTablesBackend.ensureNFAcctObjects(nfacct, logger: logger.child("iptables")) {
+                nfacctMetrics = NFAcctMetrics(client: nfacct, logger: logger.child("metrics"))
+            }
+        }
+        var context = BackendContext(
             configuration: configuration, nodeName: nodeName, family: families[0], group: group,
             dataPlaneMetrics: dataPlaneMetrics, logger: logger)
+        context.nfacctMetrics = nfacctMetrics
         let backend: any ProxyBackend
         do {
             backend = try await Self.backend(for: context)
@@ -126,7 +134,7 @@ public struct ProxyBuilder: Sendable {
         }
         try await run(
             backend: backend, context: context, families: families, health: health, metrics: metrics,
-            serviceHealth: serviceHealth, registry: registry, dataPlaneMetrics: dataPlaneMetrics)
+            serviceHealth: serviceHealth, registry: registry, dataPlaneMetrics: dataPlaneMetrics, nfacctMetrics: nfacctMetrics)
     }
 
     /// Runs `first` (the backend of `families[0]`) and one more backend of the same mode per
@@ -139,7 +147,7 @@ public struct ProxyBuilder: Sendable {
     private func run<Backend: ProxyBackend>(
         backend first: Backend, context: BackendContext, families: [IPFamily], health: HealthHolder,
         metrics: ProxyMetrics, serviceHealth: ServiceHealthServers, registry: PrometheusCollectorRegistry,
-        dataPlaneMetrics: DataPlaneMetrics
+        dataPlaneMetrics: DataPlaneMetrics, nfacctMetrics: NFAcctMetrics?
     ) async throws {
         let nodeName = context.nodeName
         let group = context.group
@@ -224,7 +232,7 @@ public struct ProxyBuilder: Sendable {
         if let address = HostPort(configuration.metricsBindAddress) {
             services.append(
                 MetricsServer(
-                    address: address, registry: registry, dataPlane: dataPlaneMetrics, group: group,
+                    address: address, registry: registry, dataPlane: dataPlaneMetrics, nfacct: nfacctMetrics, group: group,
                     logger: logger.child("metrics"),
                     bindRetryInterval: retry))
         }

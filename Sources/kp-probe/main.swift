@@ -4,9 +4,9 @@
 // what a real client behind the proxy's iptables portals sees: connects to ClusterIPs,
 // NodePorts and external IPs, answers from whichever backend the proxy chose.
 //
-//   kp-probe http HOST:PORT [--count N] [--close]
-//       one line per request with the body; keep-alive unless --close (then a new connection
-//       per request); exit 1 on the first failure, printing it.
+//   kp-probe http HOST:PORT [--count N] [--close] [--path P]
+//       one line per request with the body (GET P, default /); keep-alive unless --close (then
+//       a new connection per request); exit 1 on the first failure, printing it.
 //   kp-probe udp HOST:PORT MESSAGE [--count N] [--source-port P] [--timeout-ms T]
 //       sends MESSAGE N times from one socket, waiting for each reply; one line per reply.
 //   kp-probe load HOST:PORT --connections N --seconds S
@@ -122,9 +122,9 @@ struct ResponseReader {
 enum Probe {
     static let requestTimeout = TimeAmount.seconds(5)
 
-    static func request(_ target: Target, close: Bool) -> ByteBuffer {
+    static func request(_ target: Target, close: Bool, path: String = "/") -> ByteBuffer {
         ByteBuffer(
-            string: "GET / HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\nUser-Agent: kp-probe\r\n"
+            string: "GET \(path) HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\nUser-Agent: kp-probe\r\n"
                 + (close ? "Connection: close\r\n" : "") + "\r\n")
     }
 
@@ -147,9 +147,9 @@ enum Probe {
     }
 
     /// `count` requests on one keep-alive connection (or a new connection each with `close`).
-    static func http(_ target: Target, count: Int, close: Bool) async throws {
+    static func http(_ target: Target, count: Int, close: Bool, path: String = "/") async throws {
         if close {
-            for _ in 0..<count { emit(try await fetchOnce(target).trimmingSuffix("\n")) }
+            for _ in 0..<count { emit(try await fetchOnce(target, path: path).trimmingSuffix("\n")) }
             return
         }
         let connection = try await connect(target)
@@ -157,7 +157,7 @@ enum Probe {
             var reader = ResponseReader(inbound: inbound.makeAsyncIterator())
             for _ in 0..<count {
                 let body = try await withDeadline(connection.channel) {
-                    try await outbound.write(request(target, close: false))
+                    try await outbound.write(request(target, close: false, path: path))
                     return try await reader.body()
                 }
                 emit(body.trimmingSuffix("\n"))
@@ -166,12 +166,12 @@ enum Probe {
     }
 
     /// One request on a new connection with `Connection: close`; returns the body.
-    static func fetchOnce(_ target: Target) async throws -> String {
+    static func fetchOnce(_ target: Target, path: String = "/") async throws -> String {
         let connection = try await connect(target)
         return try await connection.executeThenClose { inbound, outbound in
             try await withDeadline(connection.channel) {
                 var reader = ResponseReader(inbound: inbound.makeAsyncIterator())
-                try await outbound.write(request(target, close: true))
+                try await outbound.write(request(target, close: true, path: path))
                 let body = try await reader.body()
                 try await reader.drain()
                 return body
@@ -290,7 +290,9 @@ extension Probe {
         let target = try Target(parsed.positional[1])
         switch mode {
         case "http":
-            try await http(target, count: parsed.int("--count", default: 1), close: parsed.flags.contains("--close"))
+            try await http(
+                target, count: parsed.int("--count", default: 1), close: parsed.flags.contains("--close"),
+                path: parsed.options["--path"] ?? "/")
         case "udp":
             guard parsed.positional.count == 3 else { throw ProbeError("udp needs HOST:PORT MESSAGE") }
             try await udp(

@@ -13,6 +13,21 @@ struct IPTablesModeEndToEndTests {
 
     static func backends(_ outcome: KernelModeLab.Outcome) -> Set<String> { Set(outcome.answers.map(\.backend)) }
 
+    static let localhostCounter = "kubeproxy_iptables_localhost_nodeports_accepted_packets_total"
+    static let invalidCounter = "kubeproxy_iptables_ct_state_invalid_dropped_packets_total"
+
+    /// The nfacct counters' values from the proxy's `/metrics` (served on the node's loopback).
+    static func scrape(_ lab: KernelModeLab) throws -> [String: Int] {
+        let body = try lab.lab.exec(
+            lab.node, [BuiltProducts.path("kp-probe"), "http", "127.0.0.1:10249", "--close", "--path", "/metrics"])
+        var values: [String: Int] = [:]
+        for line in body.split(separator: "\n") where line.hasPrefix("kubeproxy_iptables_") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Int(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
+    }
+
     @Test func clusterIPNodePortNoEndpointsFlushRecoveryAndCleanup() async throws {
         let lab = try await Self.makeLab()
         defer { lab.destroy() }
@@ -118,8 +133,16 @@ struct IPTablesModeEndToEndTests {
         let sticky1 = lab.http(from: lab.pods[1], "172.30.0.49:80", count: 10)
         #expect(Self.backends(sticky1).count == 1, "\(sticky1)")
         // Localhost NodePort from the node itself (route_localnet is set in the node's namespace).
+        // Each connection's first packet is counted into the nfacct object and the scrape reads it.
+        #expect(try Self.scrape(lab)[Self.localhostCounter] == 0, "\(lab.proxyTail)")
         let localhost = lab.http(from: lab.node, "127.0.0.1:30085", count: 3)
         #expect(localhost.answers.count == 3, "\(localhost)")
+        let counters = try Self.scrape(lab)
+        #expect(counters[Self.localhostCounter] == 3, "\(counters)")
+        #expect(counters[Self.invalidCounter] != nil, "\(counters)")
+        let nodePorts = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "KUBE-NODEPORTS"])
+        let counted = #"-d 127.0.0.0/8 -p tcp -m comment --comment "default/lb:http" -m tcp --dport 30085 -m nfacct --nfacct-name"#
+        #expect(nodePorts.contains(counted), "\(nodePorts)")
 
         // Restart: with the proxy killed the rules stay and keep serving; a new proxy replaces
         // them in one restore and serves on.
@@ -127,6 +150,8 @@ struct IPTablesModeEndToEndTests {
         #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
         try await lab.startProxy(mode: "iptables")
         #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        // The objects belong to the namespace: the new proxy keeps counting where the old one stopped.
+        #expect(try Self.scrape(lab)[Self.localhostCounter] == 3)
         let jumps = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "PREROUTING"])
         #expect(jumps.split(separator: "\n").filter { $0.contains("KUBE-SERVICES") }.count == 1, "\(jumps)")
     }

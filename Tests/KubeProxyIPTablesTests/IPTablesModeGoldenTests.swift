@@ -39,6 +39,26 @@ import Testing
         #expect(plan.counts.noLocalEndpointsInternal == 0)
     }
 
+    /// Without the nfacct objects (no kernel support or permission) upstream renders the same
+    /// ruleset minus the counting: the INVALID drop without its `-m nfacct` match and no
+    /// `-d 127.0.0.0/8` NodePort rules (those exist only to count localhost NodePort traffic;
+    /// the plain NodePort rule after each still serves it).
+    @Test func overallRulesWithoutNFAcctDropOnlyTheCounting() async throws {
+        var expected = kubeChains(try Self.fixture())
+        let nfacct = ["-m", "nfacct", "--nfacct-name"]
+        let forward = try #require(expected["filter"]?["KUBE-FORWARD"])
+        expected["filter"]?["KUBE-FORWARD"] = forward.map { rule in
+            guard let start = rule.firstRange(of: nfacct)?.lowerBound else { return rule }
+            return Array(rule[..<start] + rule[(start + 4)...])
+        }
+        let nodePorts = try #require(expected["nat"]?["KUBE-NODEPORTS"])
+        expected["nat"]?["KUBE-NODEPORTS"] = nodePorts.filter { $0.firstRange(of: nfacct) == nil }
+        #expect(expected["nat"]?["KUBE-NODEPORTS"]?.count == 3)
+        #expect(expected["filter"]?["KUBE-FORWARD"]?.first == ["-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"])
+        let rendered = kubeChains(try await renderChecked(UpstreamFixture.overallSnapshot(), UpstreamFixture.parameters(nfacct: false)))
+        #expect(rendered == expected)
+    }
+
     /// Every row of the verified table (spec §2.2).
     @Test(arguments: [
         ("ns1/svc1:p80tcp", "XPGD46QRK7WJZT7O"), ("ns2/svc2:p80tcp", "GNZBNJ2PO5MGZ6GT"), ("ns3/svc3:p80tcp", "X27LE4BHSL4DOUIK"),

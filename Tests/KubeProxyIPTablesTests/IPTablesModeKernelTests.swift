@@ -1,5 +1,6 @@
 import Foundation
 import KubeProxyCore
+import KubeProxyHost
 import KubeProxyTesting
 import Testing
 
@@ -163,6 +164,25 @@ import Testing
         let plan6 = IPTablesModeState(parameters: v6).plan(snapshot: snapshot6, current: try pair6.realSave())
         #expect(plan6.isFullSync && plan6.rewrittenServicePorts.isEmpty)
         #expect(plan6.script.isEmpty, "\(plan6.text)")
+    }
+
+    /// With the nfacct objects in the namespace, upstream's newest rules (the counting INVALID
+    /// drop and localhost NodePort rules) are accepted by the real kernel, read back like the
+    /// fake, and adopted on a restart (iptables-save's `--nfacct-name  NAME` spelling included).
+    @Test func nfacctRulesAreAcceptedAndAdoptedOnRestart() async throws {
+        let (lab, namespace) = try Self.makeLab()
+        defer { lab.destroy() }
+        let nfacct = NetworkNamespaceEntry.nfacct(namespace)
+        for name in IPTablesModeNFAcct.all { try nfacct.ensure(name) }
+        var parameters = Self.overallWithRandomFully()
+        parameters.nfacctAvailable = true
+        var pair = Pair(harness: ModeHarness(parameters), lab: lab, namespace: namespace)
+        try await pair.sync(UpstreamFixture.overallSnapshot())
+        let saved = try pair.realSave()
+        #expect(saved.rules(in: "KUBE-NODEPORTS", table: "nat").filter { $0.arguments.contains("nfacct") }.count == 3)
+        #expect(saved.rules(in: "KUBE-FORWARD", table: "filter").first?.arguments.contains("nfacct") == true)
+        let plan = IPTablesModeState(parameters: parameters).plan(snapshot: UpstreamFixture.overallSnapshot(), current: saved)
+        #expect(plan.isFullSync && plan.script.isEmpty, "\(plan.text)")
     }
 
     /// Two IPv6 service ports: one with everything (external IP, LB with source ranges,

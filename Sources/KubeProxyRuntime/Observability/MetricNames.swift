@@ -52,6 +52,13 @@ public enum MetricNames {
     public static let nftablesSyncFailuresTotal = "kubeproxy_sync_proxy_rules_nftables_sync_failures_total"
     /// Counter {ip_family}: failed deletions of stale chains (nftables mode).
     public static let nftablesCleanupFailuresTotal = "kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total"
+    /// Counter (no labels): packets `KUBE-FORWARD` dropped as conntrack-INVALID, read from the
+    /// nfacct object `ct_state_invalid_dropped_pkts` at scrape time (iptables mode).
+    public static let iptablesCTStateInvalidDroppedPacketsTotal = "kubeproxy_iptables_ct_state_invalid_dropped_packets_total"
+    /// Counter (no labels): packets accepted on NodePorts of 127.0.0.0/8, read from the nfacct
+    /// object `localhost_nps_accepted_pkts` at scrape time (iptables mode).
+    public static let iptablesLocalhostNodePortsAcceptedPacketsTotal =
+        "kubeproxy_iptables_localhost_nodeports_accepted_packets_total"
     /// Histogram {ip_family}: how long a UDP conntrack cleanup took (kernel modes).
     public static let conntrackReconcilerSyncDuration = "kubeproxy_conntrack_reconciler_sync_duration_seconds"
     /// Counter {ip_family}: conntrack entries the cleanup deleted (kernel modes).

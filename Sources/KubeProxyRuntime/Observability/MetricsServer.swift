@@ -20,17 +20,19 @@ public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
     ///   - address: `metricsBindAddress`, e.g. `127.0.0.1:10249`.
     ///   - registry: the swift-metrics series (`ProxyMetrics`).
     ///   - dataPlane: the `kubeproxy_userspace_*` series, appended after the registry's.
+    ///   - nfacct: iptables mode's nfacct counters, read from the kernel per scrape and appended
+    ///     last (nil: not exported).
     ///   - bindRetryInterval: how often `run()` retries a failed bind (upstream: every 5 s);
     ///     `nil` makes a bind failure end `run()` with the error (`--bind-address-hard-fail`).
     ///   - limits: connection cap, idle and request deadlines (`HTTPServerLimits.observability`).
     public init(
         address: HostPort, registry: PrometheusCollectorRegistry, dataPlane: DataPlaneMetrics? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        nfacct: NFAcctMetrics? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         bindRetryInterval: Duration? = .seconds(5), limits: HTTPServerLimits = .observability
     ) {
         self.server = HTTPRouteServer(
             name: "metrics", ip: address.ip, port: address.port, group: group, limits: limits, logger: logger,
-            route: Self.route(registry: registry, dataPlane: dataPlane))
+            route: Self.route(registry: registry, dataPlane: dataPlane, nfacct: nfacct))
         self.bindRetryInterval = bindRetryInterval
     }
 
@@ -53,13 +55,16 @@ public struct MetricsServer: ServiceLifecycle.Service, CustomStringConvertible {
         try await server.run(retryInterval: bindRetryInterval)
     }
 
-    /// The answers: the registry and the data-plane series rendered per scrape on `/metrics`,
-    /// 404 elsewhere.
-    static func route(registry: PrometheusCollectorRegistry, dataPlane: DataPlaneMetrics? = nil) -> HTTPRoute {
+    /// The answers: the registry, the data-plane series and the nfacct counters rendered per
+    /// scrape on `/metrics`, 404 elsewhere.
+    static func route(
+        registry: PrometheusCollectorRegistry, dataPlane: DataPlaneMetrics? = nil, nfacct: NFAcctMetrics? = nil
+    ) -> HTTPRoute {
         { request in
             guard request.path == "/metrics" else { return .notFound }
             var body = registry.emitToBuffer()
             dataPlane?.emit(into: &body)
+            nfacct?.emit(into: &body)
             return HTTPRouteResponse(status: .ok, headers: [("Content-Type", contentType)], body: body)
         }
     }
