@@ -20,11 +20,13 @@ import KubeAPI
 /// were a quarter of the heap at 10k Services. An event's `old` is therefore a placeholder with
 /// metadata only (``ObjectChange``'s contract), and the rare event that needs an object the
 /// poll did not just decode (another file's definition taking over a duplicate) gets it from
-/// the file's ``Reload``.
+/// the file's ``Reload``. If that file changed since it was applied (it is being edited, or is
+/// broken now), the object stays as last delivered until the file is read again.
 struct ManifestTracker: Sendable {
     /// Produces the objects of a file's applied contents again, exactly as they were decoded
-    /// (the source decodes the same bytes again with the same validator).
-    typealias Reload = @Sendable () -> [LoadedObject]
+    /// (the source reads the file again and decodes it with the same validator), or `nil` when
+    /// the file no longer holds those contents.
+    typealias Reload = @Sendable () -> [LoadedObject]?
 
     /// What reading one due file produced.
     enum FileLoad: Sendable {
@@ -183,6 +185,7 @@ struct ManifestTracker: Sendable {
             files[file] = state
         }
         let before: [ManifestObject.Key: StoredObject]
+        var previousOrigin: [ManifestObject.Key: String] = [:]
         let changes: Changes
         if let (old, new) = mergeIncrementally(touched: touched, previousKeys: previousKeys) {
             before = old
@@ -196,10 +199,11 @@ struct ManifestTracker: Sendable {
                 return touched.contains(file)
             }
             before = effective
+            previousOrigin = self.origin
             effective = merged
             self.origin = origin
         }
-        update.events = events(for: changes, before: before, reloaded: &reloaded)
+        update.events = events(for: changes, before: before, previousOrigin: previousOrigin, reloaded: &reloaded)
 
         let errorsAfter = errorsByFile()
         let reported = Set(errorsBefore.values.joined())
@@ -297,15 +301,22 @@ struct ManifestTracker: Sendable {
     }
 
     /// The events for `changes`: each new state is the object itself (decoded in this poll, or
-    /// reloaded from its file), each old one a placeholder with its metadata.
-    private func events(
-        for changes: Changes, before: [ManifestObject.Key: StoredObject], reloaded: inout Reloaded
+    /// reloaded from its file), each old one a placeholder with its metadata. An object whose
+    /// file no longer holds the contents applied (only possible for one reloaded, which the
+    /// full merge alone asks for: `previousOrigin` is the origin before it) is left as last
+    /// delivered, with no event; the file's next read compares against that.
+    private mutating func events(
+        for changes: Changes, before: [ManifestObject.Key: StoredObject], previousOrigin: [ManifestObject.Key: String],
+        reloaded: inout Reloaded
     ) -> [SourceEvent] {
         var events: [SourceEvent] = []
         events.reserveCapacity(changes.upserted.count + changes.deleted.count)
         for key in changes.upserted {
-            // Always found: a file's reload decodes the bytes its stored objects came from.
-            guard let file = origin[key], let object = reloaded.object(key, in: file, files: files) else { continue }
+            guard let file = origin[key], let object = reloaded.object(key, in: file, files: files) else {
+                effective[key] = before[key]
+                origin[key] = before[key] == nil ? nil : previousOrigin[key]
+                continue
+            }
             if let previous = before[key] {
                 events += SourceEvent.updated(old: previous.placeholder, new: object)
             } else {
@@ -386,11 +397,12 @@ private struct Reloaded {
         byFile[file] = Dictionary(objects.map { ($0.object.key, $0.object) }) { first, _ in first }
     }
 
-    /// `key`'s object as `file` defines it, reloading the file if this poll did not decode it.
+    /// `key`'s object as `file` defines it, reloading the file if this poll did not decode it;
+    /// `nil` if the file no longer holds the contents applied.
     mutating func object(
         _ key: ManifestObject.Key, in file: String, files: [String: ManifestTracker.FileState]
     ) -> ManifestObject? {
-        if byFile[file] == nil, let reload = files[file]?.reload { keep(reload(), of: file) }
+        if byFile[file] == nil, let reload = files[file]?.reload { keep(reload() ?? [], of: file) }
         return byFile[file]?[key]
     }
 }

@@ -174,6 +174,25 @@ import Testing
         }
     }
 
+    @Test func theOtherFilesDefinitionTakesOverFromItsBytesOnDisk() async throws {
+        try directory.write("a.yaml", serviceYAML(port: 80))
+        try directory.write("b.yaml", serviceYAML(port: 81))
+        let source = source()
+        try await running(source) { events in
+            _ = await events.next(2)
+            // b.yaml is not read again by this poll: its object comes from reading its
+            // unchanged bytes again (the source keeps no objects).
+            try directory.delete("a.yaml")
+            let takeover = await events.next(1)
+            guard case .service(.updated(_, let new)) = takeover.first else {
+                Issue.record("expected a Service update, got \(takeover.map(\.summary))")
+                return
+            }
+            #expect(new.spec?.ports?.first?.port == 81)
+            #expect(source.currentErrors().isEmpty)
+        }
+    }
+
     @Test func aSingleFileIsWatchedToo() async throws {
         let file = try directory.write("only.json", #"{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"}}"#)
         try await running(source(file)) { events in

@@ -220,6 +220,23 @@ import Testing
         #expect(reloads.withLock { $0 } == 1)
     }
 
+    @Test func aTakeoverFromAFileChangedSinceItWasAppliedWaitsForItsNextRead() {
+        var tracker = ManifestTracker()
+        // b.yaml's reload finds other bytes on disk now (an edit in progress).
+        let changedSince = ManifestTracker.FileLoad.decoded(
+            Self.signature(1), hash: 1,
+            ManifestFileContents(objects: [LoadedObject(document: 1, object: Self.service("web", port: 81))]),
+            reload: { nil })
+        _ = tracker.apply(loads: ["m/a.yaml": Self.load(1, [Self.service("web", port: 80)]), "m/b.yaml": changedSince])
+        let takeover = tracker.apply(loads: ["m/a.yaml": Self.load(2, [])])
+        #expect(takeover.events.isEmpty)
+        #expect(tracker.objectCount == 1)
+
+        let read = tracker.apply(loads: ["m/b.yaml": Self.load(2, [Self.service("web", port: 82)])])
+        #expect(read.events == [.service(.updated(old: Self.placeholder("web"), new: Self.serviceValue("web", port: 82)))])
+        #expect(tracker.objects[Self.service("web").key] == Self.service("web", port: 82))
+    }
+
     static func placeholder(_ name: String) -> Service {
         Service(metadata: ObjectMeta(name: name, namespace: "default"))
     }
