@@ -185,7 +185,6 @@ struct ManifestTracker: Sendable {
             files[file] = state
         }
         let before: [ManifestObject.Key: StoredObject]
-        var previousOrigin: [ManifestObject.Key: String] = [:]
         let changes: Changes
         if let (old, new) = mergeIncrementally(touched: touched, previousKeys: previousKeys) {
             before = old
@@ -199,11 +198,10 @@ struct ManifestTracker: Sendable {
                 return touched.contains(file)
             }
             before = effective
-            previousOrigin = self.origin
             effective = merged
             self.origin = origin
         }
-        update.events = events(for: changes, before: before, previousOrigin: previousOrigin, reloaded: &reloaded)
+        update.events = events(for: changes, before: before, reloaded: &reloaded)
 
         let errorsAfter = errorsByFile()
         let reported = Set(errorsBefore.values.joined())
@@ -302,19 +300,17 @@ struct ManifestTracker: Sendable {
 
     /// The events for `changes`: each new state is the object itself (decoded in this poll, or
     /// reloaded from its file), each old one a placeholder with its metadata. An object whose
-    /// file no longer holds the contents applied (only possible for one reloaded, which the
-    /// full merge alone asks for: `previousOrigin` is the origin before it) is left as last
-    /// delivered, with no event; the file's next read compares against that.
+    /// file no longer holds the contents applied (only possible for one reloaded) keeps its
+    /// origin but stays in `effective` as last delivered, with no event: its file's next read
+    /// differs from that and emits the change.
     private mutating func events(
-        for changes: Changes, before: [ManifestObject.Key: StoredObject], previousOrigin: [ManifestObject.Key: String],
-        reloaded: inout Reloaded
+        for changes: Changes, before: [ManifestObject.Key: StoredObject], reloaded: inout Reloaded
     ) -> [SourceEvent] {
         var events: [SourceEvent] = []
         events.reserveCapacity(changes.upserted.count + changes.deleted.count)
         for key in changes.upserted {
             guard let file = origin[key], let object = reloaded.object(key, in: file, files: files) else {
                 effective[key] = before[key]
-                origin[key] = before[key] == nil ? nil : previousOrigin[key]
                 continue
             }
             if let previous = before[key] {
