@@ -9,6 +9,15 @@ public typealias ManifestValidator = @Sendable (ManifestObject) -> [StatusCause]
 struct LoadedObject: Sendable, Hashable {
     var document: Int
     var object: ManifestObject
+    /// `object.hashValue`, what the tracker keeps to diff it later; worked out here, where files
+    /// are decoded in parallel, rather than in the tracker's serial merge.
+    var digest: Int
+
+    init(document: Int, object: ManifestObject) {
+        self.document = document
+        self.object = object
+        self.digest = object.hashValue
+    }
 }
 
 /// What one file contributes, all or nothing.

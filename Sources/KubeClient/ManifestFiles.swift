@@ -120,18 +120,29 @@ struct ManifestFiles: Sendable {
         guard fstat(descriptor, &status) == 0 else { throw Self.failure() }
         let size = Int64(status.st_size)
         if size > Int64(maxBytes) { return .tooLarge(size: size) }
-        var data = Data()
-        data.reserveCapacity(Int(size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // Room for the whole file and one byte more, so the usual file is read by one `read`
+        // straight into the buffer that is returned, and a second `read` of 0 bytes confirms
+        // its end (a file that grew since `fstat` fills the spare byte and goes on in chunks).
+        var data = Data(count: Int(size) + 1)
+        var filled = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
+            if filled == data.count {
+                if filled > maxBytes { return .tooLarge(size: max(size, Int64(filled))) }
+                data.count = min(max(filled * 2, 1 << 16), maxBytes + 1)
+            }
+            let count = data.withUnsafeMutableBytes { buffer in
+                systemRead(descriptor, buffer.baseAddress.map { $0 + filled }, buffer.count - filled)
+            }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw Self.failure()
             }
-            if count == 0 { return .bytes(data) }
-            data.append(contentsOf: chunk[..<count])
-            if data.count > maxBytes { return .tooLarge(size: max(size, Int64(data.count))) }
+            if count == 0 {
+                data.count = filled
+                return .bytes(data)
+            }
+            filled += count
+            if filled > maxBytes { return .tooLarge(size: max(size, Int64(filled))) }
         }
     }
 
@@ -149,12 +160,15 @@ struct ManifestFiles: Sendable {
     /// FNV-1a, 64 bit: a cheap content fingerprint to skip re-parsing files whose bytes did not
     /// change (a `touch`, a save without edits).
     static func contentHash(_ data: Data) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
+        // Over the raw bytes: `Data`'s iterator costs a call per byte (3 % of start-up at 10k).
+        data.withUnsafeBytes { bytes in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+            return hash
         }
-        return hash
     }
 
     private static func signature(of file: String) -> FileSignature? {

@@ -22,8 +22,11 @@ extension ManifestParser {
     /// documents. `body` may have been called for earlier documents by then; the caller
     /// discards what it built.
     static func streamDocuments(in data: Data, maxDocuments: Int, _ body: (JSONValue) -> Void) -> Bool {
-        if data.contains(UInt8(ascii: "*")) { return false }
         return data.withUnsafeBytes { bytes in
+            // `memchr` rather than `Data.contains`, which steps an iterator call per byte.
+            if let base = bytes.baseAddress, memchr(base, Int32(UInt8(ascii: "*")), bytes.count) != nil {
+                return false
+            }
             var parser = yaml_parser_t()
             guard yaml_parser_initialize(&parser) == 1 else { return false }
             defer { yaml_parser_delete(&parser) }
@@ -355,7 +358,9 @@ private struct EventBuilder {
     struct Frame {
         var isMapping: Bool
         var items: [JSONValue] = []
-        var members: [String: JSONValue] = [:]
+        /// A mapping's members in the order read; hashed once, into the object, when the
+        /// mapping ends (a lookup per key to refuse repeats, then an insert, cost twice that).
+        var members: [(String, JSONValue)] = []
         /// In a mapping: the key read, waiting for its value.
         var key: String?
     }
@@ -387,7 +392,11 @@ private struct EventBuilder {
             open.append(Frame(isMapping: true))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = open.popLast() else { return .unsupported }
-            return add(frame.isMapping ? .object(frame.members) : .array(frame.items), body)
+            guard frame.isMapping else { return add(.array(frame.items), body) }
+            let object = [String: JSONValue](frame.members) { first, _ in first }
+            // A key written twice is Yams' to judge (it compares resolved tags).
+            guard object.count == frame.members.count else { return .unsupported }
+            return add(.object(object), body)
         case YAML_ALIAS_EVENT:
             return .unsupported
         default:
@@ -409,10 +418,9 @@ private struct EventBuilder {
         let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
         let plain = scalar.style == YAML_PLAIN_SCALAR_STYLE
         if expectingKey {
-            // `<<` is a merge key; a repeated key is Yams' to judge (it compares resolved tags).
-            let last = open.count - 1
-            guard !(plain && text == "<<"), open[last].members[text] == nil else { return .unsupported }
-            open[last].key = text
+            // `<<` is a merge key (repeated keys are found when the mapping ends).
+            guard !(plain && text == "<<") else { return .unsupported }
+            open[open.count - 1].key = text
             return .next
         }
         let value: JSONValue
@@ -433,7 +441,7 @@ private struct EventBuilder {
         let last = open.count - 1
         if open[last].isMapping {
             guard let key = open[last].key else { return .unsupported }
-            open[last].members[key] = value
+            open[last].members.append((key, value))
             open[last].key = nil
         } else {
             open[last].items.append(value)

@@ -1,3 +1,5 @@
+import KubeAPI
+
 /// The pure heart of the manifest source: which files to (re)read, what each file last
 /// contributed, the merged object set, and the events that turn the old set into the new one.
 ///
@@ -12,13 +14,26 @@
 ///   order; the others get a `duplicate` error naming that file. Their other objects still apply.
 /// - **Minimal, ordered diffs.** Unchanged objects emit nothing; additions and updates go
 ///   Services, EndpointSlices, Endpoints; deletions go the other way.
+///
+/// Memory: the tracker keeps a ``StoredObject`` (key, document, digest) per object, not the
+/// object. The proxy's state holds what it uses of each object; the decoded objects themselves
+/// were a quarter of the heap at 10k Services. An event's `old` is therefore a placeholder with
+/// metadata only (``ObjectChange``'s contract), and the rare event that needs an object the
+/// poll did not just decode (another file's definition taking over a duplicate) gets it from
+/// the file's ``Reload``. If that file changed since it was applied (it is being edited, or is
+/// broken now), the object stays as last delivered until the file is read again.
 struct ManifestTracker: Sendable {
+    /// Produces the objects of a file's applied contents again, exactly as they were decoded
+    /// (the source reads the file again and decodes it with the same validator), or `nil` when
+    /// the file no longer holds those contents.
+    typealias Reload = @Sendable () -> [LoadedObject]?
+
     /// What reading one due file produced.
     enum FileLoad: Sendable {
         /// The bytes hash the same as the last decode: only the signature is refreshed.
         case unchanged(FileSignature)
-        /// New bytes, decoded.
-        case decoded(FileSignature, hash: UInt64, ManifestFileContents)
+        /// New bytes, decoded; `reload` decodes them again on demand.
+        case decoded(FileSignature, hash: UInt64, ManifestFileContents, reload: Reload)
         /// The file could not be read.
         case unreadable(message: String)
         /// The file was refused unread (larger than the limit): an error like a bad document,
@@ -48,17 +63,19 @@ struct ManifestTracker: Sendable {
         var isIdle = false
     }
 
-    private struct FileState: Sendable {
+    fileprivate struct FileState: Sendable {
         var applied: FileSignature?
         var hash: UInt64?
-        var objects: [LoadedObject] = []
+        var objects: [StoredObject] = []
+        /// Decodes the contents `objects` came from again; `nil` while none applied.
+        var reload: Reload?
         var errors: [ManifestError] = []
     }
 
     private var files: [String: FileState] = [:]
     private var lastSeen: [String: FileSignature] = [:]
     private var missing: Set<String> = []
-    private var effective: [ManifestObject.Key: ManifestObject] = [:]
+    private var effective: [ManifestObject.Key: StoredObject] = [:]
     /// The file each object in `effective` comes from.
     private var origin: [ManifestObject.Key: String] = [:]
     private var duplicates: [ManifestError] = []
@@ -68,8 +85,19 @@ struct ManifestTracker: Sendable {
         files.keys.sorted().flatMap { files[$0]?.errors ?? [] } + duplicates
     }
 
-    /// The merged objects currently delivered.
-    var objects: [ManifestObject.Key: ManifestObject] { effective }
+    /// How many objects are currently delivered.
+    var objectCount: Int { effective.count }
+
+    /// The merged objects currently delivered, decoded again from every file (tests and
+    /// diagnostics: the tracker does not keep them).
+    var objects: [ManifestObject.Key: ManifestObject] {
+        var result: [ManifestObject.Key: ManifestObject] = [:]
+        var reloaded = Reloaded()
+        for (key, file) in origin {
+            if let object = reloaded.object(key, in: file, files: files) { result[key] = object }
+        }
+        return result
+    }
 
     /// Whether the last listing left work for a later one: a file changed but not yet settled
     /// (or not readable), or a file missing but not yet confirmed gone. An event-driven source
@@ -124,21 +152,25 @@ struct ManifestTracker: Sendable {
         let touched = Set(loads.keys).union(removed)
         var previousKeys: Set<ManifestObject.Key> = []
         for file in touched {
-            for loaded in files[file]?.objects ?? [] { previousKeys.insert(loaded.object.key) }
+            for stored in files[file]?.objects ?? [] { previousKeys.insert(stored.key) }
         }
+        // The objects decoded in this poll, the only ones at hand without a reload.
+        var reloaded = Reloaded()
         for file in removed { files[file] = nil }
         for (file, load) in loads.sorted(by: { $0.key < $1.key }) {
             var state = files[file] ?? FileState()
             switch load {
             case .unchanged(let signature):
                 state.applied = signature
-            case .decoded(let signature, let hash, let contents):
+            case .decoded(let signature, let hash, let contents, let reload):
                 state.applied = signature
                 state.hash = hash
                 update.warnings += contents.warnings
                 if contents.errors.isEmpty {
-                    state.objects = contents.objects
+                    state.objects = contents.objects.map(StoredObject.init)
+                    state.reload = reload
                     state.errors = []
+                    reloaded.keep(contents.objects, of: file)
                 } else {
                     state.errors = contents.errors
                 }
@@ -152,19 +184,24 @@ struct ManifestTracker: Sendable {
             }
             files[file] = state
         }
-        if let events = mergeIncrementally(touched: touched, previousKeys: previousKeys) {
-            update.events = events
+        let before: [ManifestObject.Key: StoredObject]
+        let changes: Changes
+        if let (old, new) = mergeIncrementally(touched: touched, previousKeys: previousKeys) {
+            before = old
+            changes = Self.changes(from: old, to: new)
         } else {
             let (merged, origin) = merge()
             // Objects whose defining file was neither re-read nor removed cannot have changed,
             // so they are not compared.
-            update.events = Self.diff(from: effective, to: merged) { key in
+            changes = Self.changes(from: effective, to: merged) { key in
                 guard let file = origin[key], file == self.origin[key] else { return true }
                 return touched.contains(file)
             }
+            before = effective
             effective = merged
             self.origin = origin
         }
+        update.events = events(for: changes, before: before, reloaded: &reloaded)
 
         let errorsAfter = errorsByFile()
         let reported = Set(errorsBefore.values.joined())
@@ -174,55 +211,56 @@ struct ManifestTracker: Sendable {
     }
 
     /// Updates the merged set for the `touched` files only (their objects before were
-    /// `previousKeys`) and returns the events, so an edit costs its own file's objects rather
-    /// than a merge of every file. Only while no object is defined twice: then each object has
-    /// exactly one defining file and "first file wins" has nothing to decide. `nil` (nothing
-    /// changed yet) when there are duplicates before or after; the full merge handles those.
+    /// `previousKeys`) and returns the touched objects before and after, so an edit costs its
+    /// own file's objects rather than a merge of every file. Only while no object is defined
+    /// twice: then each object has exactly one defining file and "first file wins" has nothing
+    /// to decide. `nil` (nothing changed yet) when there are duplicates before or after; the
+    /// full merge handles those.
     private mutating func mergeIncrementally(
         touched: Set<String>, previousKeys: Set<ManifestObject.Key>
-    ) -> [SourceEvent]? {
+    ) -> ([ManifestObject.Key: StoredObject], [ManifestObject.Key: StoredObject])? {
         guard duplicates.isEmpty, !effective.isEmpty else { return nil }
-        var claimed: [ManifestObject.Key: (file: String, object: ManifestObject)] = [:]
+        var claimed: [ManifestObject.Key: (file: String, object: StoredObject)] = [:]
         for file in touched {
-            for loaded in files[file]?.objects ?? [] {
-                let key = loaded.object.key
+            for stored in files[file]?.objects ?? [] {
+                let key = stored.key
                 if claimed[key] != nil { return nil }
                 if let owner = origin[key], !touched.contains(owner) { return nil }
-                claimed[key] = (file, loaded.object)
+                claimed[key] = (file, stored)
             }
         }
-        var before: [ManifestObject.Key: ManifestObject] = [:]
+        var before: [ManifestObject.Key: StoredObject] = [:]
         for key in previousKeys {
             before[key] = effective.removeValue(forKey: key)
             origin[key] = nil
         }
-        var after: [ManifestObject.Key: ManifestObject] = [:]
+        var after: [ManifestObject.Key: StoredObject] = [:]
         for (key, claim) in claimed {
             effective[key] = claim.object
             origin[key] = claim.file
             after[key] = claim.object
         }
-        return Self.diff(from: before, to: after)
+        return (before, after)
     }
 
     /// Merges the files' objects in sorted file order, recording duplicates; also returns
     /// which file each merged object comes from.
-    private mutating func merge() -> ([ManifestObject.Key: ManifestObject], [ManifestObject.Key: String]) {
-        var merged: [ManifestObject.Key: ManifestObject] = [:]
+    private mutating func merge() -> ([ManifestObject.Key: StoredObject], [ManifestObject.Key: String]) {
+        var merged: [ManifestObject.Key: StoredObject] = [:]
         var origin: [ManifestObject.Key: String] = [:]
         duplicates = []
         for file in files.keys.sorted() {
-            for loaded in files[file]?.objects ?? [] {
-                let key = loaded.object.key
+            for stored in files[file]?.objects ?? [] {
+                let key = stored.key
                 if let first = origin[key] {
                     duplicates.append(
                         ManifestError(
-                            reason: .duplicate, file: file, document: loaded.document, kind: "\(key.kind)",
+                            reason: .duplicate, file: file, document: stored.document, kind: "\(key.kind)",
                             object: "\(key.namespace)/\(key.name)",
                             message: "already defined in \(first); this definition is ignored"))
                 } else {
                     origin[key] = file
-                    merged[key] = loaded.object
+                    merged[key] = stored
                 }
             }
         }
@@ -233,22 +271,68 @@ struct ManifestTracker: Sendable {
         Dictionary(grouping: errors, by: \.file)
     }
 
-    /// Additions and updates (Services first), then deletions (Services last). Objects in both
-    /// sets are compared only where `mayHaveChanged` says so; only changed keys are sorted.
+    /// The keys to emit: additions and updates (Services first), then deletions (Services last).
+    struct Changes {
+        var upserted: [ManifestObject.Key] = []
+        var deleted: [ManifestObject.Key] = []
+    }
+
+    /// What differs from `old` to `new`, in emission order. Objects in both are compared (by
+    /// digest) only where `mayHaveChanged` says so; only changed keys are sorted.
+    static func changes<Value: Equatable>(
+        from old: [ManifestObject.Key: Value], to new: [ManifestObject.Key: Value],
+        mayHaveChanged: (ManifestObject.Key) -> Bool = { _ in true }
+    ) -> Changes {
+        var changes = Changes()
+        for (key, value) in new {
+            guard let previous = old[key] else {
+                changes.upserted.append(key)
+                continue
+            }
+            if mayHaveChanged(key) && previous != value { changes.upserted.append(key) }
+        }
+        changes.upserted.sort()
+        changes.deleted = old.keys.filter { new[$0] == nil }.sorted {
+            (-$0.kind.rawValue, $0.namespace, $0.name) < (-$1.kind.rawValue, $1.namespace, $1.name)
+        }
+        return changes
+    }
+
+    /// The events for `changes`: each new state is the object itself (decoded in this poll, or
+    /// reloaded from its file), each old one a placeholder with its metadata. An object whose
+    /// file no longer holds the contents applied (only possible for one reloaded) keeps its
+    /// origin but stays in `effective` as last delivered, with no event: its file's next read
+    /// differs from that and emits the change.
+    private mutating func events(
+        for changes: Changes, before: [ManifestObject.Key: StoredObject], reloaded: inout Reloaded
+    ) -> [SourceEvent] {
+        var events: [SourceEvent] = []
+        events.reserveCapacity(changes.upserted.count + changes.deleted.count)
+        for key in changes.upserted {
+            guard let file = origin[key], let object = reloaded.object(key, in: file, files: files) else {
+                effective[key] = before[key]
+                continue
+            }
+            if let previous = before[key] {
+                events += SourceEvent.updated(old: previous.placeholder, new: object)
+            } else {
+                events.append(.added(object))
+            }
+        }
+        for key in changes.deleted {
+            if let previous = before[key] { events.append(.deleted(previous.placeholder)) }
+        }
+        return events
+    }
+
+    /// Events turning `old` into `new` (full objects; the tracker itself diffs digests).
     static func diff(
         from old: [ManifestObject.Key: ManifestObject], to new: [ManifestObject.Key: ManifestObject],
         mayHaveChanged: (ManifestObject.Key) -> Bool = { _ in true }
     ) -> [SourceEvent] {
-        var changed: [ManifestObject.Key] = []
-        for (key, object) in new {
-            guard let previous = old[key] else {
-                changed.append(key)
-                continue
-            }
-            if mayHaveChanged(key) && previous != object { changed.append(key) }
-        }
+        let changes = Self.changes(from: old, to: new, mayHaveChanged: mayHaveChanged)
         var events: [SourceEvent] = []
-        for key in changed.sorted() {
+        for key in changes.upserted {
             guard let object = new[key] else { continue }
             if let previous = old[key] {
                 events += SourceEvent.updated(old: previous, new: object)
@@ -256,12 +340,65 @@ struct ManifestTracker: Sendable {
                 events.append(.added(object))
             }
         }
-        let deleted = old.keys.filter { new[$0] == nil }.sorted {
-            (-$0.kind.rawValue, $0.namespace, $0.name) < (-$1.kind.rawValue, $1.namespace, $1.name)
-        }
-        for key in deleted {
+        for key in changes.deleted {
             if let object = old[key] { events.append(.deleted(object)) }
         }
         return events
+    }
+}
+
+/// What the tracker keeps of one object a file defines: enough to merge, diff and name it in
+/// an event, not the object.
+struct StoredObject: Sendable, Hashable {
+    /// The 1-based document that defines it (for duplicate errors).
+    var document: Int
+    var key: ManifestObject.Key
+    /// The object's hash: equal objects have equal digests. A different object with the same
+    /// digest (a 64-bit collision) would go unnoticed until its file changes again.
+    var digest: Int
+    /// Set only when the manifest sets them; the rest of the placeholder comes from `key`.
+    var uid: String?
+    var resourceVersion: String?
+
+    init(_ loaded: LoadedObject) {
+        document = loaded.document
+        key = loaded.object.key
+        digest = loaded.digest
+        uid = loaded.object.metadata.uid
+        resourceVersion = loaded.object.metadata.resourceVersion
+    }
+
+    /// The object with its identity only, for an event's `old` (``ObjectChange/old``).
+    var placeholder: ManifestObject {
+        let metadata = ObjectMeta(
+            name: key.name, namespace: key.kind == .serviceCIDR ? nil : key.namespace, uid: uid,
+            resourceVersion: resourceVersion)
+        switch key.kind {
+        case .service: return .service(Service(metadata: metadata))
+        case .endpointSlice: return .endpointSlice(EndpointSlice(metadata: metadata))
+        case .endpoints: return .endpoints(Endpoints(metadata: metadata))
+        case .serviceCIDR: return .serviceCIDR(ServiceCIDR(metadata: metadata))
+        }
+    }
+}
+
+/// The objects of files at hand during one ``ManifestTracker/apply(loads:removed:)``: those
+/// decoded in the poll, and those of other files reloaded (each file at most once).
+private struct Reloaded {
+    private var byFile: [String: [ManifestObject.Key: ManifestObject]] = [:]
+
+    /// Records a file's freshly decoded objects (the first definition of a key wins, as in the
+    /// file's own duplicate check).
+    mutating func keep(_ objects: [LoadedObject], of file: String) {
+        byFile[file] = Dictionary(objects.map { ($0.object.key, $0.object) }) { first, _ in first }
+    }
+
+    /// `key`'s object as `file` defines it, reloading the file if this poll did not decode it;
+    /// `nil` if the file no longer holds the contents applied.
+    mutating func object(
+        _ key: ManifestObject.Key, in file: String, files: [String: ManifestTracker.FileState]
+    ) -> ManifestObject? {
+        if byFile[file] == nil, let reload = files[file]?.reload { keep(reload() ?? [], of: file) }
+        return byFile[file]?[key]
     }
 }

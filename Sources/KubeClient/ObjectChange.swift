@@ -4,8 +4,8 @@
 /// Core see the same shape whatever the origin.
 ///
 /// `old` identifies the state last delivered; consumers must rely only on its metadata (name,
-/// namespace, uid, `resourceVersion`): the API source keeps identities rather than objects and
-/// hands out a placeholder with metadata only (the manifest source gives the full object).
+/// namespace, uid, `resourceVersion`): both sources keep identities rather than objects and
+/// hand out a placeholder with metadata only.
 ///
 /// `indirect`: an object is a few hundred bytes inline, and an update holds two; boxed, a
 /// batch of 10k events is an array of pointers rather than 6 MB that every copy or growth of

@@ -1,4 +1,5 @@
 import KubeAPI
+import Synchronization
 import Testing
 
 @testable import KubeClient
@@ -26,11 +27,10 @@ import Testing
     static func load(_ version: Int64, _ objects: [ManifestObject], errors: [ManifestError] = [])
         -> ManifestTracker.FileLoad
     {
-        .decoded(
-            signature(version), hash: UInt64(version),
-            ManifestFileContents(
-                objects: objects.enumerated().map { LoadedObject(document: $0.offset + 1, object: $0.element) },
-                errors: errors))
+        let loaded = objects.enumerated().map { LoadedObject(document: $0.offset + 1, object: $0.element) }
+        return .decoded(
+            signature(version), hash: UInt64(version), ManifestFileContents(objects: loaded, errors: errors),
+            reload: { loaded })
     }
 
     static func brokenError(_ file: String) -> ManifestError {
@@ -134,9 +134,8 @@ import Testing
             update.events == [
                 .service(
                     .updated(
-                        old: Service(
-                            metadata: ObjectMeta(name: "b", namespace: "default"),
-                            spec: ServiceSpec(ports: [ServicePortSpec(port: 80)])),
+                        // The tracker keeps no objects: `old` is the last delivered identity.
+                        old: Service(metadata: ObjectMeta(name: "b", namespace: "default")),
                         new: Service(
                             metadata: ObjectMeta(name: "b", namespace: "default"),
                             spec: ServiceSpec(ports: [ServicePortSpec(port: 81)]))))
@@ -189,6 +188,62 @@ import Testing
         #expect(tracker.objects[Self.service("web").key] == Self.service("web", port: 81))
         #expect(takeover.recovered == ["m/b.yaml"])
         #expect(tracker.errors.isEmpty)
+    }
+
+    @Test func onlyATakeoverFromAFileNotReadInThePollReloadsItAndOldIsAPlaceholder() {
+        let reloads = Mutex(0)
+        func load(_ version: Int64, _ objects: [ManifestObject]) -> ManifestTracker.FileLoad {
+            let loaded = objects.enumerated().map { LoadedObject(document: $0.offset + 1, object: $0.element) }
+            return .decoded(
+                Self.signature(version), hash: UInt64(version), ManifestFileContents(objects: loaded),
+                reload: {
+                    reloads.withLock { $0 += 1 }
+                    return loaded
+                })
+        }
+        var tracker = ManifestTracker()
+        _ = tracker.apply(loads: [
+            "m/a.yaml": load(1, [Self.service("web", port: 80)]),
+            "m/b.yaml": load(1, [Self.service("web", port: 81), Self.service("api")]),
+        ])
+        // Objects decoded in the poll need no reload, with or without duplicates around.
+        let edit = tracker.apply(loads: ["m/b.yaml": load(2, [Self.service("web", port: 81), Self.service("api", port: 82)])])
+        #expect(edit.events == [.service(.updated(old: Self.placeholder("api"), new: Self.serviceValue("api", port: 82)))])
+        #expect(reloads.withLock { $0 } == 0)
+
+        let takeover = tracker.apply(loads: ["m/a.yaml": load(2, [])])
+        #expect(takeover.events == [.service(.updated(old: Self.placeholder("web"), new: Self.serviceValue("web", port: 81)))])
+        #expect(reloads.withLock { $0 } == 1)
+
+        let removal = tracker.apply(loads: [:], removed: ["m/b.yaml"])
+        #expect(removal.events == [.service(.deleted(Self.placeholder("api"))), .service(.deleted(Self.placeholder("web")))])
+        #expect(reloads.withLock { $0 } == 1)
+    }
+
+    @Test func aTakeoverFromAFileChangedSinceItWasAppliedWaitsForItsNextRead() {
+        var tracker = ManifestTracker()
+        // b.yaml's reload finds other bytes on disk now (an edit in progress).
+        let changedSince = ManifestTracker.FileLoad.decoded(
+            Self.signature(1), hash: 1,
+            ManifestFileContents(objects: [LoadedObject(document: 1, object: Self.service("web", port: 81))]),
+            reload: { nil })
+        _ = tracker.apply(loads: ["m/a.yaml": Self.load(1, [Self.service("web", port: 80)]), "m/b.yaml": changedSince])
+        let takeover = tracker.apply(loads: ["m/a.yaml": Self.load(2, [])])
+        #expect(takeover.events.isEmpty)
+        #expect(tracker.objectCount == 1)
+
+        let read = tracker.apply(loads: ["m/b.yaml": Self.load(2, [Self.service("web", port: 82)])])
+        #expect(read.events == [.service(.updated(old: Self.placeholder("web"), new: Self.serviceValue("web", port: 82)))])
+        #expect(tracker.objects[Self.service("web").key] == Self.service("web", port: 82))
+    }
+
+    static func placeholder(_ name: String) -> Service {
+        Service(metadata: ObjectMeta(name: name, namespace: "default"))
+    }
+
+    static func serviceValue(_ name: String, port: Int) -> Service {
+        guard case .service(let service) = Self.service(name, port: port) else { fatalError("a Service") }
+        return service
     }
 
     @Test func anUnreadableFileKeepsItsObjectsAndIsDecodedAgainOnceReadable() {

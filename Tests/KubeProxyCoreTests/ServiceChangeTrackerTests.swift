@@ -47,6 +47,16 @@ struct ServiceChangeTrackerTests {
         #expect(tracker.pendingCount == (testCase.expected == nil ? 0 : 1))
     }
 
+    @Test func aPendingChangeIsTwoPointersWhateverTheObjectsSize() {
+        // The tracker holds one per Service until the next sync (16 MB at 10k when inline).
+        #expect(MemoryLayout<PendingChange<Service>>.size == 2 * MemoryLayout<Int>.size)
+        var change = PendingChange(previous: Self.s1, current: nil)
+        change.current = Self.s2
+        #expect(change.previous == Self.s1 && change.current == Self.s2 && !change.isNoOp)
+        change.previous = Self.s2
+        #expect(change.isNoOp)
+    }
+
     @Test func tracksTheOldestPendingChangeUntilTaken() {
         var tracker = Tracker()
         #expect(tracker.oldestPendingChange == nil)
