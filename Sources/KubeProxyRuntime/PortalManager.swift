@@ -99,20 +99,24 @@ public actor PortalManager {
     /// already hold exactly the book's rules.
     ///
     /// The rewrite is streamed to `iptables-restore` from the book (`PortalFullWrite`): no
-    /// script, argument lists or joined text of every rule are held, and the parsed
-    /// `iptables-save` output is dropped before writing (issue #9: these were about 50 MiB at
-    /// 10k Services).
+    /// script, argument lists or joined text of every rule are held, and the kernel's portal
+    /// rules are checked line by line (`PortalKernelRead`) instead of parsed and kept (issue #9:
+    /// these were about 50 MiB at 10k Services).
     private func fullSync(_ wanted: [ServicePortName: PortalServicePort]) async throws {
         inSync = false
         book.load(wanted, renderer: renderer)
         let write: PortalFullWrite
         do {
-            let current = try await read()
-            if book.isSatisfied(by: current) {
+            // Read against the book: the portal chains' rules are counted off line by line, not
+            // kept (the periodic full sync at 10k Services otherwise holds all of them parsed).
+            let text = try await executor.save(family: renderer.family)
+            let state = try PortalKernelRead(parsingSave: text, book: book)
+            lastRead = ContinuousClock.now
+            if state.isSatisfied {
                 inSync = true
                 return
             }
-            write = PortalFullWrite(book: book, current: current)
+            write = PortalFullWrite(book: book, current: state.others)
         }
         try await executor.restore(streaming: { emit in try write.write(emit) }, family: renderer.family)
         if write.repairsJumps {

@@ -17,6 +17,9 @@ struct PortalFullWriteTests {
         PortalServicePort(
             servicePort: servicePort("odd", portName: "a\"b\\c", clusterIP: "10.96.0.54", port: 8080), proxyPort: 40002),
     ]
+    /// A port none of `ports` has.
+    static let extra = PortalServicePort(
+        servicePort: servicePort("extra", clusterIP: "10.96.0.99", port: 80), proxyPort: 40009)
     static let v6Renderer = UserspacePortalRenderer(listenIP: ip("fd00::1"), hostIP: ip("fd00::2"), family: .ipv6)
     static let v6Ports = [
         PortalServicePort(
