@@ -77,7 +77,12 @@ enum ListeningSocket {
         case .v6: family = AF_INET6
         case .unixDomainSocket: throw IOError(errnoCode: EAFNOSUPPORT, reason: "socket")
         }
-        let fd = socket(family, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #if canImport(Glibc) || canImport(Musl)
+            let fd = socket(family, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #else
+            // No creation flags here; NIO makes an adopted socket non-blocking.
+            let fd = socket(family, type, 0)
+        #endif
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         for option in options {
             var value = option.value
@@ -97,6 +102,11 @@ enum ListeningSocket {
         return IOError(errnoCode: code, reason: call)
     }
 
-    private static let stream = Int32(SOCK_STREAM.rawValue)
-    private static let datagram = Int32(SOCK_DGRAM.rawValue)
+    #if canImport(Glibc) || canImport(Musl)
+        private static let stream = Int32(SOCK_STREAM.rawValue)
+        private static let datagram = Int32(SOCK_DGRAM.rawValue)
+    #else
+        private static let stream = SOCK_STREAM
+        private static let datagram = SOCK_DGRAM
+    #endif
 }
