@@ -143,19 +143,29 @@ public actor PortClaims {
         let ip = claim.address ?? (family == .ipv4 ? .v4(0) : .v6(0, 0))
         let address = try ip.socketAddress(port: claim.port)
         let v6Only = claim.address == nil && family == .ipv6
-        let v6OnlyOption = ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only)
+        // Bound with system calls (`ListeningSocket`): the bind error throws here, and NIO only
+        // registers the socket, with reading off so nothing is ever accepted or read.
+        var options = v6Only ? [ListeningSocket.v6Only] : []
         switch claim.protocol {
         case .tcp:
-            var bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelOption(.backlog, value: 1)
-                .serverChannelOption(.autoRead, value: false)
-            if v6Only { bootstrap = bootstrap.serverChannelOption(v6OnlyOption, value: 1) }
-            return try await bootstrap.bind(to: address).get()
+            options.append(ListeningSocket.reuseAddress)
+            let fd = try ListeningSocket.tcp(address: address, options: options, backlog: 1)
+            return try await ServerBootstrap(group: group)
+                .serverChannelInitializer { server in
+                    server.eventLoop.makeCompletedFuture {
+                        // NIO listens again with its default queue of 128 when it adopts the socket.
+                        try ListeningSocket.setBacklog(fd, 1)
+                        try server.syncOptions?.setOption(.autoRead, value: false)
+                    }
+                }
+                .withBoundSocket(fd).get()
         case .udp:
-            var bootstrap = DatagramBootstrap(group: group).channelOption(.autoRead, value: false)
-            if v6Only { bootstrap = bootstrap.channelOption(v6OnlyOption, value: 1) }
-            return try await bootstrap.bind(to: address).get()
+            let fd = try ListeningSocket.udp(address: address, options: options)
+            return try await DatagramBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.syncOptions?.setOption(.autoRead, value: false) }
+                }
+                .withBoundSocket(fd).get()
         case .sctp:
             throw PortClaimError(detail: "SCTP ports cannot be held by the user space proxy")
         }

@@ -72,11 +72,10 @@ final class TCPListener: ServicePortListener {
         let home = connector.balancer.eventLoop
         let others = loops.filter { $0 !== home }
         let firstAccept = FirstAcceptSignal()
-        let channel = try await bootstrap(
-            on: home, connector: connector, keepalive: keepalive, reusePort: !others.isEmpty,
+        let channel = try await bind(
+            address, on: home, connector: connector, keepalive: keepalive, reusePort: !others.isEmpty,
             firstAccept: others.isEmpty ? nil : firstAccept
         )
-        .bind(to: address)
         .get()
         let port = channel.localAddress?.port ?? address.port ?? 0
         let listener = TCPListener(
@@ -85,18 +84,35 @@ final class TCPListener: ServicePortListener {
         return listener
     }
 
-    /// The server bootstrap of one listening socket on `loop`; accepted channels stay on `loop`.
-    private static func bootstrap(
+    /// The listen queue of every listening socket.
+    static let backlog: Int32 = 1024
+
+    /// One listening socket on `loop`, bound to `address`; accepted channels stay on `loop`.
+    ///
+    /// The socket is created, configured and bound with system calls on the caller's thread
+    /// (`ListeningSocket`), so a bind error (`EADDRINUSE`) throws here before any channel
+    /// exists, and NIO only registers the finished socket: one event-loop task per listener,
+    /// none of the bootstrap's per-option and bind futures.
+    private static func bind(
+        _ address: SocketAddress,
         on loop: any EventLoop,
         connector: BackendConnector,
         keepalive: TCPKeepalive,
         reusePort: Bool,
         firstAccept: FirstAcceptSignal?
-    ) -> ServerBootstrap {
-        ServerBootstrap(group: loop, childGroup: loop)
+    ) throws -> EventLoopFuture<any Channel> {
+        var options = [ListeningSocket.reuseAddress]
+        if reusePort { options.append(ListeningSocket.reusePort) }
+        // Accepted sockets inherit the listener's keepalive settings.
+        options += ListeningSocket.keepaliveOptions(keepalive)
+        let fd = try ListeningSocket.tcp(address: address, options: options, backlog: backlog)
+        return ServerBootstrap(group: loop, childGroup: loop)
             .serverChannelInitializer { server in
                 server.eventLoop.makeCompletedFuture {
-                    try configure(server, keepalive: keepalive, reusePort: reusePort)
+                    // NIO listens again with its default queue of 128 when it adopts the socket.
+                    try ListeningSocket.setBacklog(fd, backlog)
+                    // Accept up to 16 queued connections per wake-up instead of NIO's default 4.
+                    try server.syncOptions?.setOption(.maxMessagesPerRead, value: 16)
                 }
                 .flatMap { AcceptBackoff.install(on: server) }
                 .flatMapThrowing {
@@ -110,23 +126,7 @@ final class TCPListener: ServicePortListener {
                     try client.pipeline.syncOperations.addHandler(connector.makeClientRelay())
                 }
             }
-    }
-
-    /// The listening socket's options, set synchronously on its event loop before it binds
-    /// (the bootstrap runs its initializer before registering and binding). Why not the
-    /// bootstrap's `serverChannelOption`s: each of those is applied through its own chain of
-    /// futures, which was a fifth of the CPU of opening 10k listeners.
-    private static func configure(_ server: any Channel, keepalive: TCPKeepalive, reusePort: Bool) throws {
-        guard let options = server.syncOptions else { throw ChannelError.operationUnsupported }
-        // Like Go's net.Listen: a port freed by a removed service is reusable at once even
-        // while its old connections sit in TIME_WAIT. It does not allow two live listeners.
-        try options.setOption(.socketOption(.so_reuseaddr), value: 1)
-        try options.setOption(.backlog, value: 1024)
-        // Accept up to 16 queued connections per wake-up instead of NIO's default 4.
-        try options.setOption(.maxMessagesPerRead, value: 16)
-        if reusePort { try options.setOption(Self.reusePort, value: 1) }
-        // Accepted sockets inherit the listener's keepalive settings.
-        for (option, value) in keepalive.options { try options.setOption(option, value: value) }
+            .withBoundSocket(fd)
     }
 
     /// `SO_REUSEPORT`, which NIO does not name.
@@ -146,8 +146,12 @@ final class TCPListener: ServicePortListener {
             }
             // Started under the lock, so `close` either sees them pending or runs before them.
             state.pending = siblingLoops.map { loop in
-                Self.bootstrap(on: loop, connector: connector, keepalive: keepalive, reusePort: true, firstAccept: nil)
-                    .bind(to: address)
+                do {
+                    return try Self.bind(
+                        address, on: loop, connector: connector, keepalive: keepalive, reusePort: true, firstAccept: nil)
+                } catch {
+                    return loop.makeFailedFuture(error)
+                }
             }
             return state.pending
         }

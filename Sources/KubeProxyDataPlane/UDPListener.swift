@@ -33,11 +33,15 @@ final class UDPListener: ServicePortListener {
         budget: DescriptorBudget,
         logger: Logger
     ) async throws -> UDPListener {
+        // Bound here with system calls (`ListeningSocket`): a bind error throws before any
+        // channel exists, and NIO only registers the socket (no per-option futures).
+        let fd = try ListeningSocket.udp(address: address, options: [])
         let channel = try await DatagramBootstrap(group: balancer.eventLoop)
-            .channelOption(.recvAllocator, value: UDPReceiveBuffer.receiveAllocator)
-            .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
+                    try options.setOption(.recvAllocator, value: UDPReceiveBuffer.receiveAllocator)
+                    try options.setOption(.maxMessagesPerRead, value: 16)
                     let handler = UDPListenerHandler(
                         name: name, listenAddress: listenAddress, balancer: balancer, counters: counters,
                         settings: settings, budget: budget, logger: logger
@@ -45,7 +49,7 @@ final class UDPListener: ServicePortListener {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .bind(to: address)
+            .withBoundSocket(fd)
             .get()
         let port = channel.localAddress?.port ?? address.port ?? 0
         return UDPListener(channel: channel, localPort: port, balancer: balancer)

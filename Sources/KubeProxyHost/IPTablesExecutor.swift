@@ -12,6 +12,12 @@ public protocol IPTablesExecutor: Sendable {
     func save(family: IPFamily) async throws -> String
     /// Applies `input` with `iptables-restore --noflush` (chains not mentioned are untouched).
     func restore(_ input: String, family: IPFamily) async throws
+    /// Applies `iptables-restore --noflush` input that `write` produces piece by piece (it
+    /// calls `emit` with consecutive pieces), so a large input (a full portal write at 10k
+    /// Services is megabytes) never has to exist as one String.
+    func restore(
+        streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void, family: IPFamily
+    ) async throws
     /// Whether rules of `family` can be managed at all (tools present and privileges held);
     /// decides whether portals are enabled.
     func isAvailable(family: IPFamily) -> Bool
@@ -21,6 +27,15 @@ public protocol IPTablesExecutor: Sendable {
 }
 
 extension IPTablesExecutor {
+    /// Executors that take only whole texts (fakes) get the pieces joined.
+    public func restore(
+        streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void, family: IPFamily
+    ) async throws {
+        var input = ""
+        try write { input.append($0) }
+        try await restore(input, family: family)
+    }
+
     /// Executors that cannot tell report no version (callers then leave version-dependent
     /// arguments out).
     public func version(family: IPFamily) async -> IPTablesVersion? { nil }

@@ -60,6 +60,30 @@ public struct SystemIPTables: IPTablesExecutor {
         }
     }
 
+    public func restore(
+        streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void, family: IPFamily
+    ) async throws {
+        let arguments = restoreArguments ?? ["--noflush", "-w", String(lockWaitSeconds)]
+        let logger = logger
+        // Counted while the pieces go to the stdin file, logged before the tool starts, like
+        // the whole-text `restore` (the benchmark sums these lines).
+        let counted: @Sendable (_ emit: (String) throws -> Void) throws -> Void = { emit in
+            var lines = 0
+            try write { piece in
+                lines += piece.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+                try emit(piece)
+            }
+            logger.debug("running iptables-restore", metadata: ["family": "\(family)", "lines": "\(lines)", "input": "streamed"])
+        }
+        let output = try await runner.run(Self.restoreTool(family), arguments, streamingInput: counted)
+        do {
+            _ = try output.checked()
+        } catch {
+            logger.error("iptables-restore failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
     /// True when both tools exist, we run as root, and (with a namespace) `ip` exists.
     public func isAvailable(family: IPFamily) -> Bool {
         guard geteuid() == 0 else { return false }

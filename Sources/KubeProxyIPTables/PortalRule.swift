@@ -87,6 +87,51 @@ public struct PortalRule: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
+    /// Appends the restore line `-A CHAIN args…` (no newline) to `out`, exactly as
+    /// `IPTablesCommand.append(rule).write(to:)` spells it, without building the argument list:
+    /// a full write at 10k Services has 20,000+ rules, and their argument arrays and joined
+    /// lines were megabytes alive at once (issue #9).
+    public func writeAppend(to out: inout String) {
+        out.append("-A ")
+        out.append(IPTablesTokenizer.quoteIfNeeded(chain))
+        if let comment {
+            out.append(" -m comment --comment ")
+            out.append(IPTablesTokenizer.quoteIfNeeded(comment, force: true))
+        }
+        if let proto = self.protocol {
+            let name = proto.lowercased
+            out.append(" -p ")
+            out.append(name)
+            out.append(" -m ")
+            out.append(name)
+            if let destinationPort {
+                out.append(" --dport ")
+                out.append(String(destinationPort))
+            }
+        }
+        if let destination {
+            out.append(" -d ")
+            out.append(Self.hostPrefix(destination))
+        }
+        if notFromBridge { out.append(" -m physdev ! --physdev-is-in") }
+        if destinationIsLocal { out.append(" -m addrtype --dst-type LOCAL") }
+        if newConnectionsOnly { out.append(" -m state --state NEW") }
+        switch target {
+        case .redirect(let port):
+            out.append(" -j REDIRECT --to-ports ")
+            out.append(String(port))
+        case .dnat(let address, let port):
+            out.append(" -j DNAT --to-destination ")
+            out.append(address.bracketedDescription)
+            out.append(":")
+            out.append(String(port))
+        case .accept: out.append(" -j ACCEPT")
+        case .jump(let chain):
+            out.append(" -j ")
+            out.append(IPTablesTokenizer.quoteIfNeeded(chain))
+        }
+    }
+
     /// The rule ready to append.
     public var rule: IPTablesRule { IPTablesRule(chain: chain, arguments: arguments) }
 

@@ -50,6 +50,18 @@ public struct PortalRuleBook: Hashable, Sendable {
         update(Set(entries.keys).union(ports.keys), in: ports, renderer: renderer)
     }
 
+    /// Moves the book to `ports` like `update(to:renderer:)` but without the commands, for a
+    /// full write (`PortalFullWrite`), which rewrites the chains whole: at the first sync every
+    /// rule is new, and the commands for them would be the largest allocation of the start.
+    public mutating func load(_ ports: [ServicePortName: PortalServicePort], renderer: UserspacePortalRenderer) {
+        // Names first: removing while iterating `entries.keys` would copy the dictionary.
+        for name in entries.keys.filter({ ports[$0] == nil }) { entries[name] = nil }
+        entries.reserveCapacity(ports.count)
+        for (name, port) in ports where entries[name]?.port != port {
+            entries[name] = Entry(port: port, rules: renderer.portalRules(for: port))
+        }
+    }
+
     /// `update(to:renderer:)` when only the entries named in `names` can differ: each of them
     /// moves to its port in `ports` (absent: removed), every other entry stays as it is, so
     /// the cost is that of the change, not of the whole book.

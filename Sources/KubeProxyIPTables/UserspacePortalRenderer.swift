@@ -86,6 +86,10 @@ public struct UserspacePortalRenderer: Hashable, Sendable {
         if (1...65535).contains(sp.nodePort) {
             rules += nodePortRules(port)
         }
+        // One comment string shared by the port's rules instead of one per rule (the book keeps
+        // every rule of 10k Services).
+        let comment = port.comment
+        for index in rules.indices { rules[index].comment = comment }
         return rules
     }
 

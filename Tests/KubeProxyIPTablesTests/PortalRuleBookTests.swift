@@ -122,3 +122,20 @@ struct PortalRuleBookTests {
         #expect(!book.isSatisfied(by: noChain))
     }
 }
+
+extension PortalRuleBookTests {
+    @Test func loadMovesTheBookLikeUpdateWithoutCommands() {
+        var loaded = book([Self.web])
+        loaded.load(PortalRuleBook.keyed([Self.api]), renderer: Self.renderer)
+        var updated = book([Self.web])
+        _ = updated.update(to: PortalRuleBook.keyed([Self.api]), renderer: Self.renderer)
+        #expect(loaded == updated)
+        #expect(Set(loaded.entries.keys) == [Self.api.servicePort.name])
+    }
+
+    @Test func renderedRulesShareTheirServicePortsComment() {
+        let rules = Self.renderer.portalRules(for: Self.web)
+        #expect(rules.count == 5)
+        #expect(rules.allSatisfy { $0.comment == Self.web.comment })
+    }
+}
