@@ -37,9 +37,10 @@ struct IPTablesModeAdoption {
         guard let existing = chains[table]?[chain.name], existing.rules.count == chain.rules.count else { return false }
         for (ours, theirs) in zip(chain.rules, existing.rules) {
             // Most rules come back in iptables-save's order unchanged: no need to canonicalise.
-            let ordered = ours.saveOrdered.arguments
-            if ordered == theirs.arguments { continue }
-            if Self.canonical(ordered, family: family) != Self.canonical(theirs.saveOrdered.arguments, family: family) {
+            let ordered = ours.saveOrderedArguments
+            let printed = theirs.arguments
+            if ordered == printed { continue }
+            if Self.canonical(ordered, family: family) != Self.canonical(theirs.saveOrderedArguments, family: family) {
                 return false
             }
         }
