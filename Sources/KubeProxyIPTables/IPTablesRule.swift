@@ -59,6 +59,10 @@ public struct IPTablesRule: Hashable, Sendable, CustomStringConvertible {
         return .packed(text)
     }
 
+    /// Whether `other` has the same arguments (its chain aside), compared in their stored form
+    /// without building either array.
+    public func hasSameArguments(as other: IPTablesRule) -> Bool { storage == other.storage }
+
     /// Calls `body` with each argument in order, without building the array.
     public func forEachArgument(_ body: (Substring) -> Void) {
         switch storage {
