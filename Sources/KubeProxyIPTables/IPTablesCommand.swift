@@ -45,7 +45,7 @@ public enum IPTablesCommand: Hashable, Sendable {
         case .append(let rule):
             out.append("-A ")
             out.append(IPTablesTokenizer.quoteIfNeeded(rule.chain))
-            IPTablesTokenizer.appendArguments(rule.arguments, to: &out)
+            IPTablesTokenizer.appendArguments(of: rule, to: &out)
         case .declareChain(let name, let policy):
             out.append(":")
             out.append(name)

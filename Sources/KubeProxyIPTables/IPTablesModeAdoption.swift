@@ -36,10 +36,11 @@ struct IPTablesModeAdoption {
     func holds(_ chain: IPTablesChain, in table: String) -> Bool {
         guard let existing = chains[table]?[chain.name], existing.rules.count == chain.rules.count else { return false }
         for (ours, theirs) in zip(chain.rules, existing.rules) {
-            // Most rules come back in iptables-save's order unchanged: no need to canonicalise.
-            let ordered = ours.saveOrdered.arguments
-            if ordered == theirs.arguments { continue }
-            if Self.canonical(ordered, family: family) != Self.canonical(theirs.saveOrdered.arguments, family: family) {
+            // Most rules come back in iptables-save's order unchanged: compared packed, with no
+            // need to split the kernel's rule or to canonicalise.
+            let ordered = ours.saveOrdered
+            if ordered.hasSameArguments(as: theirs) { continue }
+            if Self.canonical(ordered.arguments, family: family) != Self.canonical(theirs.saveOrderedArguments, family: family) {
                 return false
             }
         }

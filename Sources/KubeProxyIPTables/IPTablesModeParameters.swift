@@ -1,30 +1,18 @@
 import KubeProxyCore
 
-/// Everything the iptables-mode renderer needs besides the snapshot, for one IP family.
+/// Everything the iptables-mode renderer needs besides the snapshot, for one IP family: the
+/// options both kernel modes share (`common`, read through as `parameters.family`,
+/// `parameters.topology.zone`, …) and the iptables-only switches.
 ///
 /// Feature switches, node facts and probed kernel capabilities are plain values here (never
 /// globals, never probed by the renderer), so a render is a pure function of snapshot and
 /// parameters. Changing any of them makes `IPTablesModeState` re-render everything in a full
 /// sync, as upstream does after a node-label change.
+@dynamicMemberLookup
 public struct IPTablesModeParameters: Hashable, Sendable {
-    /// The family rendered: `iptables-restore` (IPv4) or `ip6tables-restore` (IPv6) input.
-    public var family: IPFamily
-    /// This node's name, zone and topology feature gate, for endpoint selection.
-    public var topology: NodeTopology
-    /// `--iptables-masquerade-bit` (0...31): the mark `1 << bit` flags packets to masquerade.
-    public var masqueradeBit: Int
-    /// `--masquerade-all`: masquerade every packet sent to a cluster IP.
-    public var masqueradeAll: Bool
-    /// How traffic from local pods is recognised (`--detect-local-mode` and friends).
-    public var localDetector: LocalTrafficDetector
-    /// `--nodeport-addresses` for this family.
-    public var nodePortAddresses: NodePortAddresses
-    /// This node's local addresses of `family`; used only when `nodePortAddresses` does not
-    /// match all addresses (one `KUBE-NODEPORTS` jump per selected address).
-    public var nodeAddresses: Set<IPAddress>
-    /// The node's primary IPs of `family` (`primary` in `--nodeport-addresses`; a
-    /// `loadBalancerSourceRanges` entry containing one lets the node reach the LB IP).
-    public var primaryNodeIPs: [IPAddress]
+    /// Family, topology, masquerading, local-traffic detection, `--nodeport-addresses` and the
+    /// node's addresses: what the nftables renderer takes too.
+    public var common: KernelModeOptions
     /// `--iptables-localhost-nodeports` (IPv4 only; see `effectiveLocalhostNodePorts`).
     public var localhostNodePorts: Bool
     /// Whether `MASQUERADE --random-fully` is supported (iptables ≥ 1.6.2).
@@ -39,31 +27,17 @@ public struct IPTablesModeParameters: Hashable, Sendable {
     /// `largeClusterEndpointsThreshold`, 1000).
     public var largeClusterEndpointsThreshold: Int
 
-    /// Creates parameters with upstream's defaults (bit 14, localhost NodePorts on,
-    /// `--random-fully` supported, INVALID dropped, no nfacct, match-all NodePort addresses).
+    /// Creates parameters with upstream's defaults (localhost NodePorts on, `--random-fully`
+    /// supported, INVALID dropped, no nfacct).
     public init(
-        family: IPFamily,
-        topology: NodeTopology,
-        masqueradeBit: Int = 14,
-        masqueradeAll: Bool = false,
-        localDetector: LocalTrafficDetector = .none,
-        nodePortAddresses: NodePortAddresses? = nil,
-        nodeAddresses: Set<IPAddress> = [],
-        primaryNodeIPs: [IPAddress] = [],
+        _ common: KernelModeOptions,
         localhostNodePorts: Bool = true,
         randomFully: Bool = true,
         conntrackTCPBeLiberal: Bool = false,
         nfacctAvailable: Bool = false,
         largeClusterEndpointsThreshold: Int = 1000
     ) {
-        self.family = family
-        self.topology = topology
-        self.masqueradeBit = masqueradeBit
-        self.masqueradeAll = masqueradeAll
-        self.localDetector = localDetector
-        self.nodePortAddresses = nodePortAddresses ?? NodePortAddresses([], family: family)
-        self.nodeAddresses = nodeAddresses
-        self.primaryNodeIPs = primaryNodeIPs
+        self.common = common
         self.localhostNodePorts = localhostNodePorts
         self.randomFully = randomFully
         self.conntrackTCPBeLiberal = conntrackTCPBeLiberal
@@ -71,36 +45,39 @@ public struct IPTablesModeParameters: Hashable, Sendable {
         self.largeClusterEndpointsThreshold = largeClusterEndpointsThreshold
     }
 
-    /// The masquerade mark as iptables prints it, e.g. `0x4000` for bit 14.
-    ///
-    /// Upstream formats it `%#08x` (`0x004000`); the kernel stores a number and every tool
-    /// prints `0x4000`, so the short form keeps our input and `iptables-save` alike.
-    public var masqueradeMark: String {
-        "0x" + String(UInt64(1) << UInt64(max(0, min(masqueradeBit, 31))), radix: 16)
+    /// The shared options' fields, read and written as if they were this type's own.
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<KernelModeOptions, Value>) -> Value {
+        get { common[keyPath: keyPath] }
+        set { common[keyPath: keyPath] = newValue }
+    }
+
+    /// The shared options' derived values (`masqueradeMark`), read as if they were this type's own.
+    public subscript<Value>(dynamicMember keyPath: KeyPath<KernelModeOptions, Value>) -> Value {
+        common[keyPath: keyPath]
     }
 
     /// `mark/mask` for matching the masquerade mark.
-    var masqueradeMarkMask: String { "\(masqueradeMark)/\(masqueradeMark)" }
+    var masqueradeMarkMask: String { "\(common.masqueradeMark)/\(common.masqueradeMark)" }
 
     /// Whether NodePorts answer on 127.0.0.0/8: IPv4 only, the flag on, and
     /// `--nodeport-addresses` matching 127.0.0.1 (upstream turns the flag off otherwise).
     /// When true the runtime must set `net.ipv4.conf.all.route_localnet=1`, and the
     /// `KUBE-FIREWALL` guard against spoofed localnet sources is rendered.
     public var effectiveLocalhostNodePorts: Bool {
-        guard family == .ipv4, localhostNodePorts else { return false }
-        if nodePortAddresses.matchesAll { return true }
+        guard common.family == .ipv4, localhostNodePorts else { return false }
+        if common.nodePortAddresses.matchesAll { return true }
         let loopback = IPAddress.v4(0x7f00_0001)
-        return nodePortAddresses.cidrs.contains { $0.contains(loopback) }
+        return common.nodePortAddresses.cidrs.contains { $0.contains(loopback) }
     }
 
     /// The loopback prefix of the family, as written in rules.
-    var loopbackPrefix: String { family == .ipv4 ? "127.0.0.0/8" : "::1/128" }
+    var loopbackPrefix: String { common.family == .ipv4 ? "127.0.0.0/8" : "::1/128" }
 
     /// The destinations `KUBE-SERVICES` sends to `KUBE-NODEPORTS` when `--nodeport-addresses`
     /// is set: the selected local addresses, without loopback ones NodePorts cannot use.
     var nodePortDestinations: [IPAddress] {
-        nodePortAddresses.addresses(local: nodeAddresses, primary: primaryNodeIPs).filter { address in
-            !address.isLoopback || (family == .ipv4 && effectiveLocalhostNodePorts)
+        common.nodePortAddresses.addresses(local: common.localAddresses, primary: common.nodeIPs).filter { address in
+            !address.isLoopback || (common.family == .ipv4 && effectiveLocalhostNodePorts)
         }
     }
 }

@@ -154,7 +154,7 @@ extension IPTablesModeRenderer {
             var allowFromNode = false
             for range in port.loadBalancerSourceRanges {
                 add(names.firewall, head + ["-s", range.description, "-j", names.external])
-                if parameters.primaryNodeIPs.contains(where: range.contains) { allowFromNode = true }
+                if parameters.nodeIPs.contains(where: range.contains) { allowFromNode = true }
             }
             // A node reaching a VIP-style LB IP that is also local sees its source become the
             // LB IP; let that through when the node itself is allowed.

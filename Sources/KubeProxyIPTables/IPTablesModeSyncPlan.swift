@@ -14,8 +14,14 @@ public struct IPTablesModeSyncPlan: Sendable {
     /// `firstInstallBatch` service ports' chains the kernel does not have yet (a first install,
     /// a restart after many Services were created): those chains, which nothing refers to
     /// until `script`; empty otherwise. A failure in any of them leaves traffic as it was; the
-    /// next full sync adopts the chains that were created.
-    public var stagingScripts: [IPTablesRestoreScript]
+    /// next full sync adopts the chains that were created. Built on demand from
+    /// `stagingBatches`; a runner should take them one at a time (`stagingScript(at:)`) so only
+    /// one batch's commands and text exist at once.
+    public var stagingScripts: [IPTablesRestoreScript] { stagingBatches.indices.map(stagingScript(at:)) }
+    /// The chains of each staging restore, per service port: the renders' own arrays (shared
+    /// with `next`), so holding them costs one small array per batch, not a copy of 100k
+    /// chains or their commands.
+    let stagingBatches: [[[IPTablesChain]]]
     /// The restore input: `*filter`, `*nat`, and on full syncs `*mangle` (canary only).
     public var script: IPTablesRestoreScript
     /// Whether per-endpoint comments were left out (more endpoints than the threshold).
@@ -33,6 +39,17 @@ public struct IPTablesModeSyncPlan: Sendable {
 
     /// The restore text.
     public var text: String { script.text }
+
+    /// The number of staging restores.
+    public var stagingScriptCount: Int { stagingBatches.count }
+
+    /// Staging restore `index`: its chains declared, then their rules appended, in nat.
+    public func stagingScript(at index: Int) -> IPTablesRestoreScript {
+        let chains = stagingBatches[index].joined()
+        var commands = chains.map { IPTablesCommand.declareChain(name: $0.name, policy: nil) }
+        for chain in chains { commands += chain.rules.map(IPTablesCommand.append) }
+        return IPTablesRestoreScript(sections: [.init(table: "nat", commands: commands)])
+    }
 }
 
 /// Counts for `kubeproxy_sync_proxy_rules_iptables_*` and the sync log (spec §5.6, §7.1).

@@ -10,7 +10,12 @@ extension IPTablesRule {
     /// Why it exists: a fake applier stores and prints rules like this, so tests of the parser
     /// and of `PortalRule` see the kernel's spelling, and `-D` by specification can match a
     /// rule regardless of how its arguments were ordered when it was added.
-    public var saveOrdered: IPTablesRule {
+    public var saveOrdered: IPTablesRule { IPTablesRule(chain: chain, arguments: saveOrderedArguments) }
+
+    /// `saveOrdered.arguments`, without packing them into a rule and splitting them again (a
+    /// full sync over 330k existing rules compares them all).
+    var saveOrderedArguments: [String] {
+        let arguments = self.arguments
         let genericOrder = ["-s", "-d", "-i", "-o", "-p", "-f"]
         var generic: [String: [String]] = [:]
         var rest: [String] = []
@@ -34,7 +39,7 @@ extension IPTablesRule {
             }
         }
         let front = genericOrder.flatMap { generic[$0] ?? [] }
-        return IPTablesRule(chain: chain, arguments: front + rest)
+        return front + rest
     }
 
     /// The short spelling of a generic match option, `nil` for anything else.

@@ -98,3 +98,33 @@ extension StringProtocol {
         return Substring(scalars)
     }
 }
+
+extension IPTablesRuleSet {
+    /// The tables of `iptables-save` output that declare `chain` (`:CHAIN …`), found line by
+    /// line without parsing rules or keeping the lines.
+    ///
+    /// What a canary check needs: at 10k Services the output is 420k lines, and parsing them
+    /// all (`init(parsingSave:)`) every sync period cost ≈ 100 MB of heap and seconds.
+    /// Malformed lines are not errors here; a full sync parses the output strictly.
+    public static func tables(declaring chain: String, inSave text: String) -> Set<String> {
+        let declaration = Array(":\(chain)".utf8)
+        var result = Set<String>()
+        var table: String?
+        var rest = text.utf8[...]
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+            let line = rest[rest.startIndex..<end]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            if line.first == UInt8(ascii: "*") {
+                table = String(Substring(line).dropFirst().trimmingLineSpace())
+            } else if let table, line.starts(with: declaration) {
+                // The name must end there: `:KUBE-PROXY-CANARY2` is another chain.
+                let after = line.dropFirst(declaration.count).first
+                if after == nil || after == UInt8(ascii: " ") || after == UInt8(ascii: "\t") || after == UInt8(ascii: "\r") {
+                    result.insert(table)
+                }
+            }
+        }
+        return result
+    }
+}

@@ -114,6 +114,20 @@ public enum IPTablesTokenizer {
         }
     }
 
+    /// `appendArguments` for a rule's arguments, read from its packed form (no array built).
+    public static func appendArguments(of rule: IPTablesRule, to out: inout String) {
+        var forceNext = false
+        rule.forEachArgument { argument in
+            out.append(" ")
+            if !forceNext, !argument.isEmpty, argument.utf8.allSatisfy(isPlainASCII) {
+                out.append(contentsOf: argument)
+            } else {
+                out.append(quoteIfNeeded(String(argument), force: forceNext))
+            }
+            forceNext = argument == "--comment"
+        }
+    }
+
     /// Printable ASCII other than the space and the characters that need quoting.
     private static func isPlainASCII(_ byte: UInt8) -> Bool {
         byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "#")

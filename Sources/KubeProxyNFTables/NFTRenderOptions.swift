@@ -1,25 +1,14 @@
 import KubeProxyCore
 
 /// Everything about this node and its configuration that shapes the ruleset, as one value
-/// (never globals), so a change is a new value and a full resync.
+/// (never globals), so a change is a new value and a full resync: the options both kernel
+/// modes share (`common`, read through as `options.family`, `options.topology.zone`, …) and
+/// the nftables-only ones.
+@dynamicMemberLookup
 public struct NFTRenderOptions: Hashable, Sendable {
-    /// The family this table serves; every address below is filtered to it.
-    public var family: IPFamily
-    /// Node name, zone and feature switches for endpoint selection.
-    public var topology: NodeTopology
-    /// `--iptables-masquerade-bit` (upstream uses the same flag in nftables mode): the mark is
-    /// `1 << masqueradeBit`.
-    public var masqueradeBit: Int
-    /// `--masquerade-all`: masquerade every ClusterIP connection.
-    public var masqueradeAll: Bool
-    /// How pod traffic is told from other traffic.
-    public var localDetector: LocalTrafficDetector
-    /// `--nodeport-addresses` (nftables mode defaults to `primary`).
-    public var nodePortAddresses: NodePortAddresses
-    /// The node's primary IPs of this family (for `primary` and the firewall's node exception).
-    public var nodeIPs: [IPAddress]
-    /// Every local address of this family (for CIDR entries of `--nodeport-addresses`).
-    public var localAddresses: Set<IPAddress>
+    /// Family, topology, masquerading, local-traffic detection, `--nodeport-addresses` (nftables
+    /// mode defaults to `primary`; the builder passes it) and the node's addresses.
+    public var common: KernelModeOptions
     /// The ServiceCIDRs of this family: packets to an unallocated address in them are dropped.
     public var serviceCIDRs: [CIDR]
     /// Balance with one `numgen` rule per endpoint instead of upstream's anonymous verdict map
@@ -41,38 +30,28 @@ public struct NFTRenderOptions: Hashable, Sendable {
         current ? servicePorts > setBalancingAtOrBelow : servicePorts > setlessBalancingAbove
     }
 
-    /// Creates options; defaults follow upstream's nftables mode (bit 14, nodeport addresses
-    /// `primary`, no detector).
-    public init(
-        family: IPFamily,
-        topology: NodeTopology,
-        masqueradeBit: Int = 14,
-        masqueradeAll: Bool = false,
-        localDetector: LocalTrafficDetector = .none,
-        nodePortAddresses: NodePortAddresses? = nil,
-        nodeIPs: [IPAddress] = [],
-        localAddresses: Set<IPAddress> = [],
-        serviceCIDRs: [CIDR] = []
-    ) {
-        self.family = family
-        self.topology = topology
-        self.masqueradeBit = masqueradeBit
-        self.masqueradeAll = masqueradeAll
-        self.localDetector = localDetector
-        self.nodePortAddresses = nodePortAddresses ?? NodePortAddresses(["primary"], family: family)
-        self.nodeIPs = nodeIPs.filter { $0.family == family }
-        self.localAddresses = localAddresses.filter { $0.family == family }
-        self.serviceCIDRs = serviceCIDRs.filter { $0.address.family == family }
+    /// Creates options; ServiceCIDRs of another family are dropped.
+    public init(_ common: KernelModeOptions, serviceCIDRs: [CIDR] = []) {
+        self.common = common
+        self.serviceCIDRs = serviceCIDRs.filter { $0.address.family == common.family }
     }
 
-    /// The masquerade mark as nft prints it (`0x4000`).
-    public var masqueradeMark: String { "0x" + String(1 << masqueradeBit, radix: 16) }
+    /// The shared options' fields, read and written as if they were this type's own.
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<KernelModeOptions, Value>) -> Value {
+        get { common[keyPath: keyPath] }
+        set { common[keyPath: keyPath] = newValue }
+    }
+
+    /// The shared options' derived values (`masqueradeMark`), read as if they were this type's own.
+    public subscript<Value>(dynamicMember keyPath: KeyPath<KernelModeOptions, Value>) -> Value {
+        common[keyPath: keyPath]
+    }
 
     /// The node addresses that accept NodePorts (nodeport-ips), or `nil` when every local
     /// address does. Loopback addresses never do in nftables mode (spec §3.6).
     public var nodePortIPs: [IPAddress]? {
-        if nodePortAddresses.matchesAll { return nil }
-        return nodePortAddresses.addresses(local: localAddresses, primary: nodeIPs).filter { !$0.isLoopback }
+        if common.nodePortAddresses.matchesAll { return nil }
+        return common.nodePortAddresses.addresses(local: common.localAddresses, primary: common.nodeIPs).filter { !$0.isLoopback }
     }
 
     /// `ip saddr 10.0.0.0/8` / `iifname "cbr0"` / `iifname "veth*"`: matches pod traffic.
@@ -82,9 +61,9 @@ public struct NFTRenderOptions: Hashable, Sendable {
 
     private func detectorMatch(negated: Bool) -> String? {
         let op = negated ? "!= " : ""
-        switch localDetector {
+        switch common.localDetector {
         case .none: return nil
-        case .cidr(let cidr): return "\(NFTFamily(family)) saddr \(op)\(cidr)"
+        case .cidr(let cidr): return "\(NFTFamily(common.family)) saddr \(op)\(cidr)"
         case .bridgeInterface(let name): return "iifname \(op)\"\(name)\""
         case .interfaceNamePrefix(let prefix): return "iifname \(op)\"\(prefix)*\""
         }

@@ -126,12 +126,25 @@ public actor IPTablesBackend: ProxyBackend {
         var parseTime = Duration.zero
         refreshNodeAddresses()
         var current: IPTablesRuleSet?
+        let periodic = lastFullSync.map { started - $0 >= fullSyncPeriod } ?? true
         if !state.needsFullSync, lastCanaryCheck.map({ started - $0 >= canaryInterval }) ?? true {
             do {
-                let tables = try await read(clock, &saveTime, &parseTime)
-                current = tables
+                // The check needs the canary declarations only: parsing a 10k-Service table's
+                // rules every sync period cost ≈ 100 MB of heap and seconds. A periodic full
+                // sync in the same round needs the rules, so it parses them here once.
+                let missing: [String]
+                if periodic {
+                    let tables = try await read(clock, &saveTime, &parseTime)
+                    current = tables
+                    missing = Self.missingCanaries(tables)
+                } else {
+                    let text = try await timed(clock, &saveTime) { try await executor.save(family: family) }
+                    missing = timedSync(clock, &parseTime) {
+                        let present = IPTablesRuleSet.tables(declaring: IPTablesModeChain.canary, inSave: text)
+                        return Self.canaryTables.filter { !present.contains($0) }
+                    }
+                }
                 lastCanaryCheck = started
-                let missing = Self.missingCanaries(tables)
                 if !missing.isEmpty {
                     if missing.count < Self.canaryTables.count {
                         current = try await waitForFlush(clock, &saveTime, &parseTime)
@@ -145,7 +158,6 @@ public actor IPTablesBackend: ProxyBackend {
                 return failure("reading iptables for the canary check failed: \(error)", kind: .partial, plan: plan)
             }
         }
-        let periodic = lastFullSync.map { started - $0 >= fullSyncPeriod } ?? true
         let full = state.needsFullSync || periodic
         if full && current == nil {
             do {
@@ -156,13 +168,20 @@ public actor IPTablesBackend: ProxyBackend {
         }
         let planStart = clock.now
         let modePlan = state.plan(snapshot: plan.snapshot, current: full ? current : nil, forceFullSync: periodic)
-        let stagingTexts = modePlan.stagingScripts.map(\.text)
+        // The parsed iptables-save (at 10k Services as large as the render) is not needed once
+        // the plan has decided what to adopt: free it before the restores run.
+        current = nil
+        // Staging texts are written one at a time while they run: together they are the whole
+        // first install (≈ 40 MB at 10k Services).
         let text = modePlan.text
-        let planTime = planStart.duration(to: clock.now)
+        var planTime = planStart.duration(to: clock.now)
         let kind: SyncOutcome.Kind = modePlan.isFullSync ? .full : .partial
         var restoreTime = Duration.zero
         do {
-            for staging in stagingTexts {
+            for index in 0..<modePlan.stagingScriptCount {
+                let textStart = clock.now
+                let staging = modePlan.stagingScript(at: index).text
+                planTime += textStart.duration(to: clock.now)
                 try await timed(clock, &restoreTime) { try await executor.restore(staging, family: family) }
             }
             // Nothing changed: no process to start.
@@ -192,7 +211,7 @@ public actor IPTablesBackend: ProxyBackend {
                 "family": "\(family)", "full": "\(modePlan.isFullSync)", "restoreLines": "\(modePlan.counts.restoreLines)",
                 "servicePortsRewritten": "\(modePlan.rewrittenServicePorts.count)", "staleChains": "\(modePlan.staleChains.count)",
                 "largeCluster": "\(modePlan.largeClusterMode)", "planMs": "\(Self.milliseconds(planTime))",
-                "restores": "\(stagingTexts.count + (text.isEmpty ? 0 : 1))",
+                "restores": "\(modePlan.stagingScriptCount + (text.isEmpty ? 0 : 1))",
                 "saveMs": "\(Self.milliseconds(saveTime))", "parseMs": "\(Self.milliseconds(parseTime))",
                 "restoreMs": "\(Self.milliseconds(restoreTime))",
             ])
@@ -316,7 +335,7 @@ public actor IPTablesBackend: ProxyBackend {
     private func refreshNodeAddresses() {
         guard let nodeAddresses, !state.renderer.parameters.nodePortAddresses.matchesAll else { return }
         var parameters = state.renderer.parameters
-        parameters.nodeAddresses = nodeAddresses().filter { $0.family == family }
+        parameters.localAddresses = nodeAddresses().filter { $0.family == family }
         state.update(parameters: parameters)
     }
 
@@ -351,23 +370,14 @@ extension IPTablesBackend {
     static func make(_ context: BackendContext) throws -> IPTablesBackend {
         let configuration = context.configuration
         let family = context.family
-        let detector: LocalTrafficDetector
-        do {
-            detector = try LocalTrafficDetector.make(
-                mode: configuration.detectLocalMode, clusterCIDR: configuration.clusterCIDR, family: family)
-        } catch {
-            throw KubeProxyConfiguration.Problem(field: error.field, message: error.message)
-        }
-        let primary = (try? LocalAddresses.primaryAddress(family: family)).map { [$0] } ?? []
-        let parameters = IPTablesModeParameters(
-            family: family, topology: NodeTopology(nodeName: context.nodeName),
+        let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
+        let common = try context.kernelModeOptions(
             masqueradeBit: configuration.iptables.masqueradeBit, masqueradeAll: configuration.iptables.masqueradeAll,
-            localDetector: detector, nodePortAddresses: NodePortAddresses(configuration.nodePortAddresses, family: family),
-            nodeAddresses: ((try? LocalAddresses.current()) ?? []).filter { $0.family == family }, primaryNodeIPs: primary,
-            localhostNodePorts: configuration.iptables.localhostNodePorts,
+            nodePortAddresses: configuration.nodePortAddresses, logger: logger)
+        let parameters = IPTablesModeParameters(
+            common, localhostNodePorts: configuration.iptables.localhostNodePorts,
             conntrackTCPBeLiberal: (Sysctl.read("net.netfilter.nf_conntrack_tcp_be_liberal") ?? "0") != "0",
             nfacctAvailable: context.nfacctMetrics != nil)
-        let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
         if parameters.effectiveLocalhostNodePorts {
             do {
                 try Sysctl.write("net.ipv4.conf.all.route_localnet", value: "1")

@@ -90,3 +90,58 @@ extension ProxyBuilder {
         }
     }
 }
+
+extension BackendContext {
+    /// The options both kernel modes share, for this context's family, worked out once for
+    /// both as upstream does: the local-traffic detector from `--detect-local-mode` and its
+    /// flags, and the node's addresses (`nodeAddresses(logger:)`).
+    /// - Parameters:
+    ///   - masqueradeBit: the mode's `masqueradeBit` setting.
+    ///   - masqueradeAll: the mode's `masqueradeAll` setting.
+    ///   - nodePortAddresses: the `--nodeport-addresses` entries as the mode reads them
+    ///     (nftables mode turns an empty list into `primary`).
+    ///   - logger: where a missing detector or node IP is reported.
+    func kernelModeOptions(
+        masqueradeBit: Int, masqueradeAll: Bool, nodePortAddresses: [String], logger: Logger
+    ) throws -> KernelModeOptions {
+        let detector: LocalTrafficDetector
+        do {
+            detector = try LocalTrafficDetector.make(
+                mode: configuration.detectLocalMode, clusterCIDR: configuration.clusterCIDR,
+                bridgeInterface: configuration.detectLocal.bridgeInterface,
+                interfaceNamePrefix: configuration.detectLocal.interfaceNamePrefix, family: family)
+        } catch {
+            throw KubeProxyConfiguration.Problem(field: error.field, message: error.message)
+        }
+        if detector == .none {
+            logger.info(
+                "no local-traffic detector for this family; ClusterIP traffic is not masqueraded by source",
+                metadata: ["family": "\(family)"])
+        }
+        let addresses = nodeAddresses(logger: logger)
+        return KernelModeOptions(
+            family: family, topology: NodeTopology(nodeName: nodeName), masqueradeBit: masqueradeBit,
+            masqueradeAll: masqueradeAll, localDetector: detector,
+            nodePortAddresses: NodePortAddresses(nodePortAddresses, family: family), nodeIPs: [addresses.nodeIP],
+            localAddresses: addresses.local)
+    }
+
+    /// This node's primary IP of the family and all its local addresses of the family.
+    ///
+    /// The node IP is `--bind-address` when it names one of this family, else the address of
+    /// the default route; when neither exists it is a warning and loopback is assumed, as
+    /// upstream's kube-proxy does for both kernel modes.
+    func nodeAddresses(logger: Logger) -> (nodeIP: IPAddress, local: Set<IPAddress>) {
+        let nodeIP: IPAddress
+        if !configuration.bindAddress.isUnspecified && configuration.bindAddress.family == family {
+            nodeIP = configuration.bindAddress
+        } else if let primary = try? LocalAddresses.primaryAddress(family: family) {
+            nodeIP = primary
+        } else {
+            nodeIP = family == .ipv4 ? .v4(0x7f00_0001) : .v6(0, 1)
+            logger.warning("could not determine the node IP; assuming loopback", metadata: ["nodeIP": "\(nodeIP)"])
+        }
+        let local = ((try? LocalAddresses.current()) ?? []).filter { $0.family == family }
+        return (nodeIP, local)
+    }
+}

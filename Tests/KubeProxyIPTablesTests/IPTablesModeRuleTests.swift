@@ -310,7 +310,7 @@ import Testing
     @Test func nodePortAddressesListTheSelectedNodeIPs() async throws {
         var parameters = parameters
         parameters.nodePortAddresses = NodePortAddresses(["192.168.0.0/24", "127.0.0.0/8"], family: .ipv4)
-        parameters.nodeAddresses = [ip("192.168.0.2"), ip("192.168.1.2"), ip("127.0.0.1")]
+        parameters.localAddresses = [ip("192.168.0.2"), ip("192.168.1.2"), ip("127.0.0.1")]
         let rules = try await renderChecked(modeSnapshot(.ipv4, []), parameters)
         let note = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
         #expect(

@@ -39,9 +39,10 @@ enum UpstreamFixture {
     /// localhost NodePorts on, nodeport-addresses unset, node IP 192.168.0.2, no `--random-fully`.
     static func parameters(family: IPFamily = .ipv4, nfacct: Bool = false) -> IPTablesModeParameters {
         IPTablesModeParameters(
-            family: family, topology: topology,
-            localDetector: .cidr(cidr(family == .ipv4 ? "10.0.0.0/8" : "fd00:10::/64")),
-            primaryNodeIPs: [ip(family == .ipv4 ? "192.168.0.2" : "2001:db8::1")],
+            KernelModeOptions(
+                family: family, topology: topology,
+                localDetector: .cidr(cidr(family == .ipv4 ? "10.0.0.0/8" : "fd00:10::/64")),
+                nodeIPs: [ip(family == .ipv4 ? "192.168.0.2" : "2001:db8::1")]),
             randomFully: false, nfacctAvailable: nfacct)
     }
 

@@ -37,4 +37,33 @@ struct IPTablesRuleTests {
         #expect(IPTablesRule(chain: "C", arguments: ["-g", "KUBE-X"]).target == "KUBE-X")
         #expect(IPTablesRule(chain: "C", arguments: ["-p", "tcp"]).target == nil)
     }
+
+    /// Rules are stored packed (one string); every argument list must come back exactly, and
+    /// equality and hashing must follow the arguments whatever the storage.
+    @Test(arguments: [
+        [String](), [""], ["", ""], ["-j", "ACCEPT"], ["-m", "comment", "--comment", "a b", "-j", ""],
+        ["--comment", "odd\u{1F}separator", "-j", "DROP"], ["\u{1F}"],
+    ])
+    func argumentsSurviveTheCompactStorage(_ arguments: [String]) {
+        var rule = IPTablesRule(chain: "KUBE-SEP-X", arguments: arguments)
+        #expect(rule.arguments == arguments)
+        var seen: [String] = []
+        rule.forEachArgument { seen.append(String($0)) }
+        #expect(seen == arguments)
+        let again = IPTablesRule(chain: "KUBE-SEP-X", arguments: arguments)
+        #expect(rule == again && rule.hashValue == again.hashValue)
+        #expect(rule != IPTablesRule(chain: "KUBE-SEP-X", arguments: arguments + ["x"]))
+        rule.arguments.append("--random-fully")
+        #expect(rule.arguments == arguments + ["--random-fully"])
+        #expect(IPTablesCommand.append(rule).line == IPTablesTokenizer.join(["-A", "KUBE-SEP-X"] + rule.arguments))
+        var written = ""
+        IPTablesCommand.append(rule).write(to: &written)
+        #expect(written == IPTablesCommand.append(rule).line)
+    }
+
+    @Test func packedAndListArgumentsAreDistinct() {
+        // [] and [""] would both pack to "": one of them must not be packed.
+        #expect(IPTablesRule(chain: "C", arguments: []) != IPTablesRule(chain: "C", arguments: [""]))
+        #expect(IPTablesRule(chain: "C", arguments: ["a\u{1F}b"]) != IPTablesRule(chain: "C", arguments: ["a", "b"]))
+    }
 }

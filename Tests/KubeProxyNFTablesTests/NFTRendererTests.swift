@@ -224,7 +224,10 @@ import Testing
         var options = F.options()
         options.nodePortAddresses = NodePortAddresses(["primary", "127.0.0.0/8"], family: .ipv4)
         #expect(NFTRenderer(options: options).skeleton().nodePortIPElements.map(\.keyText) == ["192.168.0.2"])
-        let defaults = NFTRenderOptions(family: .ipv4, topology: NodeTopology(nodeName: "n"), nodeIPs: [F.ip("192.168.0.2")])
+        let defaults = NFTRenderOptions(
+            KernelModeOptions(
+                family: .ipv4, topology: NodeTopology(nodeName: "n"), nodePortAddresses: NodePortAddresses(["primary"], family: .ipv4),
+                nodeIPs: [F.ip("192.168.0.2")]))
         #expect(NFTRenderer(options: defaults).skeleton().nodePortIPElements.map(\.keyText) == ["192.168.0.2"])
     }
 

@@ -24,7 +24,7 @@ enum Fixture {
         nodePortAddresses: [String] = ["192.168.0.2/32", "2001:db8::1/128"], serviceCIDRs: [String]? = nil
     ) -> NFTRenderOptions {
         let v4 = family == .ipv4
-        return NFTRenderOptions(
+        let common = KernelModeOptions(
             family: family,
             topology: NodeTopology(nodeName: nodeName),
             masqueradeAll: masqueradeAll,
@@ -32,8 +32,8 @@ enum Fixture {
             nodePortAddresses: NodePortAddresses(nodePortAddresses, family: family),
             nodeIPs: [ip(v4 ? "192.168.0.2" : "2001:db8::1")],
             localAddresses: Set(
-                ["127.0.0.1", "::1", "192.168.0.2", "192.168.1.2", "192.168.99.11", "2001:db8::1", "2001:db8:1::2"].map(ip)),
-            serviceCIDRs: (serviceCIDRs ?? [v4 ? "172.30.0.0/16" : "fd00:10:96::/112"]).map(cidr))
+                ["127.0.0.1", "::1", "192.168.0.2", "192.168.1.2", "192.168.99.11", "2001:db8::1", "2001:db8:1::2"].map(ip)))
+        return NFTRenderOptions(common, serviceCIDRs: (serviceCIDRs ?? [v4 ? "172.30.0.0/16" : "fd00:10:96::/112"]).map(cidr))
     }
 
     static func name(_ namespace: String, _ service: String, _ port: String = "p80", _ proto: TransportProtocol = .tcp)

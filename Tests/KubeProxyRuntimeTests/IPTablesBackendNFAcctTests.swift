@@ -31,7 +31,7 @@ import Testing
 
     @Test func countingRulesAreWrittenWhenTheObjectsExist() async throws {
         let fake = FakeIPTables()
-        var parameters = IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))
+        var parameters = IPTablesModeParameters(KernelModeOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-a")))
         parameters.nfacctAvailable = true
         let backend = IPTablesBackend(parameters: parameters, executor: fake, logger: silentLogger)
         try await backend.start()
@@ -44,7 +44,7 @@ import Testing
         let nfacct = FakeNFAcct()
         #expect(IPTablesBackend.ensureNFAcctObjects(nfacct, logger: silentLogger))
         let metrics = NFAcctMetrics(client: nfacct, logger: silentLogger)
-        var parameters = IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))
+        var parameters = IPTablesModeParameters(KernelModeOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-a")))
         parameters.nfacctAvailable = true
         let (logger, log) = RecordingLogHandler.logger()
         let backend = IPTablesBackend(
@@ -67,7 +67,7 @@ import Testing
 
     @Test func otherRestoreFailuresKeepTheCounting() async throws {
         let fake = FakeIPTables()
-        var parameters = IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))
+        var parameters = IPTablesModeParameters(KernelModeOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-a")))
         parameters.nfacctAvailable = true
         let refused = Mutex(false)
         let backend = IPTablesBackend(

@@ -37,7 +37,8 @@ import Testing
 
     func backend() -> IPTablesBackend {
         IPTablesBackend(
-            parameters: IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a")), executor: fake,
+            parameters: IPTablesModeParameters(KernelModeOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))),
+            executor: fake,
             canaryInterval: .seconds(30), now: time.now, logger: logger)
     }
 
@@ -177,7 +178,7 @@ extension IPTablesBackendTests {
         ] as [(IPTablesVersion?, Bool)])
     func randomFullyFollowsTheProbedVersion(_ version: IPTablesVersion?, _ expected: Bool) async throws {
         fake.setVersion(version)
-        var parameters = IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))
+        var parameters = IPTablesModeParameters(KernelModeOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-a")))
         parameters.randomFully = !expected
         let backend = IPTablesBackend(parameters: parameters, executor: fake, now: time.now, logger: logger)
         try await backend.start()
@@ -194,7 +195,8 @@ extension IPTablesBackendTests {
     func flushingBackend(onPoll: @escaping @Sendable (Int) -> Void) -> (IPTablesBackend, Polls) {
         let polls = Polls()
         let backend = IPTablesBackend(
-            parameters: IPTablesModeParameters(family: .ipv4, topology: NodeTopology(nodeName: "node-a")), executor: fake,
+            parameters: IPTablesModeParameters(KernelModeOptions(family: .ipv4, topology: NodeTopology(nodeName: "node-a"))),
+            executor: fake,
             canaryInterval: .seconds(30), now: time.now,
             sleep: { _ in
                 let count = polls.value.withLock {

@@ -34,112 +34,120 @@ import Testing
 
     static func backend(_ fake: FakeNFTables, time: Time) -> NFTablesBackend {
         let options = NFTRenderOptions(
-            family: .ipv4, topology: NodeTopology(nodeName: "node-1"), localDetector: .cidr(CIDR("10.0.0.0/8")!),
-            nodeIPs: [IPAddress("192.168.0.2")!], localAddresses: [IPAddress("192.168.0.2")!])
+            KernelModeOptions(
+                family: .ipv4, topology: NodeTopology(nodeName: "node-1"), localDetector: .cidr(CIDR("10.0.0.0/8")!),
+                nodePortAddresses: NodePortAddresses(["primary"], family: .ipv4), nodeIPs: [IPAddress("192.168.0.2")!],
+                localAddresses: [IPAddress("192.168.0.2")!]))
         return NFTablesBackend(options: options, executor: fake, now: time.now, logger: Logger(label: "test"))
     }
 
-    @Test func syncsAreFullFirstThenPartial() async throws {
-        let fake = FakeNFTables()
+    /// A started backend over a fake (its own unless given: a restart shares one) and its own
+    /// clock, with one-line syncs.
+    struct Fixture {
+        let fake: FakeNFTables
         let time = Time()
-        let backend = Self.backend(fake, time: time)
-        try await backend.start()
+        let backend: NFTablesBackend
 
-        let first = await backend.apply(
-            await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        init(fake: FakeNFTables = FakeNFTables()) async throws {
+            self.fake = fake
+            backend = NFTablesBackendTests.backend(fake, time: time)
+            try await backend.start()
+        }
+
+        /// Plans and applies `snapshot` with `delta`.
+        @discardableResult func sync(_ snapshot: ProxySnapshot, delta: SyncDelta = SyncDelta()) async -> SyncOutcome {
+            await backend.apply(await backend.plan(snapshot: snapshot, delta: delta))
+        }
+
+        /// Syncs svc1 with `endpoints`, reported as changed unless `changed` is false.
+        @discardableResult func sync(_ endpoints: [String], changed: Bool = true) async -> SyncOutcome {
+            let tests = NFTablesBackendTests.self
+            return await sync(tests.snapshot(endpoints), delta: changed ? tests.delta(endpointsOf: [tests.name]) : SyncDelta())
+        }
+    }
+
+    @Test func syncsAreFullFirstThenPartial() async throws {
+        let f = try await Fixture()
+
+        let first = await f.sync(["10.0.1.1"])
         #expect(first.result == .succeeded)
         #expect(first.kind == .full)
-        #expect(fake.table(.ip)?.elements(of: "service-ips") == ["172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80"])
+        #expect(f.fake.table(.ip)?.elements(of: "service-ips") == ["172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80"])
 
-        let idle = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: SyncDelta()))
+        let idle = await f.sync(["10.0.1.1"], changed: false)
         #expect(idle.kind == .partial)
         #expect(idle.ruleFacts?.rulesWrittenPerTable == ["kube-proxy": 0])
-        #expect(fake.transactions.count == 1, "an idle sync runs no transaction")
+        #expect(f.fake.transactions.count == 1, "an idle sync runs no transaction")
 
-        let moved = await backend.apply(
-            await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
+        let moved = await f.sync(["10.0.1.2"])
         #expect(moved.ruleFacts?.rulesWrittenPerTable == ["kube-proxy": 9])
 
         // A second later the old endpoint chain is deleted in its own transaction.
-        time.advance(.seconds(2))
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: SyncDelta()))
-        #expect(fake.lastTransaction?.operations == [.deleteChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")])
-        #expect(await backend.kernelState.staleSince.isEmpty)
+        f.time.advance(.seconds(2))
+        await f.sync(["10.0.1.2"], changed: false)
+        #expect(f.fake.lastTransaction?.operations == [.deleteChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")])
+        #expect(await f.backend.kernelState.staleSince.isEmpty)
     }
 
     /// The clean-up runs after the change it shares a sync with (its `delete` makes nft 1.0.x
     /// dump every chain first), and a stale chain it deleted is not flushed again later.
     @Test func staleChainsAreDeletedAfterTheChange() async throws {
-        let fake = FakeNFTables()
-        let time = Time()
-        let backend = Self.backend(fake, time: time)
-        try await backend.start()
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
-        time.advance(.seconds(2))
-        let outcome = await backend.apply(
-            await backend.plan(snapshot: Self.snapshot(["10.0.1.3"]), delta: Self.delta(endpointsOf: [Self.name])))
+        let f = try await Fixture()
+        await f.sync(["10.0.1.1"])
+        await f.sync(["10.0.1.2"])
+        f.time.advance(.seconds(2))
+        let outcome = await f.sync(["10.0.1.3"])
         #expect(outcome.result == .succeeded)
-        let last = fake.transactions.suffix(2).map(\.operations)
+        let last = f.fake.transactions.suffix(2).map(\.operations)
         let flushesNewlyStale = last.first?.contains {
             if case .flushChain(let name) = $0 { name.hasSuffix("__10.0.1.2/80") } else { false }
         }
         #expect(flushesNewlyStale == true, "the main transaction first")
         #expect(last.last == [.deleteChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")])
 
-        time.advance(.seconds(2))
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.4"]), delta: Self.delta(endpointsOf: [Self.name])))
-        let main = try #require(fake.transactions.suffix(2).first)
+        f.time.advance(.seconds(2))
+        await f.sync(["10.0.1.4"])
+        let main = try #require(f.fake.transactions.suffix(2).first)
         #expect(!main.operations.contains(.flushChain("endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80")))
-        #expect(fake.table(.ip)?.chains["endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80"] == nil)
+        #expect(f.fake.table(.ip)?.chains["endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80"] == nil)
     }
 
     @Test func failureForcesAFullSyncThatRereadsTheTable() async throws {
-        let fake = FakeNFTables()
-        let backend = Self.backend(fake, time: Time())
-        try await backend.start()
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        let f = try await Fixture()
+        await f.sync(["10.0.1.1"])
 
         // Someone deletes our table behind our back, and the next transaction fails.
-        _ = try await fake.deleteTable(family: .ipv4, name: "kube-proxy")
-        fake.failNextRuns()
-        let failed = await backend.apply(
-            await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
+        _ = try await f.fake.deleteTable(family: .ipv4, name: "kube-proxy")
+        f.fake.failNextRuns()
+        let failed = await f.sync(["10.0.1.2"])
         #expect(failed.isProgrammed == false)
         #expect(failed.ruleFacts?.failures == [.nftablesSync])
 
-        let retry = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: SyncDelta()))
+        let retry = await f.sync(["10.0.1.2"], changed: false)
         #expect(retry.result == .succeeded)
         #expect(retry.kind == .full)
-        #expect(fake.table(.ip)?.rules(of: "endpoint-ZCZBVNAZ-ns1/svc1/tcp/p80__10.0.1.2/80")?.count == 2)
+        #expect(f.fake.table(.ip)?.rules(of: "endpoint-ZCZBVNAZ-ns1/svc1/tcp/p80__10.0.1.2/80")?.count == 2)
     }
 
     @Test func restartContinuesFromTheExistingTable() async throws {
-        let fake = FakeNFTables()
-        let first = Self.backend(fake, time: Time())
-        try await first.start()
-        _ = await first.apply(await first.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        let first = try await Fixture()
+        await first.sync(["10.0.1.1"])
 
-        let second = Self.backend(fake, time: Time())
-        try await second.start()
-        let outcome = await second.apply(
-            await second.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
+        let second = try await Fixture(fake: first.fake)
+        let outcome = await second.sync(["10.0.1.1"])
         #expect(outcome.result == .succeeded)
-        let written = try #require(fake.lastTransaction)
+        let written = try #require(second.fake.lastTransaction)
         #expect(!written.operations.contains(.addChain(NFTChain(name: "endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80"))))
         #expect(!written.operations.contains { if case .deleteChain = $0 { return true } else { return false } })
     }
 
     @Test func failedCleanupIsCountedAndDoesNotFailTheSync() async throws {
-        let fake = FakeNFTables()
-        let time = Time()
-        let backend = Self.backend(fake, time: time)
-        try await backend.start()
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: Self.delta(endpointsOf: [Self.name])))
-        time.advance(.seconds(2))
-        fake.failNextRuns()
-        let outcome = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.2"]), delta: SyncDelta()))
+        let f = try await Fixture()
+        await f.sync(["10.0.1.1"])
+        await f.sync(["10.0.1.2"])
+        f.time.advance(.seconds(2))
+        f.fake.failNextRuns()
+        let outcome = await f.sync(["10.0.1.2"], changed: false)
         #expect(outcome.result == .succeeded)
         #expect(outcome.ruleFacts?.failures == [.nftablesCleanup])
     }
@@ -152,24 +160,20 @@ import Testing
 
     /// ServiceCIDRs of this family become the drop rule in the next (partial) sync.
     @Test func serviceCIDRsFeedTheDropRule() async throws {
-        let fake = FakeNFTables()
-        let backend = Self.backend(fake, time: Time())
-        try await backend.start()
-        _ = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: Self.delta(endpointsOf: [Self.name])))
-        #expect(fake.table(.ip)?.rules(of: "cluster-ips-check")?.count == 1)
-        await backend.serviceCIDRsChanged([CIDR("172.30.0.0/16")!, CIDR("fd00:10:96::/112")!])
-        let outcome = await backend.apply(await backend.plan(snapshot: Self.snapshot(["10.0.1.1"]), delta: SyncDelta()))
+        let f = try await Fixture()
+        await f.sync(["10.0.1.1"])
+        #expect(f.fake.table(.ip)?.rules(of: "cluster-ips-check")?.count == 1)
+        await f.backend.serviceCIDRsChanged([CIDR("172.30.0.0/16")!, CIDR("fd00:10:96::/112")!])
+        let outcome = await f.sync(["10.0.1.1"], changed: false)
         #expect(outcome.kind == .partial)
         #expect(
-            fake.table(.ip)?.rules(of: "cluster-ips-check")?.last
+            f.fake.table(.ip)?.rules(of: "cluster-ips-check")?.last
                 == "ip daddr { 172.30.0.0/16 } drop comment \"Drop traffic to unallocated ClusterIPs\"")
     }
 
     /// The Node's zone label selects zone-hinted endpoints, through a full sync.
     @Test func nodeZoneLabelSelectsHintedEndpoints() async throws {
-        let fake = FakeNFTables()
-        let backend = Self.backend(fake, time: Time())
-        try await backend.start()
+        let f = try await Fixture()
         let port = ServicePort(name: Self.name, clusterIP: IPAddress("172.30.0.41")!, port: 80)
         let hinted = ProxySnapshot(
             family: .ipv4, servicePorts: [Self.name: port],
@@ -179,16 +183,16 @@ import Testing
                     Endpoint(ip: IPAddress("10.0.1.2")!, port: 80, zoneHints: ["zone-b"]),
                 ]
             ])
-        _ = await backend.apply(await backend.plan(snapshot: hinted, delta: Self.delta(endpointsOf: [Self.name])))
+        await f.sync(hinted, delta: Self.delta(endpointsOf: [Self.name]))
         let chain = "service-ULMVA6XW-ns1/svc1/tcp/p80"
-        #expect(fake.table(.ip)?.rules(of: chain)?.last?.contains("mod 2 vmap") == true)
+        #expect(f.fake.table(.ip)?.rules(of: chain)?.last?.contains("mod 2 vmap") == true)
         var node = Node(metadata: ObjectMeta(name: "node-1"))
         node.metadata.labels = [WellKnownLabels.topologyZone: "zone-a"]
-        await backend.nodeChanged(node)
-        let outcome = await backend.apply(await backend.plan(snapshot: hinted, delta: SyncDelta()))
+        await f.backend.nodeChanged(node)
+        let outcome = await f.sync(hinted)
         #expect(outcome.kind == .full)
         #expect(
-            fake.table(.ip)?.rules(of: chain)?.last
+            f.fake.table(.ip)?.rules(of: chain)?.last
                 == "numgen random mod 1 vmap { 0 : goto endpoint-5TPGNJF2-ns1/svc1/tcp/p80__10.0.1.1/80 }")
     }
 
@@ -212,21 +216,19 @@ import Testing
             let chain = fake.table(.ip)?.chains.keys.first { $0.hasPrefix("service-") && $0.contains("ns/svc0/") } ?? ""
             return (fake.table(.ip)?.rules(of: chain) ?? []).filter { $0.contains("numgen") || $0.hasPrefix("goto") }
         }
-        let fake = FakeNFTables()
-        let backend = Self.backend(fake, time: Time())
-        try await backend.start()
-        let small = await backend.apply(await backend.plan(snapshot: snapshot(ports: 1000), delta: SyncDelta()))
+        let f = try await Fixture()
+        let small = await f.sync(snapshot(ports: 1000))
         #expect(small.kind == .full)
-        #expect(balancing(fake).count == 1 && balancing(fake).first?.contains("numgen random mod 2 vmap") == true)
+        #expect(balancing(f.fake).count == 1 && balancing(f.fake).first?.contains("numgen random mod 2 vmap") == true)
 
-        let large = await backend.apply(await backend.plan(snapshot: snapshot(ports: 1001), delta: SyncDelta()))
+        let large = await f.sync(snapshot(ports: 1001))
         #expect(large.kind == .full, "every chain changes form")
-        #expect(balancing(fake).count == 2 && balancing(fake).first?.hasPrefix("numgen random mod 2 0 goto") == true)
+        #expect(balancing(f.fake).count == 2 && balancing(f.fake).first?.hasPrefix("numgen random mod 2 0 goto") == true)
 
-        let stays = await backend.apply(await backend.plan(snapshot: snapshot(ports: 900), delta: SyncDelta()))
+        let stays = await f.sync(snapshot(ports: 900))
         #expect(stays.kind == .partial, "no flapping between 800 and 1,000")
-        let back = await backend.apply(await backend.plan(snapshot: snapshot(ports: 800), delta: SyncDelta()))
+        let back = await f.sync(snapshot(ports: 800))
         #expect(back.kind == .full)
-        #expect(balancing(fake).count == 1)
+        #expect(balancing(f.fake).count == 1)
     }
 }
