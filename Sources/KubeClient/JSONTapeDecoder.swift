@@ -108,8 +108,9 @@ private enum TapeDecoding {
         return try T(from: TapeValueDecoder(index: index, document: document))
     }
 
-    /// `value` as `T` (which the caller has checked it is).
-    private static func cast<T>(_ value: Any, in document: TapeDocument) throws -> T {
+    /// `value` as `T` (which the caller has checked it is). Generic, not `Any`: specialised, the
+    /// cast folds away instead of boxing every string.
+    private static func cast<Value, T>(_ value: Value, in document: TapeDocument) throws -> T {
         guard let value = value as? T else { throw document.refuse() }
         return value
     }
@@ -207,6 +208,47 @@ private struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let index = try member(key), document.tape.tokens[index].kind != .null else { return nil }
+        return try TapeDecoding.decode(type, at: index, in: document)
+    }
+
+    // The scalar overloads: their default implementations would scan the members three times
+    // (`contains`, `decodeNil`, `decode`).
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        try decodeIfPresent(type, generic: key)
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        try decodeIfPresent(type, generic: key)
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        try decodeIfPresent(type, generic: key)
+    }
+
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        try decodeIfPresent(type, generic: key)
+    }
+
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try decode(type, generic: key)
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try decode(type, generic: key)
+    }
+
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try decode(type, generic: key)
+    }
+
+    private func decodeIfPresent<T: Decodable>(_ type: T.Type, generic key: Key) throws -> T? {
+        guard let index = try member(key), document.tape.tokens[index].kind != .null else { return nil }
+        return try TapeDecoding.decode(type, at: index, in: document)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, generic key: Key) throws -> T {
+        guard let index = try member(key) else { throw TapeMismatch() }
         return try TapeDecoding.decode(type, at: index, in: document)
     }
 
