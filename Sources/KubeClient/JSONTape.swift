@@ -108,19 +108,20 @@ struct JSONTape {
         return value
     }
 
-    /// The number at `index` as a finite `Double`, or `nil` (an infinite value is for
-    /// `JSONDecoder` to refuse in its own words).
+    /// The number at `index` as a `Double` when it is a plain integer literal, else `nil`:
+    /// `JSONDecoder`'s reading of fractions and exponents is its own (see ``value(at:)``), and
+    /// an infinite value is for it to refuse in its own words.
     func double(at index: Int) -> Double? {
         let token = tokens[index]
-        guard token.kind == .number else { return nil }
+        guard token.kind == .number, !token.flag else { return nil }
         let text = String(decoding: bytes[Int(token.start)..<Int(token.end)], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { return nil }
         return value
     }
 
     /// The value at `index` as a ``JSONValue``, classified as `JSONValue.init(from:)` classifies
-    /// it; `nil` when an object repeats a key or a number is out of range (left to
-    /// `JSONDecoder`, whose choice the fast path does not guess).
+    /// it; `nil` when an object repeats a key or a number is not a plain integer that fits
+    /// `Int` (left to `JSONDecoder`, whose choices the fast path does not guess).
     func value(at index: Int) -> JSONValue? {
         let token = tokens[index]
         switch token.kind {
@@ -129,9 +130,10 @@ struct JSONTape {
         case .false: return .bool(false)
         case .string: return .string(string(at: index))
         case .number:
-            if let integer = integer(at: index) { return .int(integer) }
-            guard let number = double(at: index) else { return nil }
-            return Int(exactly: number).map(JSONValue.int) ?? .double(number)
+            // A fraction or exponent, or an integer beyond `Int`, is left to `JSONDecoder`: it
+            // reads `-11111111111111111.11` as the integer -11111111111111111, where going
+            // through `Double` gives -11111111111111112 (found by fuzzing).
+            return integer(at: index).map(JSONValue.int)
         case .array:
             var elements: [JSONValue] = []
             elements.reserveCapacity(Int(token.count))
