@@ -96,9 +96,17 @@ struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension [UInt8] {
-    /// Decodes JSON text held in these bytes with `JSONDecoder`, without first copying them into
-    /// a `Data` (a LIST page is up to a few megabytes).
+    /// Decodes JSON text held in these bytes: through ``JSONTapeDecoder`` when it is sure of the
+    /// answer, else with `JSONDecoder` (whose errors name the field), without first copying the
+    /// bytes into a `Data` (a LIST page is up to a few megabytes).
     func decodeJSON<T: Decodable>(_ type: T.Type) throws -> T {
+        if let value = JSONTapeDecoder.decode(type, from: self) { return value }
+        return try decodeWithFoundation(type)
+    }
+
+    /// Decodes JSON text held in these bytes with `JSONDecoder`: the reference the fast path is
+    /// held to, and the source of every decoding error.
+    func decodeWithFoundation<T: Decodable>(_ type: T.Type) throws -> T {
         try withUnsafeBytes { raw in
             guard let base = raw.baseAddress, raw.count > 0 else {
                 return try JSONDecoder().decode(type, from: Data())

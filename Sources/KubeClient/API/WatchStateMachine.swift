@@ -173,6 +173,9 @@ struct WatchStateMachine<Object: APIObject>: Sendable {
             listing.listVersion = page.metadata?.resourceVersion
             if listing.resourceVersion == "0", token != nil { paginatedResult = true }
         }
+        // Out of `state` first: the copy bound above shares its items with `state`, so
+        // appending copied every item listed so far, once per page (quadratic in pages).
+        state = .idle
         listing.items.reserveCapacity(listing.items.count + page.items.count)
         for item in page.items { listing.items.append(item.compacted()) }
         if let token {
