@@ -24,7 +24,9 @@ public enum ProxyHarness {
         let process = try ChildProcess(
             executable: BuiltProducts.path("example-backend"),
             arguments: ["--listen", "\(host):0", "--name", name])
-        guard let line = await process.waitForLine(where: { $0.contains("listening on") }),
+        // 30 s: a parallel test run on two loaded cores once took more than 10 s to get this
+        // line out of a freshly started process.
+        guard let line = await process.waitForLine(timeout: .seconds(30), where: { $0.contains("listening on") }),
             let portText = line.split(separator: ":").last, let port = Int(portText)
         else {
             await process.terminate()
