@@ -36,15 +36,26 @@ struct IPTablesModeAdoption {
     func holds(_ chain: IPTablesChain, in table: String) -> Bool {
         guard let existing = chains[table]?[chain.name], existing.rules.count == chain.rules.count else { return false }
         for (ours, theirs) in zip(chain.rules, existing.rules) {
-            // Most rules come back in iptables-save's order unchanged: compared packed, with no
-            // need to split the kernel's rule or to canonicalise.
-            let ordered = ours.saveOrdered
-            if ordered.hasSameArguments(as: theirs) { continue }
-            if Self.canonical(ordered.arguments, family: family) != Self.canonical(theirs.saveOrderedArguments, family: family) {
+            // Most rules come back in iptables-save's order unchanged: compared word by word
+            // with slices of both packed texts, with no reordered rule built and packed, no
+            // array of the kernel's words, and no canonicalisation.
+            if ours.saveOrderMatches(theirs) { continue }
+            let oursWords = ours.saveOrderedArguments
+            let theirsWords = theirs.saveOrderedArguments
+            // Only the re-spellings `canonical` knows can make different words the same rule.
+            guard Self.mayBeRespelled(oursWords) || Self.mayBeRespelled(theirsWords) else { return false }
+            if Self.canonical(oursWords, family: family) != Self.canonical(theirsWords, family: family) {
                 return false
             }
         }
         return true
+    }
+
+    /// Whether `canonical` could change `words`: they hold a word its re-spellings start from
+    /// (most differing rules at 10k Services are `statistic` probabilities; a rule with none of
+    /// these words is its own canonical form, so two such rules that differ are different).
+    static func mayBeRespelled(_ words: [String]) -> Bool {
+        words.contains { $0 == "MARK" || $0 == "REJECT" || $0 == "recent" || $0 == "--probability" }
     }
 
     /// A rule's arguments, already in iptables-save's order (`IPTablesRule.saveOrdered`), in one
