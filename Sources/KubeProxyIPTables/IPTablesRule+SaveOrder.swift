@@ -16,24 +16,6 @@ extension IPTablesRule {
     /// full sync over 330k existing rules compares them all).
     var saveOrderedArguments: [String] { saveOrderedWords().map(String.init) }
 
-    /// Whether `other`'s arguments are exactly this rule's in iptables-save's order: the same
-    /// answer as `saveOrdered.hasSameArguments(as: other)`, without building and packing the
-    /// reordered rule (adoption asks this for each of a 10k-Service table's 420k rules).
-    func saveOrderMatches(_ other: IPTablesRule) -> Bool {
-        let words = saveOrderedWords()
-        var index = 0
-        var same = true
-        other.forEachArgument { argument in
-            guard same else { return }
-            if index < words.count && words[index] == argument {
-                index += 1
-            } else {
-                same = false
-            }
-        }
-        return same && index == words.count
-    }
-
     /// The arguments in iptables-save's order, as slices of the packed text: only a bare
     /// `-s`/`-d` address (which gets its prefix length) is a new string.
     func saveOrderedWords() -> [Substring] {
@@ -41,11 +23,12 @@ extension IPTablesRule {
         forEachArgument { arguments.append($0) }
         // The generic options by their place in `-s -d -i -o -p -f` (the last one given wins).
         var generic: [[Substring]] = Array(repeating: [], count: 6)
+        var anyGeneric = false
         var rest: [Substring] = []
         rest.reserveCapacity(arguments.count)
         var index = arguments.startIndex
         while index < arguments.endIndex {
-            let negated = arguments[index] == "!" && index + 1 < arguments.endIndex
+            let negated = Self.isBang(arguments[index]) && index + 1 < arguments.endIndex
             let optionIndex = negated ? index + 1 : index
             if let (option, slot) = Self.genericSlot(arguments[optionIndex]) {
                 let takesValue = option != "-f"
@@ -56,19 +39,24 @@ extension IPTablesRule {
                     words.append(option == "-s" || option == "-d" ? Self.withPrefixLength(value) : value)
                 }
                 generic[slot] = words
+                anyGeneric = true
                 index = end
             } else {
                 rest.append(arguments[index])
                 index += 1
             }
         }
-        if generic.allSatisfy(\.isEmpty) { return rest }
+        if !anyGeneric { return rest }
         return generic.flatMap { $0 } + rest
     }
 
     /// The short spelling of a generic match option and its place in iptables-save's order.
     private static func genericSlot(_ word: Substring) -> (Substring, Int)? {
-        switch word {
+        // Only a short word starting with `-` can be one; as a `String` of at most 15 bytes it
+        // is stored inline and compared as such (a `Substring` switch compares each case
+        // through the general string comparison, the hot spot of a 10k restart's adoption).
+        guard word.utf8.count <= 15, word.utf8.first == UInt8(ascii: "-") else { return nil }
+        switch String(word) {
         case "-s", "--source", "--src": return ("-s", 0)
         case "-d", "--destination", "--dst": return ("-d", 1)
         case "-i", "--in-interface": return ("-i", 2)
@@ -77,6 +65,11 @@ extension IPTablesRule {
         case "-f", "--fragment": return ("-f", 5)
         default: return nil
         }
+    }
+
+    /// Whether `word` is `!`, compared as a byte.
+    private static func isBang(_ word: Substring) -> Bool {
+        word.utf8.count == 1 && word.utf8.first == UInt8(ascii: "!")
     }
 
     /// `withPrefixLength` for a slice: the slice itself when it already has a prefix length.

@@ -25,19 +25,49 @@ struct IPTablesAdoptionCompareTests {
         ["-m", "comment", "--comment", "odd\u{1F}separator", "-j", "DROP"],
     ]
 
-    @Test func saveOrderMatchesAgreesWithComparingTheReorderedRule() {
-        for ours in Self.rules {
-            for theirs in Self.rules {
+    static let probabilities: [[String]] = [
+        ["-m", "statistic", "--mode", "random", "--probability", "0.1000000000", "-j", "KUBE-SEP-A"],
+        ["-m", "statistic", "--mode", "random", "--probability", "0.10000000009", "-j", "KUBE-SEP-A"],
+        ["-m", "statistic", "--mode", "random", "--probability", "0.10000000009", "-j", "KUBE-SEP-B"],
+        ["-m", "statistic", "--mode", "random", "--probability", "0.2000000000", "-j", "KUBE-SEP-A"],
+        ["-m", "statistic", "--mode", "random", "--probability", "inf", "-j", "KUBE-SEP-A"],
+        ["-m", "statistic", "--mode", "random", "--probability", "1e300", "-j", "KUBE-SEP-A"],
+        ["-m", "statistic", "--mode", "random", "--probability", "0.5", "-j", "MARK", "--or-mark", "0.5"],
+        ["-m", "statistic", "--mode", "random", "--probability", "0.50", "-j", "MARK", "--or-mark", "0.5"],
+        ["-m", "statistic", "--probability", "0.1", "-m", "statistic", "--probability", "0.5", "-j", "X"],
+        ["-m", "statistic", "--probability", "0.1", "-m", "statistic", "--probability", "0.50", "-j", "X"],
+    ]
+
+    /// The quick comparison says "same" exactly when the rule iptables-save would print is the
+    /// kernel's rule, or (probabilities) when `canonical` calls them the same; otherwise it
+    /// leaves the answer to `canonical`.
+    @Test func quickMatchAgreesWithComparingTheReorderedRule() {
+        let samples = Self.rules + Self.probabilities
+        for ours in samples {
+            for theirs in samples {
                 let a = IPTablesRule(chain: "C", arguments: ours)
                 let b = IPTablesRule(chain: "C", arguments: theirs)
-                #expect(a.saveOrderMatches(b) == a.saveOrdered.hasSameArguments(as: b), "\(ours) vs \(theirs)")
                 #expect(a.saveOrderedWords().map(String.init) == a.saveOrdered.arguments)
+                let exact = a.saveOrdered.hasSameArguments(as: b)
+                let quick = IPTablesModeAdoption.quickMatch(a, b)
+                if exact { #expect(quick, "\(ours) vs \(theirs)") }
+                if quick {
+                    #expect(
+                        IPTablesModeAdoption.canonical(a.saveOrdered.arguments, family: .ipv4)
+                            == IPTablesModeAdoption.canonical(b.saveOrdered.arguments, family: .ipv4), "\(ours) vs \(theirs)")
+                }
             }
         }
-        // A rule printed by iptables-save matches the rule we wrote in another order.
+        // A rule printed by iptables-save matches the rule we wrote in another order, and a
+        // re-spelled probability matches unless another re-spelling could be involved.
         let written = IPTablesRule(chain: "C", arguments: Self.rules[0])
-        #expect(written.saveOrderMatches(IPTablesRule(chain: "C", arguments: Self.rules[1])))
-        #expect(!written.saveOrderMatches(IPTablesRule(chain: "C", arguments: Array(Self.rules[1].dropLast()))))
+        #expect(IPTablesModeAdoption.quickMatch(written, IPTablesRule(chain: "C", arguments: Self.rules[1])))
+        #expect(!IPTablesModeAdoption.quickMatch(written, IPTablesRule(chain: "C", arguments: Array(Self.rules[1].dropLast()))))
+        let p = Self.probabilities.map { IPTablesRule(chain: "C", arguments: $0) }
+        #expect(IPTablesModeAdoption.quickMatch(p[0], p[1]))
+        #expect(!IPTablesModeAdoption.quickMatch(p[0], p[2]) && !IPTablesModeAdoption.quickMatch(p[0], p[3]))
+        #expect(!IPTablesModeAdoption.quickMatch(p[4], p[5]) && !IPTablesModeAdoption.quickMatch(p[6], p[7]))
+        #expect(!IPTablesModeAdoption.quickMatch(p[8], p[9]))
     }
 
     @Test func canonicalChangesOnlyWordsItDeclaresRespellable() {
