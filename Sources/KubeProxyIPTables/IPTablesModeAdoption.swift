@@ -36,15 +36,76 @@ struct IPTablesModeAdoption {
     func holds(_ chain: IPTablesChain, in table: String) -> Bool {
         guard let existing = chains[table]?[chain.name], existing.rules.count == chain.rules.count else { return false }
         for (ours, theirs) in zip(chain.rules, existing.rules) {
-            // Most rules come back in iptables-save's order unchanged: compared packed, with no
-            // need to split the kernel's rule or to canonicalise.
-            let ordered = ours.saveOrdered
-            if ordered.hasSameArguments(as: theirs) { continue }
-            if Self.canonical(ordered.arguments, family: family) != Self.canonical(theirs.saveOrderedArguments, family: family) {
+            // Most rules come back in iptables-save's order unchanged, or with only their
+            // probability re-spelled: compared word by word with slices of both packed texts,
+            // with no reordered rule built and packed and no canonicalisation.
+            if Self.quickMatch(ours, theirs) { continue }
+            let oursWords = ours.saveOrderedArguments
+            let theirsWords = theirs.saveOrderedArguments
+            // Only the re-spellings `canonical` knows can make different words the same rule.
+            guard Self.mayBeRespelled(oursWords) || Self.mayBeRespelled(theirsWords) else { return false }
+            if Self.canonical(oursWords, family: family) != Self.canonical(theirsWords, family: family) {
                 return false
             }
         }
         return true
+    }
+
+    /// Whether `theirs` is `ours` as iptables-save prints it, word for word, except that one
+    /// `--probability` value may be another spelling of the same fixed point (9 of a 10-endpoint
+    /// service's 32 rules). `false` means undecided: `canonical` knows the other re-spellings.
+    ///
+    /// Words are compared as bytes; canonically equivalent but differently encoded words
+    /// (which `String`'s `==` calls equal) are left to `canonical`'s comparison.
+    static func quickMatch(_ ours: IPTablesRule, _ theirs: IPTablesRule) -> Bool {
+        let words = ours.saveOrderedWords()
+        var index = 0
+        var same = true
+        var probabilities = 0
+        theirs.forEachArgument { argument in
+            guard same else { return }
+            guard index < words.count else {
+                same = false
+                return
+            }
+            if !words[index].utf8.elementsEqual(argument.utf8) {
+                if index > 0, words[index - 1].utf8.elementsEqual("--probability".utf8),
+                    let value = fixedPoint(words[index]), value == fixedPoint(argument)
+                {
+                    probabilities += 1
+                } else {
+                    same = false
+                }
+            }
+            index += 1
+        }
+        guard same, index == words.count else { return false }
+        // `canonical` re-spells the first probability only, and only after the other patterns,
+        // which a probability's value could take part in: anything more is for it to decide.
+        return probabilities == 0 || (probabilities == 1 && Self.onlyRespellingIsOneProbability(words))
+    }
+
+    /// Whether `words` hold exactly one `--probability` and no word of another re-spelling.
+    private static func onlyRespellingIsOneProbability(_ words: [Substring]) -> Bool {
+        var probabilityWords = 0
+        for word in words {
+            if word == "--probability" { probabilityWords += 1 }
+            if word == "MARK" || word == "REJECT" || word == "recent" { return false }
+        }
+        return probabilityWords == 1
+    }
+
+    /// A `statistic` probability as the kernel keeps it, round(p × 2³¹) (as in `canonical`).
+    private static func fixedPoint(_ text: Substring) -> Int? {
+        guard let value = Double(text) else { return nil }
+        return Int(exactly: (value * 2_147_483_648).rounded())
+    }
+
+    /// Whether `canonical` could change `words`: they hold a word its re-spellings start from
+    /// (most differing rules at 10k Services are `statistic` probabilities; a rule with none of
+    /// these words is its own canonical form, so two such rules that differ are different).
+    static func mayBeRespelled(_ words: [String]) -> Bool {
+        words.contains { $0 == "MARK" || $0 == "REJECT" || $0 == "recent" || $0 == "--probability" }
     }
 
     /// A rule's arguments, already in iptables-save's order (`IPTablesRule.saveOrdered`), in one
@@ -77,8 +138,9 @@ struct IPTablesModeAdoption {
         replace(["--probability", "*"]) { found in
             // xt_statistic keeps the probability as round(p × 2³¹); two spellings that round
             // to the same value are the same rule.
-            guard let value = Double(found[1]) else { return found }
-            return ["--probability", "\(Int((value * 2_147_483_648).rounded()))/2^31"]
+            // `Int(exactly:)`: an infinite or huge value in a foreign rule must not trap.
+            guard let value = Double(found[1]), let fixed = Int(exactly: (value * 2_147_483_648).rounded()) else { return found }
+            return ["--probability", "\(fixed)/2^31"]
         }
         return words
     }

@@ -13,9 +13,21 @@ extension IPTablesRuleSet {
         // The current table's chain positions by name: a linear search per rule made a 10k-
         // Service save (110k chains, 330k rules) take over a minute to parse.
         var chainIndex: [String: Int] = [:]
-        // `\r\n` is one Character in Swift, so splitting on "\n" alone would leave CRLF text as
-        // one long line.
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        // Lines end at each "\n" byte, one "\r" before it belonging to the line end: the lines
+        // a split on the Characters "\n" and "\r\n" gives (a line feed never joins a grapheme
+        // other than `\r\n`), without paying for grapheme breaking over a 10k-Service save's
+        // 420k lines.
+        var rest = Substring(text)
+        var more = true
+        while more {
+            let end = rest.utf8.firstIndex(of: UInt8(ascii: "\n")) ?? rest.utf8.endIndex
+            var rawLine = rest[rest.startIndex..<end]
+            if end == rest.utf8.endIndex {
+                more = false
+            } else {
+                rest = rest[rest.utf8.index(after: end)...]
+                if rawLine.utf8.last == UInt8(ascii: "\r") { rawLine = rawLine.dropLast() }
+            }
             lineNumber += 1
             let line = rawLine.trimmingLineSpace()
             // Line kinds go by the first scalar, as iptables-restore goes by the first byte: a
@@ -82,10 +94,25 @@ extension IPTablesRuleSet {
         // iptables refuses such chain names, and a `:NAME` declaration could not carry them, so
         // the rule set would not survive being written back (found by fuzzing).
         let chain = arguments[1]
-        guard !chain.isEmpty, !chain.unicodeScalars.contains(where: \.properties.isWhitespace) else {
+        guard !chain.isEmpty, !Self.containsWhitespace(chain) else {
             throw IPTablesError(.malformedCommand, line: lineNumber, text: text)
         }
         return IPTablesRule(chain: chain, arguments: Array(arguments.dropFirst(2)))
+    }
+
+    /// Whether `name` holds a Unicode whitespace scalar; ASCII names (all of a real save's) are
+    /// checked over bytes, without a scalar property lookup per character.
+    static func containsWhitespace(_ name: String) -> Bool {
+        var ascii = true
+        for byte in name.utf8 {
+            if byte >= 0x80 {
+                ascii = false
+                break
+            }
+            // Tab, line feed, vertical tab, form feed, carriage return, space.
+            if byte == 0x20 || (0x09...0x0D).contains(byte) { return true }
+        }
+        return ascii ? false : name.unicodeScalars.contains(where: \.properties.isWhitespace)
     }
 }
 
