@@ -48,8 +48,8 @@ public enum GoDuration {
         let totalNanos = seconds * 1_000_000_000 + attos / 1_000_000_000
         if totalNanos == 0 { return "0s" }
         if totalNanos < 1_000 { return "\(totalNanos)ns" }
-        if totalNanos < 1_000_000 { return trim(Double(totalNanos) / 1e3) + "µs" }
-        if totalNanos < 1_000_000_000 { return trim(Double(totalNanos) / 1e6) + "ms" }
+        if totalNanos < 1_000_000 { return fixed(totalNanos, fractionDigits: 3) + "µs" }
+        if totalNanos < 1_000_000_000 { return fixed(totalNanos, fractionDigits: 6) + "ms" }
         var out = ""
         var remaining = totalNanos
         let hours = remaining / 3_600_000_000_000
@@ -58,13 +58,25 @@ public enum GoDuration {
         remaining -= minutes * 60_000_000_000
         if hours > 0 { out += "\(hours)h" }
         if hours > 0 || minutes > 0 { out += "\(minutes)m" }
-        out += trim(Double(remaining) / 1e9) + "s"
+        out += fixed(remaining, fractionDigits: 9) + "s"
         return out
     }
 
-    private static func trim(_ value: Double) -> String {
-        var s = String(value)
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        return s
+    /// `value / 10^fractionDigits` in decimal without trailing zeros, as Go prints it
+    /// (`0.000003`, `1.5`, `2`). Integer arithmetic: a `Double` printed `3e-06`, which no
+    /// duration parser (ours or Go's) reads back.
+    private static func fixed(_ value: Int64, fractionDigits: Int) -> String {
+        var scale: Int64 = 1
+        for _ in 0..<fractionDigits { scale *= 10 }
+        let whole = value / scale
+        var fraction = value % scale
+        guard fraction != 0 else { return "\(whole)" }
+        var digits = fractionDigits
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        let text = String(fraction)
+        return "\(whole)." + String(repeating: "0", count: digits - text.count) + text
     }
 }
