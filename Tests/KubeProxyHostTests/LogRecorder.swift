@@ -6,8 +6,11 @@ import Synchronization
 final class LogRecorder: Sendable {
     /// One logged line.
     struct Line: Sendable, Hashable {
+        /// The level it was logged at.
         var level: Logger.Level
+        /// The message.
         var message: String
+        /// The logger's and the call's metadata, rendered.
         var metadata: [String: String]
     }
 

@@ -23,9 +23,12 @@ import Testing
         var nftables: String
         /// nftables' match of other traffic (`ifNotLocal`).
         var nftablesNegated: String
+        /// The iptables match names the test case.
         var testDescription: String { iptables.joined(separator: " ") }
     }
 
+    /// `--detect-local-mode` values that match on interfaces (the CIDR ones are covered by the
+    /// renderers' own tests).
     static let detectors = [
         Detector(
             yaml: "detectLocalMode: BridgeInterface\ndetectLocal:\n  bridgeInterface: cbr0", iptables: ["-i", "cbr0"],
@@ -38,6 +41,7 @@ import Testing
     /// Bind addresses of both families (documentation prefixes: never a host's address).
     static let bindAddresses: [IPFamily: IPAddress] = [.ipv4: .v4(0xc000_020a), .ipv6: IPAddress("2001:db8::a")!]
 
+    /// The one service port of `snapshot`.
     static let name = ServicePortName(namespace: "ns", name: "web", port: "http")
 
     /// A NodePort service with `externalTrafficPolicy: Local`: its ClusterIP masquerade rule
