@@ -36,6 +36,7 @@ public struct SystemIPTables: IPTablesExecutor {
     /// `iptables-restore` or `ip6tables-restore`.
     public static func restoreTool(_ family: IPFamily) -> String { family == .ipv4 ? "iptables-restore" : "ip6tables-restore" }
 
+    /// Runs the family's save tool; a failure is logged here too, since callers retry quietly.
     public func save(family: IPFamily) async throws -> String {
         let output = try await runner.run(Self.saveTool(family), [])
         do {
@@ -46,34 +47,28 @@ public struct SystemIPTables: IPTablesExecutor {
         }
     }
 
+    /// Applies `input` through `restore(streaming:family:)` as its only piece, so both forms
+    /// share the arguments, the line count in the debug line and the error log.
     public func restore(_ input: String, family: IPFamily) async throws {
-        let arguments = restoreArguments ?? ["--noflush", "-w", String(lockWaitSeconds)]
-        logger.debug(
-            "running iptables-restore",
-            metadata: ["family": "\(family)", "lines": "\(input.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 })"])
-        let output = try await runner.run(Self.restoreTool(family), arguments, input: input)
-        do {
-            _ = try output.checked()
-        } catch {
-            logger.error("iptables-restore failed", metadata: ["error": "\(error)"])
-            throw error
-        }
+        try await restore(streaming: { emit in try emit(input) }, family: family)
     }
 
+    /// Runs the family's restore tool over the pieces `write` emits (each goes straight to the
+    /// tool's stdin file); the one place restores are counted, logged and checked.
     public func restore(
         streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void, family: IPFamily
     ) async throws {
         let arguments = restoreArguments ?? ["--noflush", "-w", String(lockWaitSeconds)]
         let logger = logger
-        // Counted while the pieces go to the stdin file, logged before the tool starts, like
-        // the whole-text `restore` (the benchmark sums these lines).
+        // Counted while the pieces go to the stdin file, logged before the tool starts (the
+        // benchmark sums these lines, whichever form wrote them).
         let counted: @Sendable (_ emit: (String) throws -> Void) throws -> Void = { emit in
             var lines = 0
             try write { piece in
                 lines += piece.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
                 try emit(piece)
             }
-            logger.debug("running iptables-restore", metadata: ["family": "\(family)", "lines": "\(lines)", "input": "streamed"])
+            logger.debug("running iptables-restore", metadata: ["family": "\(family)", "lines": "\(lines)"])
         }
         let output = try await runner.run(Self.restoreTool(family), arguments, streamingInput: counted)
         do {

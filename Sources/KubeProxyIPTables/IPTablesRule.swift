@@ -48,6 +48,14 @@ public struct IPTablesRule: Hashable, Sendable, CustomStringConvertible {
         self.storage = Self.storage(for: arguments)
     }
 
+    /// A rule whose arguments the caller has already packed: `packedArguments` is what
+    /// `storage(for:)` makes of them (at least one argument, none containing U+001F, joined by
+    /// it). For the save parser, which tokenizes straight into this form.
+    init(chain: String, packedArguments: String) {
+        self.chain = chain
+        self.storage = .packed(packedArguments)
+    }
+
     private static func storage(for arguments: [String]) -> Storage {
         guard !arguments.isEmpty, !arguments.contains(where: { $0.utf8.contains(0x1F) }) else { return .list(arguments) }
         var text = ""

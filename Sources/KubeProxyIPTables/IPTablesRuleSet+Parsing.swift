@@ -13,6 +13,11 @@ extension IPTablesRuleSet {
         // The current table's chain positions by name: a linear search per rule made a 10k-
         // Service save (110k chains, 330k rules) take over a minute to parse.
         var chainIndex: [String: Int] = [:]
+        // The chain of the previous rule: iptables-save prints a chain's rules together, so
+        // most rules skip hashing their chain's name (entries of `chainIndex` never change).
+        var previous: (name: String, index: Int)?
+        // The bytes of the rule being packed, reused from line to line.
+        var scratch: [UInt8] = []
         // Lines end at each "\n" byte, one "\r" before it belonging to the line end: the lines
         // a split on the Characters "\n" and "\r\n" gives (a line feed never joins a grapheme
         // other than `\r\n`), without paying for grapheme breaking over a 10k-Service save's
@@ -34,19 +39,24 @@ extension IPTablesRuleSet {
             // combining mark after `*` or `:` must not turn the line into something else.
             let first = line.unicodeScalars.first
             if first == nil || first == "#" { continue }
-            let lineText = String(rawLine)
+            // The raw line becomes a String only for an error (one per line of a 10k-Service
+            // save was 420k copies).
+            let lineText = rawLine
             if first == "*" {
-                guard current == nil else { throw IPTablesError(.missingCommit, line: lineNumber, text: lineText) }
+                guard current == nil else { throw IPTablesError(.missingCommit, line: lineNumber, text: String(lineText)) }
                 let name = String(line.unicodeScalars.dropFirst())
-                guard !name.isEmpty else { throw IPTablesError(.malformedTableLine, line: lineNumber, text: lineText) }
+                guard !name.isEmpty else { throw IPTablesError(.malformedTableLine, line: lineNumber, text: String(lineText)) }
                 current = IPTablesTable(name: name)
                 chainIndex = [:]
+                previous = nil
                 continue
             }
             // Taken out of `current`, not copied: a second reference would make every append
             // copy the chain's rules, turning a 20k-rule save into quadratic work.
-            guard var table = current.take() else { throw IPTablesError(.outsideTable, line: lineNumber, text: lineText) }
-            if line == "COMMIT" {
+            guard var table = current.take() else { throw IPTablesError(.outsideTable, line: lineNumber, text: String(lineText)) }
+            // Bytes: `==` on strings is the general (canonical-equivalence) comparison, and
+            // this runs once per line; no other spelling of these ASCII letters is equivalent.
+            if line.utf8.elementsEqual("COMMIT".utf8) {
                 tables.append(table)
                 continue
             }
@@ -55,10 +65,14 @@ extension IPTablesRuleSet {
                 if chainIndex[chain.name] == nil { chainIndex[chain.name] = table.chains.count }
                 table.chains.append(chain)
             } else {
-                let rule = try Self.parseSavedRule(line, lineNumber: lineNumber, text: lineText)
-                if let index = chainIndex[rule.chain] {
+                let rule = try Self.parseSavedRule(line, lineNumber: lineNumber, text: lineText, scratch: &scratch)
+                if let previous, previous.name == rule.chain {
+                    table.chains[previous.index].rules.append(rule)
+                } else if let index = chainIndex[rule.chain] {
                     table.chains[index].rules.append(rule)
+                    previous = (rule.chain, index)
                 } else {
+                    previous = (rule.chain, table.chains.count)
                     chainIndex[rule.chain] = table.chains.count
                     table.chains.append(IPTablesChain(name: rule.chain, rules: [rule]))
                 }
@@ -69,35 +83,148 @@ extension IPTablesRuleSet {
     }
 
     /// Parses `:NAME POLICY [p:b]` (the counter part is optional).
-    static func parseChainDeclaration(_ line: Substring, lineNumber: Int, text: String) throws(IPTablesError) -> IPTablesChain {
+    static func parseChainDeclaration(_ line: Substring, lineNumber: Int, text: Substring) throws(IPTablesError) -> IPTablesChain {
+        // A 10k-Service save declares 110k chains: ASCII lines are split over bytes, without a
+        // String per scalar run.
+        if let chain = asciiChainDeclaration(line.utf8) { return chain }
+        return try generalChainDeclaration(line, lineNumber: lineNumber, text: text)
+    }
+
+    /// `parseChainDeclaration` over Unicode scalars, for any line (and every error).
+    static func generalChainDeclaration(_ line: Substring, lineNumber: Int, text: Substring) throws(IPTablesError) -> IPTablesChain {
         let fields = line.unicodeScalars.dropFirst().split(whereSeparator: { $0 == " " || $0 == "\t" })
             .map { String(String.UnicodeScalarView($0)) }
         guard fields.count >= 2, fields.count <= 3, !fields[0].isEmpty else {
-            throw IPTablesError(.malformedChainLine, line: lineNumber, text: text)
+            throw IPTablesError(.malformedChainLine, line: lineNumber, text: String(text))
         }
         if fields.count == 3 && !(fields[2].hasPrefix("[") && fields[2].hasSuffix("]")) {
-            throw IPTablesError(.malformedChainLine, line: lineNumber, text: text)
+            throw IPTablesError(.malformedChainLine, line: lineNumber, text: String(text))
         }
         let policy = fields[1] == "-" ? nil : fields[1]
         return IPTablesChain(name: fields[0], policy: policy)
     }
 
+    /// `:NAME POLICY [p:b]` of an ASCII line split on spaces and tabs, as
+    /// `parseChainDeclaration` splits it; `nil` when not ASCII or not well-formed (the general
+    /// path then decides and reports the error).
+    static func asciiChainDeclaration(_ bytes: Substring.UTF8View) -> IPTablesChain? {
+        guard bytes.first == UInt8(ascii: ":"), bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var fields: [Substring.UTF8View.SubSequence] = []
+        var rest = bytes.dropFirst()
+        while !rest.isEmpty {
+            rest = rest.drop { $0 == 0x20 || $0 == 0x09 }
+            guard !rest.isEmpty else { break }
+            let end = rest.firstIndex { $0 == 0x20 || $0 == 0x09 } ?? rest.endIndex
+            guard fields.count < 3 else { return nil }
+            fields.append(rest[rest.startIndex..<end])
+            rest = rest[end...]
+        }
+        guard fields.count >= 2 else { return nil }
+        if fields.count == 3 && !(fields[2].first == UInt8(ascii: "[") && fields[2].last == UInt8(ascii: "]")) { return nil }
+        let name = String(decoding: fields[0], as: UTF8.self)
+        let policy = fields[1].elementsEqual("-".utf8) ? nil : String(decoding: fields[1], as: UTF8.self)
+        return IPTablesChain(name: name, policy: policy)
+    }
+
     /// Parses `[p:b] -A CHAIN args…` as printed by iptables-save.
-    static func parseSavedRule(_ line: Substring, lineNumber: Int, text: String) throws(IPTablesError) -> IPTablesRule {
+    ///
+    /// A line of ASCII without U+001F (every line a real save prints) is tokenized straight
+    /// into the rule's packed form (`IPTablesRule.init(chain:packedArguments:)`) in `scratch`:
+    /// no String per argument, no array of them, no second pass to pack them. Anything else,
+    /// and every error, takes the general path.
+    static func parseSavedRule(
+        _ line: Substring, lineNumber: Int, text: Substring, scratch: inout [UInt8]
+    ) throws(IPTablesError) -> IPTablesRule {
+        if let rule = packedSavedRule(line.utf8, scratch: &scratch) { return rule }
+        return try parseSavedRule(line, lineNumber: lineNumber, text: text)
+    }
+
+    /// `parseSavedRule(_:lineNumber:text:scratch:)` without the packed fast path: the general
+    /// tokenizer, then the arguments packed.
+    static func parseSavedRule(_ line: Substring, lineNumber: Int, text: Substring) throws(IPTablesError) -> IPTablesRule {
         guard var arguments = IPTablesTokenizer.split(line) else {
-            throw IPTablesError(.unterminatedQuote, line: lineNumber, text: text)
+            throw IPTablesError(.unterminatedQuote, line: lineNumber, text: String(text))
         }
         if let first = arguments.first, first.hasPrefix("["), first.hasSuffix("]") { arguments.removeFirst() }
         guard arguments.count >= 2, arguments[0] == "-A" || arguments[0] == "--append" else {
-            throw IPTablesError(.malformedCommand, line: lineNumber, text: text)
+            throw IPTablesError(.malformedCommand, line: lineNumber, text: String(text))
         }
         // iptables refuses such chain names, and a `:NAME` declaration could not carry them, so
         // the rule set would not survive being written back (found by fuzzing).
         let chain = arguments[1]
         guard !chain.isEmpty, !Self.containsWhitespace(chain) else {
-            throw IPTablesError(.malformedCommand, line: lineNumber, text: text)
+            throw IPTablesError(.malformedCommand, line: lineNumber, text: String(text))
         }
         return IPTablesRule(chain: chain, arguments: Array(arguments.dropFirst(2)))
+    }
+
+    /// The rule of a saved ASCII line, tokenized as `IPTablesTokenizer.split` would (quotes,
+    /// backslash escapes inside them, ASCII whitespace between arguments) straight into the
+    /// packed form; `nil` when the line is not plain ASCII, holds U+001F, is not a well-formed
+    /// `[p:b] -A CHAIN arg…` with at least one argument, or leaves a quote open (the general
+    /// path then decides, and reports errors).
+    static func packedSavedRule(_ bytes: Substring.UTF8View, scratch: inout [UInt8]) -> IPTablesRule? {
+        scratch.removeAll(keepingCapacity: true)
+        // Where the first three words start and end in `scratch` (a counter, `-A`, the chain);
+        // inline, as arrays they were two allocations a line.
+        var starts = InlineArray<3, Int>(repeating: 0)
+        var ends = InlineArray<3, Int>(repeating: 0)
+        var words = 0
+        var inArgument = false
+        var inQuotes = false
+        var escaped = false
+        for byte in bytes {
+            guard byte < 0x80, byte != 0x1F else { return nil }
+            if inQuotes {
+                if escaped {
+                    scratch.append(byte)
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inQuotes = false
+                } else {
+                    scratch.append(byte)
+                }
+                continue
+            }
+            let isSpace = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+            if isSpace {
+                if inArgument {
+                    if words <= 3 { ends[words - 1] = scratch.count }
+                    inArgument = false
+                }
+                continue
+            }
+            if !inArgument {
+                // A new word: separated from the previous one in the packed text.
+                if words > 0 { scratch.append(0x1F) }
+                words += 1
+                if words <= 3 { starts[words - 1] = scratch.count }
+                inArgument = true
+            }
+            if byte == UInt8(ascii: "\"") { inQuotes = true } else { scratch.append(byte) }
+        }
+        guard !inQuotes else { return nil }
+        if inArgument, words <= 3 { ends[words - 1] = scratch.count }
+        func word(_ index: Int) -> ArraySlice<UInt8> { scratch[starts[index]..<ends[index]] }
+        guard words >= 1 else { return nil }
+        let first = word(0)
+        let counter = first.first == UInt8(ascii: "[") && first.last == UInt8(ascii: "]")
+        let command = counter ? 1 : 0
+        // `-A CHAIN` and at least one argument (a rule without any is kept as a list).
+        guard words >= command + 3 else { return nil }
+        let append = word(command)
+        guard append.elementsEqual("-A".utf8) || append.elementsEqual("--append".utf8) else { return nil }
+        let chainBytes = word(command + 1)
+        // Chain names with whitespace (only quoted ones can have it) are refused by the
+        // general path.
+        guard !chainBytes.isEmpty, !chainBytes.contains(where: { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }) else {
+            return nil
+        }
+        let chain = String(decoding: chainBytes, as: UTF8.self)
+        let packed = String(decoding: scratch[(ends[command + 1] + 1)...], as: UTF8.self)
+        return IPTablesRule(chain: chain, packedArguments: packed)
     }
 
     /// Whether `name` holds a Unicode whitespace scalar; ASCII names (all of a real save's) are

@@ -34,7 +34,7 @@ public struct PortalKernelRead: Sendable {
             } else if let table, let chain = Self.ruleChain(line), let portal = PortalChain(rawValue: chain),
                 portal.table == table
             {
-                let rule = try IPTablesRuleSet.parseSavedRule(line, lineNumber: lineNumber, text: String(rawLine))
+                let rule = try IPTablesRuleSet.parseSavedRule(line, lineNumber: lineNumber, text: rawLine)
                 if matches, let recognised = PortalRule(rule), let count = counts[recognised], count > 0 {
                     counts[recognised] = count - 1
                 } else {

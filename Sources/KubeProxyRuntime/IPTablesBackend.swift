@@ -366,8 +366,9 @@ public actor IPTablesBackend: ProxyBackend {
 extension IPTablesBackend {
     /// The backend for `context` (`--proxy-mode=iptables`): parameters from the configuration
     /// and the host (nfacct when `context.nfacctMetrics` exists), upstream's restore
-    /// flags, `route_localnet` set when localhost NodePorts are on.
-    static func make(_ context: BackendContext) throws -> IPTablesBackend {
+    /// flags, `route_localnet` set when localhost NodePorts are on. `executor` replaces the
+    /// system tools (tests check what the flags render without touching the host's tables).
+    static func make(_ context: BackendContext, executor: (any IPTablesExecutor)? = nil) throws -> IPTablesBackend {
         let configuration = context.configuration
         let family = context.family
         let logger = context.logger.child(family == .ipv4 ? "iptables" : "ip6tables")
@@ -385,11 +386,11 @@ extension IPTablesBackend {
                 logger.error("cannot enable route_localnet; localhost NodePorts will not work", metadata: ["error": "\(error)"])
             }
         }
-        var executor = SystemIPTables(logger: logger)
-        executor.restoreArguments = ["-w", "5", "-W", "100000", "--noflush", "--counters"]
+        var system = SystemIPTables(logger: logger)
+        system.restoreArguments = ["-w", "5", "-W", "100000", "--noflush", "--counters"]
         let nfacctMetrics = context.nfacctMetrics
         return IPTablesBackend(
-            parameters: parameters, executor: executor, canaryInterval: configuration.syncPeriod,
+            parameters: parameters, executor: executor ?? system, canaryInterval: configuration.syncPeriod,
             nodeAddresses: { (try? LocalAddresses.current()) ?? [] }, detectLocalMode: configuration.detectLocalMode,
             nfacctRefused: { nfacctMetrics?.disable() }, logger: logger)
     }

@@ -8,8 +8,8 @@ extension ProxyBuilder {
     ///
     /// The node IP (for `--nodeport-addresses primary`, the nftables default, and the
     /// firewall's node exception) comes from `BackendContext.nodeAddresses(logger:)`, as in
-    /// iptables mode.
-    static func nftablesBackend(_ context: BackendContext) throws -> NFTablesBackend {
+    /// iptables mode. `executor` replaces `nft` (tests check what the flags render).
+    static func nftablesBackend(_ context: BackendContext, executor: (any NFTablesExecutor)? = nil) throws -> NFTablesBackend {
         let configuration = context.configuration
         let logger = context.logger.child("nftables")
         let entries = configuration.nodePortAddresses.isEmpty ? ["primary"] : configuration.nodePortAddresses
@@ -23,7 +23,7 @@ extension ProxyBuilder {
         }
         let options = NFTRenderOptions(common)
         return NFTablesBackend(
-            options: options, executor: SystemNFTables(logger: logger),
+            options: options, executor: executor ?? SystemNFTables(logger: logger),
             detectsByNodeCIDR: configuration.detectLocalMode == "NodeCIDR", logger: logger.child("proxier"))
     }
 

@@ -11,8 +11,9 @@ import Synchronization
 /// rejects (unknown chain or jump target, deleting a missing rule, deleting a referenced or
 /// non-empty chain, an unterminated table), leaving the tables unchanged: the whole input is
 /// one transaction, as with the nft-based iptables. `save` prints the tables the way
-/// `iptables-save` does, including its argument order (`-d`/`-p` first, `/32` added), so code
-/// under test must parse structurally, exactly as against the real thing.
+/// `iptables-save` does, including its argument order (`-d`/`-p` first, `/32` added) and its
+/// re-spellings (MARK, REJECT, `recent`, `statistic`; see `kernelSpelling`), so code under
+/// test must parse structurally, exactly as against the real thing.
 ///
 /// Each family starts with empty `filter` and `nat` tables (built-in chains, policy ACCEPT)
 /// unless given other contents.
@@ -122,7 +123,8 @@ public final class FakeIPTables: IPTablesExecutor, Sendable {
     }
 
     /// `ruleSet` printed like iptables-save: banner comments, built-in chains first, then user
-    /// chains by name, rules grouped by chain in that order.
+    /// chains by name, rules grouped by chain in that order, each in the kernel's spelling
+    /// (`kernelSpelling`; `ruleSet(family:)` keeps what was written).
     public static func saveText(_ ruleSet: IPTablesRuleSet, family: IPFamily) -> String {
         let tool = family == .ipv4 ? "iptables-save" : "ip6tables-save"
         var lines: [String] = []
@@ -131,7 +133,7 @@ public final class FakeIPTables: IPTablesExecutor, Sendable {
             lines.append("*\(table.name)")
             let ordered = table.chains.filter(\.isBuiltin) + table.chains.filter { !$0.isBuiltin }.sorted { $0.name < $1.name }
             lines += ordered.map(\.declarationLine)
-            lines += ordered.flatMap { $0.rules.map(\.description) }
+            lines += ordered.flatMap { $0.rules.map { kernelSpelling($0, family: family).description } }
             lines.append("COMMIT")
             lines.append("# Completed by \(tool) (FakeIPTables)")
         }

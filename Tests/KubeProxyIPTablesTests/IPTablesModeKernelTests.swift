@@ -63,7 +63,28 @@ import Testing
             for (key, rules) in expected.sorted(by: { $0.key < $1.key }) {
                 #expect(actual[key] == rules, "\(key)", sourceLocation: sourceLocation)
             }
+            // The fake's save prints every rule word for word as iptables-save does
+            // (`FakeIPTables.kernelSpelling`), so restart tests against the fake meet the
+            // kernel's re-spellings.
+            let fakeSaved = Self.spelled(try IPTablesRuleSet(parsingSave: try await harness.fake.save(family: family)))
+            let realSpelled = Self.spelled(real)
+            #expect(Set(fakeSaved.keys) == Set(realSpelled.keys), sourceLocation: sourceLocation)
+            for (key, rules) in realSpelled.sorted(by: { $0.key < $1.key }) {
+                #expect(fakeSaved[key] == rules, "\(key)", sourceLocation: sourceLocation)
+            }
             return plan
+        }
+
+        /// Per `table chain`, the rules' arguments exactly as printed; empty built-in chains
+        /// left out.
+        static func spelled(_ ruleSet: IPTablesRuleSet) -> [String: [[String]]] {
+            var result: [String: [[String]]] = [:]
+            for table in ruleSet.tables {
+                for chain in table.chains where !(chain.isBuiltin && chain.rules.isEmpty) {
+                    result["\(table.name) \(chain.name)"] = chain.rules.map(\.arguments)
+                }
+            }
+            return result
         }
 
         /// Per `table chain`, the rules in one spelling for both sides: iptables-save's argument
