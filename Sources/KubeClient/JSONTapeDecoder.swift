@@ -110,7 +110,7 @@ private enum TapeDecoding {
         if type is any FixedWidthInteger.Type || type is any BinaryFloatingPoint.Type {
             throw document.refuse()
         }
-        if document.typed, let value = TypedDecoding.decode(type, index, from: JSONTapeReader(tape: tape)) {
+        if document.typed, let value = TypedDecoding.decode(type, tape: index, in: JSONTapeReader(tape: tape)) {
             return value
         }
         if let array = type as? any TapeDecodedArray.Type {

@@ -14,7 +14,7 @@ import KubeAPI
 struct JSONValueDecoder {
     /// Decodes `type` from `value`.
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        if let typed = TypedDecoding.decode(type, value, from: JSONValueReader()) { return typed }
+        if let typed = TypedDecoding.decode(type, tree: value) { return typed }
         return try decodeCodable(type, from: value)
     }
 

@@ -183,7 +183,7 @@ import Testing
     func repeatedKeysAreRefusedOnTheTape(_ json: String) throws {
         let bytes = Array(json.utf8)
         let tape = try JSONTape(parsing: bytes)
-        #expect(TypedDecoding.decode(Service.self, 0, from: JSONTapeReader(tape: tape)) == nil)
+        #expect(TypedDecoding.decode(Service.self, tape: 0, in: JSONTapeReader(tape: tape)) == nil)
         #expect(JSONTapeDecoder.decode(Service.self, from: bytes) == nil)
     }
 
@@ -245,7 +245,7 @@ import Testing
     ) throws -> Answered {
         // The tape, against JSONDecoder on the same bytes.
         let tape = try JSONTape(parsing: bytes)
-        let fromTape = TypedDecoding.decode(type, 0, from: JSONTapeReader(tape: tape))
+        let fromTape = try? T.decodeTyped(0, from: JSONTapeReader(tape: tape))
         if let fromTape {
             let reference = try? bytes.decodeWithFoundation(type)
             #expect(reference == fromTape, "\(T.self) from the tape of \(name)", sourceLocation: sourceLocation)
@@ -253,13 +253,18 @@ import Testing
         // The tree, against the manifest path's Codable decoding (JSONValueDecoder, else
         // JSONDecoder on the tree's JSON).
         let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        let fromTree = TypedDecoding.decode(type, value, from: JSONValueReader())
+        let fromTree = try? T.decodeTyped(value, from: JSONValueReader())
         if let fromTree {
             let reference =
                 (try? JSONValueDecoder.decodeCodable(type, from: value))
                 ?? (try? JSONDecoder().decode(type, from: JSONEncoder().encode(value)))
             #expect(reference == fromTree, "\(T.self) from the tree of \(name)", sourceLocation: sourceLocation)
             #expect((try? JSONValueDecoder.decode(type, from: value)) == fromTree, sourceLocation: sourceLocation)
+        }
+        // The entry points the hooks use (concrete per reader) answer the same.
+        if T.self is any TypedDecodingRoot.Type {
+            #expect(TypedDecoding.decode(type, tree: value) == fromTree, sourceLocation: sourceLocation)
+            #expect(TypedDecoding.decode(type, tape: 0, in: JSONTapeReader(tape: tape)) == fromTape, sourceLocation: sourceLocation)
         }
         switch (fromTree != nil, fromTape != nil) {
         case (true, true): return .both

@@ -43,11 +43,17 @@ private func both<T: TypedDecodable & Decodable & Equatable>(_ type: T.Type, _ b
 /// The typed decoder on the tape agrees with `JSONDecoder`.
 private func tape<T: TypedDecodable & Decodable & Equatable>(_ type: T.Type, _ body: [UInt8]) {
     guard let parsed = try? JSONTape(parsing: body) else { return }
+    let reader = JSONTapeReader(tape: parsed)
+    let root = TypedDecoding.decode(type, tape: 0, in: reader)
     let fast: T
     do {
-        fast = try T.decodeTyped(0, from: JSONTapeReader(tape: parsed))
+        fast = try T.decodeTyped(0, from: reader)
     } catch {
+        guard root == nil else { fatalError("\(T.self): the tape entry point decoded what the decoder gave up on: \(text(body))") }
         return
+    }
+    if T.self is any TypedDecodingRoot.Type, root != fast {
+        fatalError("\(T.self): the tape entry point disagrees with the decoder: \(text(body))")
     }
     let reference: T
     do {
@@ -61,11 +67,16 @@ private func tape<T: TypedDecodable & Decodable & Equatable>(_ type: T.Type, _ b
 /// The typed decoder on the tree agrees with the manifest path's `Codable` decoding.
 private func tree<T: TypedDecodable & Decodable & Equatable>(_ type: T.Type, _ body: [UInt8]) {
     guard let value = try? body.decodeWithFoundation(JSONValue.self) else { return }
+    let root = TypedDecoding.decode(type, tree: value)
     let fast: T
     do {
         fast = try T.decodeTyped(value, from: JSONValueReader())
     } catch {
+        guard root == nil else { fatalError("\(T.self): the tree entry point decoded what the decoder gave up on: \(value)") }
         return
+    }
+    if T.self is any TypedDecodingRoot.Type, root != fast {
+        fatalError("\(T.self): the tree entry point disagrees with the decoder: \(value)")
     }
     let reference: T
     do {

@@ -208,3 +208,13 @@ extension EndpointSlicePort: TypedDecodable {
         return port
     }
 }
+
+extension EndpointSlice: TypedDecodingRoot {
+    static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> EndpointSlice {
+        try decodeTyped(value, from: JSONValueReader())
+    }
+
+    static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> EndpointSlice {
+        try decodeTyped(index, from: reader)
+    }
+}

@@ -65,3 +65,13 @@ extension OwnerReference: TypedDecodable {
         return owner
     }
 }
+
+extension ObjectMeta: TypedDecodingRoot {
+    static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> ObjectMeta {
+        try decodeTyped(value, from: JSONValueReader())
+    }
+
+    static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> ObjectMeta {
+        try decodeTyped(index, from: reader)
+    }
+}

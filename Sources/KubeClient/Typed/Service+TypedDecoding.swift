@@ -274,3 +274,13 @@ extension Condition: TypedDecodable {
         return condition
     }
 }
+
+extension Service: TypedDecodingRoot {
+    static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> Service {
+        try decodeTyped(value, from: JSONValueReader())
+    }
+
+    static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> Service {
+        try decodeTyped(index, from: reader)
+    }
+}

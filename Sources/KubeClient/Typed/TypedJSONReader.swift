@@ -177,19 +177,41 @@ struct SeenFields {
     }
 }
 
+/// The types the `Codable` fast paths hand to their typed decoders: the objects kube-proxy
+/// receives by the thousand. The entry points are concrete (one per reader) so that each
+/// decoder and everything it calls is compiled for that reader; reached through the generic
+/// requirement alone, the decoders ran unspecialised (witness-table calls, generic metadata
+/// look-ups, closures not inlined), about half of their time.
+protocol TypedDecodingRoot: TypedDecodable {
+    /// Decodes a manifest tree, or gives up.
+    static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> Self
+    /// Decodes the value at tape `index`, or gives up.
+    static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> Self
+}
+
 /// The hooks of the `Codable` fast paths: a type with a typed decoder is decoded by it first.
 enum TypedDecoding {
-    /// `type` decoded by its typed decoder from `value`, or `nil` when `type` has none or it
-    /// gave up.
+    /// `type` decoded from a manifest tree by its typed decoder, or `nil` when `type` has none
+    /// or it gave up.
     @inline(__always)
-    static func decode<T, Reader: TypedJSONReader>(_ type: T.Type, _ value: Reader.Value, from reader: Reader) -> T? {
-        guard let typed = type as? any TypedDecodable.Type else { return nil }
-        return open(typed, value, reader) as? T
+    static func decode<T>(_ type: T.Type, tree value: JSONValue) -> T? {
+        guard let root = type as? any TypedDecodingRoot.Type else { return nil }
+        return tree(root, value) as? T
     }
 
-    private static func open<D: TypedDecodable, Reader: TypedJSONReader>(
-        _ type: D.Type, _ value: Reader.Value, _ reader: Reader
-    ) -> D? {
-        try? D.decodeTyped(value, from: reader)
+    /// `type` decoded from the value at tape `index` by its typed decoder, or `nil` when `type`
+    /// has none or it gave up.
+    @inline(__always)
+    static func decode<T>(_ type: T.Type, tape index: Int, in reader: JSONTapeReader) -> T? {
+        guard let root = type as? any TypedDecodingRoot.Type else { return nil }
+        return tape(root, index, reader) as? T
+    }
+
+    private static func tree<D: TypedDecodingRoot>(_ type: D.Type, _ value: JSONValue) -> D? {
+        try? D.decodeTyped(tree: value)
+    }
+
+    private static func tape<D: TypedDecodingRoot>(_ type: D.Type, _ index: Int, _ reader: JSONTapeReader) -> D? {
+        try? D.decodeTyped(tape: index, in: reader)
     }
 }
