@@ -12,6 +12,7 @@ extension EndpointSlice: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``EndpointSlice`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> EndpointSlice {
@@ -45,6 +46,7 @@ extension EndpointSliceEndpoint: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``EndpointSliceEndpoint`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> EndpointSliceEndpoint {
@@ -74,6 +76,7 @@ extension EndpointConditions: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``EndpointConditions`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> EndpointConditions {
@@ -98,6 +101,7 @@ extension EndpointHints: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``EndpointHints`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> EndpointHints {
@@ -121,6 +125,7 @@ extension ForZone: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ForZone`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ForZone {
@@ -143,6 +148,7 @@ extension ForNode: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ForNode`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ForNode {
@@ -165,6 +171,7 @@ extension ObjectReference: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ObjectReference`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ObjectReference {
@@ -193,6 +200,7 @@ extension EndpointSlicePort: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``EndpointSlicePort`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> EndpointSlicePort {
@@ -210,10 +218,12 @@ extension EndpointSlicePort: TypedDecodable {
 }
 
 extension EndpointSlice: TypedDecodingRoot {
+    /// Decodes ``EndpointSlice`` from a manifest tree (specialised for ``JSONValueReader``).
     static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> EndpointSlice {
         try decodeTyped(value, from: JSONValueReader())
     }
 
+    /// Decodes ``EndpointSlice`` from the API tape (specialised for ``JSONTapeReader``).
     static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> EndpointSlice {
         try decodeTyped(index, from: reader)
     }

@@ -12,21 +12,25 @@ struct JSONTapeReader: TypedJSONReader {
         self.tape = tape
     }
 
+    /// Whether the value is `null`.
     func isNull(_ value: Int) -> Bool {
         tape.tokens[value].kind == .null
     }
 
+    /// A string, or give up.
     func string(_ value: Int) throws(TypedDecodingGiveUp) -> String {
         guard tape.tokens[value].kind == .string else { throw TypedDecodingGiveUp() }
         return tape.string(at: value)
     }
 
+    /// An integer that fits `Int`, or give up.
     func int(_ value: Int) throws(TypedDecodingGiveUp) -> Int {
         // `integer(at:)` is `nil` for anything but a plain integer literal that fits.
         guard let number = tape.integer(at: value) else { throw TypedDecodingGiveUp() }
         return number
     }
 
+    /// `true` or `false`, or give up.
     func bool(_ value: Int) throws(TypedDecodingGiveUp) -> Bool {
         switch tape.tokens[value].kind {
         case .true: return true
@@ -35,6 +39,7 @@ struct JSONTapeReader: TypedJSONReader {
         }
     }
 
+    /// An integer or a string, or give up.
     func intOrString(_ value: Int) throws(TypedDecodingGiveUp) -> IntOrString {
         switch tape.tokens[value].kind {
         case .number: return .int(try int(value))
@@ -43,6 +48,7 @@ struct JSONTapeReader: TypedJSONReader {
         }
     }
 
+    /// An object of strings, or give up.
     func stringMap(_ value: Int) throws(TypedDecodingGiveUp) -> [String: String] {
         let token = tape.tokens[value]
         guard token.kind == .object else { throw TypedDecodingGiveUp() }
@@ -58,6 +64,7 @@ struct JSONTapeReader: TypedJSONReader {
         return map
     }
 
+    /// An array decoded element by element at its exact size, or give up.
     func array<Element>(
         _ value: Int, _ element: (Int) throws(TypedDecodingGiveUp) -> Element
     ) throws(TypedDecodingGiveUp) -> [Element] {
@@ -73,6 +80,7 @@ struct JSONTapeReader: TypedJSONReader {
         return array
     }
 
+    /// The members whose keys are in `table`, in order, or give up.
     func members<Field>(
         _ value: Int, _ table: FieldTable<Field>, _ body: (Field, Int) throws(TypedDecodingGiveUp) -> Void
     ) throws(TypedDecodingGiveUp) {

@@ -8,26 +8,31 @@ struct JSONValueReader: TypedJSONReader {
     /// Creates a reader (it holds nothing: the values carry the tree).
     init() {}
 
+    /// Whether the value is `null`.
     func isNull(_ value: JSONValue) -> Bool {
         if case .null = value { return true }
         return false
     }
 
+    /// A string, or give up.
     func string(_ value: JSONValue) throws(TypedDecodingGiveUp) -> String {
         guard case .string(let text) = value else { throw TypedDecodingGiveUp() }
         return text
     }
 
+    /// An integer that fits `Int`, or give up.
     func int(_ value: JSONValue) throws(TypedDecodingGiveUp) -> Int {
         guard case .int(let number) = value else { throw TypedDecodingGiveUp() }
         return number
     }
 
+    /// `true` or `false`, or give up.
     func bool(_ value: JSONValue) throws(TypedDecodingGiveUp) -> Bool {
         guard case .bool(let flag) = value else { throw TypedDecodingGiveUp() }
         return flag
     }
 
+    /// An integer or a string, or give up.
     func intOrString(_ value: JSONValue) throws(TypedDecodingGiveUp) -> IntOrString {
         switch value {
         case .int(let number): return .int(number)
@@ -36,6 +41,7 @@ struct JSONValueReader: TypedJSONReader {
         }
     }
 
+    /// An object of strings, or give up.
     func stringMap(_ value: JSONValue) throws(TypedDecodingGiveUp) -> [String: String] {
         guard case .object(let members) = value else { throw TypedDecodingGiveUp() }
         // `mapValues` keeps the dictionary's layout: no key is hashed again.
@@ -51,6 +57,7 @@ struct JSONValueReader: TypedJSONReader {
         return map
     }
 
+    /// An array decoded element by element at its exact size, or give up.
     func array<Element>(
         _ value: JSONValue, _ element: (JSONValue) throws(TypedDecodingGiveUp) -> Element
     ) throws(TypedDecodingGiveUp) -> [Element] {
@@ -61,6 +68,7 @@ struct JSONValueReader: TypedJSONReader {
         return array
     }
 
+    /// The members whose keys are in `table`, in order, or give up.
     func members<Field>(
         _ value: JSONValue, _ table: FieldTable<Field>, _ body: (Field, JSONValue) throws(TypedDecodingGiveUp) -> Void
     ) throws(TypedDecodingGiveUp) {

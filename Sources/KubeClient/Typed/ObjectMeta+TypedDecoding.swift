@@ -13,6 +13,7 @@ extension ObjectMeta: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ObjectMeta`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ObjectMeta {
@@ -48,6 +49,7 @@ extension OwnerReference: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``OwnerReference`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> OwnerReference {
@@ -67,10 +69,12 @@ extension OwnerReference: TypedDecodable {
 }
 
 extension ObjectMeta: TypedDecodingRoot {
+    /// Decodes ``ObjectMeta`` from a manifest tree (specialised for ``JSONValueReader``).
     static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> ObjectMeta {
         try decodeTyped(value, from: JSONValueReader())
     }
 
+    /// Decodes ``ObjectMeta`` from the API tape (specialised for ``JSONTapeReader``).
     static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> ObjectMeta {
         try decodeTyped(index, from: reader)
     }

@@ -12,6 +12,7 @@ extension Service: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``Service`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> Service {
@@ -47,6 +48,7 @@ extension ServiceSpec: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ServiceSpec`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ServiceSpec {
@@ -89,6 +91,7 @@ extension ServicePortSpec: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ServicePortSpec`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ServicePortSpec {
@@ -119,6 +122,7 @@ extension SessionAffinityConfig: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``SessionAffinityConfig`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> SessionAffinityConfig {
@@ -141,6 +145,7 @@ extension ClientIPConfig: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ClientIPConfig`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ClientIPConfig {
@@ -163,6 +168,7 @@ extension ServiceStatus: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``ServiceStatus`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> ServiceStatus {
@@ -186,6 +192,7 @@ extension LoadBalancerStatus: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``LoadBalancerStatus`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> LoadBalancerStatus {
@@ -208,6 +215,7 @@ extension LoadBalancerIngress: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``LoadBalancerIngress`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> LoadBalancerIngress {
@@ -233,6 +241,7 @@ extension PortStatus: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``PortStatus`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> PortStatus {
@@ -257,6 +266,7 @@ extension Condition: TypedDecodable {
     /// The key table of ``TypedField``.
     static let typedFields = FieldTable<TypedField>()
 
+    /// Decodes ``Condition`` member by member; gives up where `Codable` might answer differently.
     static func decodeTyped<Reader: TypedJSONReader>(
         _ value: Reader.Value, from reader: Reader
     ) throws(TypedDecodingGiveUp) -> Condition {
@@ -276,10 +286,12 @@ extension Condition: TypedDecodable {
 }
 
 extension Service: TypedDecodingRoot {
+    /// Decodes ``Service`` from a manifest tree (specialised for ``JSONValueReader``).
     static func decodeTyped(tree value: JSONValue) throws(TypedDecodingGiveUp) -> Service {
         try decodeTyped(value, from: JSONValueReader())
     }
 
+    /// Decodes ``Service`` from the API tape (specialised for ``JSONTapeReader``).
     static func decodeTyped(tape index: Int, in reader: JSONTapeReader) throws(TypedDecodingGiveUp) -> Service {
         try decodeTyped(index, from: reader)
     }
