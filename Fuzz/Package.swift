@@ -18,6 +18,7 @@ let package = Package(
         .executableTarget(name: "fuzz-manifest", dependencies: [root("KubeClient"), root("KubeProxyRuntime")]),
         .executableTarget(name: "fuzz-api-json", dependencies: [root("KubeAPI"), root("KubeClient")]),
         .executableTarget(name: "fuzz-json-tape", dependencies: [root("KubeAPI"), root("KubeClient")]),
+        .executableTarget(name: "fuzz-typed-decode", dependencies: [root("KubeAPI"), root("KubeClient")]),
         .executableTarget(name: "fuzz-watch-framer", dependencies: [root("KubeAPI"), root("KubeClient")]),
         .executableTarget(name: "fuzz-iptables-save", dependencies: [root("KubeProxyIPTables")]),
         .executableTarget(name: "fuzz-kubeconfig", dependencies: [root("KubeAPI"), root("KubeClient")]),

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(manifest api-json json-tape watch-framer iptables-save kubeconfig config-file label-selector)
+targets=(manifest api-json json-tape typed-decode watch-framer iptables-save kubeconfig config-file label-selector)
 target="${1:-all}"
 seconds="${2:-20}"
 config="${FUZZ_CONFIG:-release}"

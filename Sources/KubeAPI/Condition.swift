@@ -1,4 +1,7 @@
 /// `metav1.Condition`: the standard condition shape in object statuses.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/Service+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct Condition: Codable, Sendable, Hashable {
     /// Condition type (CamelCase).
     public var type: String?

@@ -1,5 +1,8 @@
 /// `discovery.k8s.io/v1.EndpointSlice`: a slice of the endpoints of one Service (named by the
 /// `kubernetes.io/service-name` label). kube-proxy merges all slices of a Service.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/EndpointSlice+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct EndpointSlice: Codable, Sendable, Hashable {
     /// `discovery.k8s.io/v1`.
     public var apiVersion: String?

@@ -1,5 +1,8 @@
 /// `discovery.k8s.io/v1.Endpoint`: one backend of a slice. Named `EndpointSliceEndpoint` so it
 /// does not clash with Core's model type `Endpoint`.
+///
+/// This type and the others in this file are also decoded by hand (`KubeClient/Typed/EndpointSlice+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct EndpointSliceEndpoint: Codable, Sendable, Hashable {
     /// The endpoint's addresses (the API allows exactly one; consumers use the first).
     public var addresses: [String]?

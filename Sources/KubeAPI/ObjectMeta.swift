@@ -2,6 +2,9 @@
 ///
 /// `managedFields` is deliberately not modelled: kube-proxy never reads it and it is by far the
 /// largest part of most objects. Timestamps stay strings so they round-trip byte-exactly.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/ObjectMeta+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct ObjectMeta: Codable, Sendable, Hashable {
     /// Unique name within the namespace; `nil` only in templates that use `generateName`.
     public var name: String?

@@ -1,5 +1,8 @@
 /// `core/v1.ObjectReference`: points at another object, e.g. the Pod behind an endpoint
 /// (`targetRef`). Used in logs and events, never for routing.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/EndpointSlice+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct ObjectReference: Codable, Sendable, Hashable {
     /// Kind of the referent (usually `Pod`).
     public var kind: String?

@@ -1,6 +1,9 @@
 /// `metav1.OwnerReference`: names the object that owns this one (e.g. the Service that owns an
 /// EndpointSlice). Kept for completeness and round-tripping; kube-proxy keys slices by the
 /// `kubernetes.io/service-name` label instead.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/ObjectMeta+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct OwnerReference: Codable, Sendable, Hashable {
     /// API version of the owner.
     public var apiVersion: String?

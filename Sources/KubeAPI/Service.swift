@@ -1,5 +1,8 @@
 /// `core/v1.Service`: a stable virtual address (cluster IP, node ports, external and load-balancer
 /// IPs) in front of a set of endpoints. The main input of kube-proxy.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/Service+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct Service: Codable, Sendable, Hashable {
     /// `v1`.
     public var apiVersion: String?

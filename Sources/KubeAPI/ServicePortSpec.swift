@@ -1,5 +1,8 @@
 /// `core/v1.ServicePort`: one port of a Service. Named `ServicePortSpec` so it does not clash
 /// with Core's model type `ServicePort`, which is what this becomes after translation.
+///
+/// This type is also decoded by hand (`KubeClient/Typed/Service+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct ServicePortSpec: Codable, Sendable, Hashable {
     /// Port name; required when a Service has more than one port. Matches the EndpointSlice port name.
     public var name: String?

@@ -1,5 +1,8 @@
 /// `core/v1.ServiceSpec`. Enum-like fields (`type`, `sessionAffinity`, the traffic policies,
 /// `ipFamilyPolicy`, …) are strings so unknown values decode; Core maps them to its model.
+///
+/// This type and the others in this file are also decoded by hand (`KubeClient/Typed/Service+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct ServiceSpec: Codable, Sendable, Hashable {
     /// The ports the Service exposes.
     public var ports: [ServicePortSpec]?

@@ -1,5 +1,8 @@
 /// `core/v1.ServiceStatus`: what the cloud provider reported; kube-proxy reads the load-balancer
 /// ingress IPs (and their `ipMode`) from it.
+///
+/// This type and the others in this file are also decoded by hand (`KubeClient/Typed/Service+TypedDecoding.swift`, for start-up
+/// speed): a new stored property needs a `TypedField` case and a `switch` arm there too.
 public struct ServiceStatus: Codable, Sendable, Hashable {
     /// The provisioned load balancer, if any.
     public var loadBalancer: LoadBalancerStatus?

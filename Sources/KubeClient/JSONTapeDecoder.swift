@@ -9,11 +9,16 @@ import KubeAPI
 /// type's `init(from:)` swallowed with `try?` — makes ``decode(_:from:)`` return `nil`. So do
 /// syntax errors and every decoding error: the caller then decodes with `JSONDecoder`, whose
 /// errors (field paths, wording) are the ones users and tests see.
+///
+/// A type with a hand-written decoder (``TypedDecodable``: `Service`, `EndpointSlice`,
+/// `ObjectMeta`, …) is decoded by it wherever it occurs (a LIST page's items, a watch event's
+/// object); when that gives up, the `Codable` path below decodes the same value.
 enum JSONTapeDecoder {
-    /// `type` decoded from `bytes`, or `nil` when `JSONDecoder` must decide.
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) -> T? {
+    /// `type` decoded from `bytes`, or `nil` when `JSONDecoder` must decide. `typed: false`
+    /// decodes through `Codable` only (for tests comparing the two).
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], typed: Bool = true) -> T? {
         guard let tape = try? JSONTape(parsing: bytes) else { return nil }
-        let document = TapeDocument(tape: tape)
+        let document = TapeDocument(tape: tape, typed: typed)
         guard let value = try? TapeDecoding.decode(type, at: 0, in: document), !document.refused else {
             return nil
         }
@@ -24,10 +29,13 @@ enum JSONTapeDecoder {
 /// The tape shared by every container of one decode, and whether the decode refused somewhere.
 private final class TapeDocument {
     let tape: JSONTape
+    /// Whether types with a typed decoder are decoded by it.
+    let typed: Bool
     var refused = false
 
-    init(tape: JSONTape) {
+    init(tape: JSONTape, typed: Bool) {
         self.tape = tape
+        self.typed = typed
     }
 
     /// Records a refusal and returns the error to throw.
@@ -101,6 +109,9 @@ private enum TapeDecoding {
         }
         if type is any FixedWidthInteger.Type || type is any BinaryFloatingPoint.Type {
             throw document.refuse()
+        }
+        if document.typed, let value = TypedDecoding.decode(type, tape: index, in: JSONTapeReader(tape: tape)) {
+            return value
         }
         if let array = type as? any TapeDecodedArray.Type {
             return try cast(try array.decodeTape(at: index, in: document), in: document)

@@ -8,9 +8,19 @@ import KubeAPI
 /// or less (an integer field given `80.0`, for instance, is refused here), and its errors are
 /// not meant for users. A caller that gets an error decodes again with `JSONDecoder`, which
 /// either succeeds or produces the usual error with its field path and wording.
+///
+/// A type with a hand-written decoder (``TypedDecodable``: `Service`, `EndpointSlice`) is
+/// decoded by it first; when that gives up, the `Codable` path below decodes the same value.
 struct JSONValueDecoder {
     /// Decodes `type` from `value`.
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        if let typed = TypedDecoding.decode(type, tree: value) { return typed }
+        return try decodeCodable(type, from: value)
+    }
+
+    /// Decodes `type` from `value` through `Codable` only, the reference the typed decoders are
+    /// held to (tests and the `typed-decode` fuzz target compare the two).
+    static func decodeCodable<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         try T(from: ValueDecoder(value: value, codingPath: []))
     }
 }
