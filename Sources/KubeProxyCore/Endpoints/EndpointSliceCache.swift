@@ -89,6 +89,11 @@ public struct EndpointSliceCache: Sendable {
         return store(nil, at: key)
     }
 
+    /// Whether a source is stored under `key`.
+    func holds(_ key: NamespacedName) -> Bool {
+        sources[key] != nil
+    }
+
     /// Every Service with at least one stored source.
     public var services: Set<NamespacedName> { Set(sourcesByService.keys) }
 
