@@ -108,7 +108,14 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         let changed: Bool
         switch event {
         case .service(let change):
-            changed = services.update(previous: change.old, current: change.new, at: now)
+            if let key = (change.new ?? change.old).flatMap({ NamespacedName($0.metadata) }),
+                services.pendingChange(for: key) == nil, state.ignores(change.new, of: key)
+            {
+                // Nothing this family programs can change (another family's Service, say).
+                changed = false
+            } else {
+                changed = services.update(previous: change.old, current: change.new, at: now)
+            }
         case .endpointSlice(let change):
             changed = endpoints.update(previous: change.old, current: change.new, at: now)
         case .endpoints(let change):
