@@ -28,13 +28,17 @@ public struct EndpointSliceCache: Sendable {
     /// Its ports are a list, not a dictionary: a slice has a handful of ports (usually one), and
     /// at 10k slices a dictionary per slice cost about twice the memory of the list.
     struct Source: Hashable, Sendable {
+        /// The Service the source belongs to (its `kubernetes.io/service-name` label).
         var service: NamespacedName
+        /// One entry per service port name, sorted by name.
         var ports: [PortEndpoints]
     }
 
     /// The endpoints of one service port in one source.
     struct PortEndpoints: Hashable, Sendable {
+        /// The service port, matched by name and protocol.
         var name: ServicePortName
+        /// Its endpoints, merged (one per `ip:port`) and sorted by address.
         var endpoints: [Endpoint]
     }
 

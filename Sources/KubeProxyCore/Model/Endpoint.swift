@@ -120,9 +120,13 @@ extension Endpoint {
     /// every port of a slice) point at one box instead of each holding two optional strings and
     /// two sets. Compared and hashed by value, so sharing never changes an endpoint's equality.
     final class Locality: Hashable, Sendable {
+        /// `nodeName`.
         let nodeName: String?
+        /// `zone`.
         let zone: String?
+        /// `hints.forZones[].name`.
         let zoneHints: Set<String>
+        /// `hints.forNodes[].name`.
         let nodeHints: Set<String>
 
         private init(nodeName: String?, zone: String?, zoneHints: Set<String>, nodeHints: Set<String>) {
