@@ -4,7 +4,10 @@ import NIOCore
 ///
 /// `UserspaceProxy` opens listeners only through `UserspaceProxy.openListener` (which switches on
 /// the protocol: `TCPListener`, `UDPListener`) and otherwise talks to this protocol.
-protocol ServicePortListener: Sendable {
+///
+/// Class-bound: a reference is one word plus its witness table where an open existential took
+/// five, in a table of one entry per service port.
+protocol ServicePortListener: AnyObject, Sendable {
     /// The port the kernel reports for the listening socket (the allocated one, or the
     /// ephemeral one it chose for port 0).
     var localPort: Int { get }

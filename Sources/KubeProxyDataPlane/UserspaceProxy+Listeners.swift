@@ -15,7 +15,7 @@ extension UserspaceProxy {
             let status = ListenerStatus.unsupported(reason: reason)
             defer { statuses[name] = status }
             guard statuses[name] != status else { return nil }
-            return change(.unsupported, desired, port: nil, endpoints: 0, reason: reason)
+            return change(.unsupported, name, port: nil, endpoints: 0, reason: reason)
         }
         let balancer = ServiceBalancer(eventLoop: group.next(), sessionAffinity: desired.sessionAffinity)
         let counters = ListenerCounters()
@@ -25,15 +25,16 @@ extension UserspaceProxy {
             descriptors.acquire(1)
             activePerProtocol[name.protocol, default: 0] += 1
             active[name] = Active(
-                desired: desired, listener: listener, allocatedPort: allocated, counters: counters,
+                endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity, listener: listener,
+                allocatedPort: allocated, counters: counters,
                 affinityCleanup: affinityCleanup(desired.sessionAffinity, balancer)
             )
             statuses[name] = .listening(port: listener.localPort)
-            return change(.started, desired, port: listener.localPort, endpoints: balancer.endpointCount)
+            return change(.started, name, port: listener.localPort, endpoints: balancer.endpointCount)
         } catch {
             let reason = "\(error)"
             statuses[name] = .failed(reason: reason)
-            return change(.failed, desired, port: nil, endpoints: 0, reason: reason)
+            return change(.failed, name, port: nil, endpoints: 0, reason: reason)
         }
     }
 
@@ -41,18 +42,19 @@ extension UserspaceProxy {
     func update(_ desired: ProxiedPort) async -> DataPlaneChange? {
         guard var entry = active[desired.name] else { return nil }
         let unchanged =
-            entry.desired.sessionAffinity == desired.sessionAffinity
-            && entry.desired.endpoints.sorted() == desired.endpoints.sorted()
+            entry.sessionAffinity == desired.sessionAffinity
+            && entry.endpoints.sorted() == desired.endpoints.sorted()
         guard !unchanged else { return nil }
         let balancer = entry.listener.balancer
         balancer.update(endpoints: desired.endpoints, sessionAffinity: desired.sessionAffinity)
-        if (entry.desired.sessionAffinity == .none) != (desired.sessionAffinity == .none) {
+        if (entry.sessionAffinity == .none) != (desired.sessionAffinity == .none) {
             entry.affinityCleanup?.cancel()
             entry.affinityCleanup = affinityCleanup(desired.sessionAffinity, balancer)
         }
-        entry.desired = desired
+        entry.endpoints = desired.endpoints
+        entry.sessionAffinity = desired.sessionAffinity
         active[desired.name] = entry
-        return change(.updated, desired, port: entry.listener.localPort, endpoints: balancer.endpointCount)
+        return change(.updated, desired.name, port: entry.listener.localPort, endpoints: balancer.endpointCount)
     }
 
     /// The periodic pin cleanup of a port with ClientIP `affinity`; `nil` without affinity.
@@ -79,7 +81,7 @@ extension UserspaceProxy {
         await entry.listener.close()
         descriptors.release(1)
         allocator.release(entry.allocatedPort)
-        return change(.stopped, entry.desired, port: entry.listener.localPort, endpoints: count)
+        return change(.stopped, name, port: entry.listener.localPort, endpoints: count)
     }
 
     /// Binds the preferred port when one is given and usable, else allocates a port and binds it,
@@ -201,13 +203,13 @@ extension UserspaceProxy {
 
     private func change(
         _ kind: DataPlaneChange.Kind,
-        _ desired: ProxiedPort,
+        _ name: ServicePortName,
         port: Int?,
         endpoints: Int,
         reason: String = ""
     ) -> DataPlaneChange {
         DataPlaneChange(
-            kind: kind, name: desired.name, listenAddress: bindAddress, port: port,
+            kind: kind, name: name, listenAddress: bindAddress, port: port,
             endpointCount: endpoints, reason: reason
         )
     }

@@ -28,8 +28,15 @@ import NIOCore
 /// `apply` and `shutdown` calls are serialised internally, so overlapping calls are safe.
 public actor UserspaceProxy {
     /// One open listener and the desired state it last applied.
+    ///
+    /// Only the parts of the `ProxiedPort` that later syncs compare (endpoints and affinity;
+    /// the name is the table's key, the preferred port matters only at the start): the table
+    /// holds one entry per service port, 10k at scale.
     struct Active {
-        var desired: ProxiedPort
+        /// The endpoints last handed to the balancer, as the sync gave them.
+        var endpoints: [EndpointAddress]
+        /// The affinity last handed to the balancer.
+        var sessionAffinity: SessionAffinity
         let listener: any ServicePortListener
         /// The port the allocator handed out (0 in kernel-picks mode), released on close.
         let allocatedPort: Int
@@ -316,7 +323,22 @@ public actor UserspaceProxy {
     /// What each open listener has relayed so far (see `ListenerStatistics` for staleness).
     /// Reads atomics only: cheap enough for every metrics scrape.
     public func statistics() -> [ServicePortName: ListenerStatistics] {
-        active.mapValues { $0.counters.snapshot() }
+        statistics(includingIdle: true)
+    }
+
+    /// `statistics()`, leaving out listeners that have counted nothing yet when `includingIdle`
+    /// is false: at 10k ports the full report was a 2 MiB dictionary every few seconds (two of
+    /// them alive while the metrics swapped theirs), almost all zeros. For totals an absent
+    /// listener and an all-zero one fold the same way.
+    public func statistics(includingIdle: Bool) -> [ServicePortName: ListenerStatistics] {
+        if includingIdle { return active.mapValues { $0.counters.snapshot() } }
+        let idle = ListenerStatistics()
+        var report: [ServicePortName: ListenerStatistics] = [:]
+        for (name, entry) in active {
+            let statistics = entry.counters.snapshot()
+            if statistics != idle { report[name] = statistics }
+        }
+        return report
     }
 
     /// Holds the NodePorts and local service addresses in `desired` open so no other program

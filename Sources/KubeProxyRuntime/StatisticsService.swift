@@ -28,8 +28,9 @@ struct StatisticsService: ServiceLifecycle.Service, CustomStringConvertible {
         }
     }
 
-    /// One report: the data plane's current statistics into the metrics.
+    /// One report: the data plane's current statistics into the metrics; listeners that have
+    /// counted nothing are left out unless the series are per service port.
     func publish() async {
-        metrics.record(await dataPlane.statistics())
+        metrics.record(await dataPlane.statistics(includingIdle: metrics.perServicePort))
     }
 }

@@ -50,6 +50,7 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
     /// conntrack cleanup (which must see every change, also those of failed syncs). `nil`
     /// before the first programmed sync: what a previous run left is unknown, and its flows
     /// to endpoints that still serve must survive a restart, so the first sync deletes nothing.
+    /// Always `nil` without a conntrack cleanup (userspace mode).
     private var programmedSnapshot: ProxySnapshot?
     private var unreconciled = SyncDelta()
     /// The local-endpoint facts of `state`, advanced by every sync's delta (health check
@@ -108,7 +109,14 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         let changed: Bool
         switch event {
         case .service(let change):
-            changed = services.update(previous: change.old, current: change.new, at: now)
+            if let key = (change.new ?? change.old).flatMap({ NamespacedName($0.metadata) }),
+                services.pendingChange(for: key) == nil, state.ignores(change.new, of: key)
+            {
+                // Nothing this family programs can change (another family's Service, say).
+                changed = false
+            } else {
+                changed = services.update(previous: change.old, current: change.new, at: now)
+            }
         case .endpointSlice(let change):
             changed = endpoints.update(previous: change.old, current: change.new, at: now)
         case .endpoints(let change):
@@ -167,7 +175,9 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
         localFacts.update(snapshot: state.snapshot, delta: delta, nodeName: nodeName)
         observers.metrics?.pendingChanges(services: 0, endpoints: 0)
         report(delta)
-        unreconciled.absorb(delta)
+        // Only a conntrack cleanup after a programmed sync reads these (the first programmed
+        // sync deletes nothing): the first sync's delta names every service port twice.
+        if observers.conntrack != nil, programmedSnapshot != nil { unreconciled.absorb(delta) }
         let snapshot = state.snapshot
         let plan = await backend.plan(snapshot: snapshot, delta: delta)
         guard isInitialized else { return true }
@@ -196,7 +206,9 @@ public actor SyncLoop<Backend: ProxyBackend, C: Clock> where C.Duration == Durat
     /// programmed sync.
     private func reconcileConntrack(_ snapshot: ProxySnapshot) async {
         defer {
-            programmedSnapshot = snapshot
+            // Kept only for a cleanup to compare with: a held snapshot shares the state's
+            // tables, so the next apply copies every one of them (10k entries each).
+            programmedSnapshot = observers.conntrack == nil ? nil : snapshot
             unreconciled = SyncDelta()
         }
         guard let conntrack = observers.conntrack, let programmedSnapshot else { return }

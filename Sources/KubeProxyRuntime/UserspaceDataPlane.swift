@@ -19,6 +19,9 @@ public protocol UserspaceDataPlane: Sendable {
     func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult]
     /// Counters per service port, for metrics.
     func statistics() async -> [ServicePortName: ListenerStatistics]
+    /// `statistics()`, without the service ports whose counters are all zero unless
+    /// `includingIdle` (per-port series need every port; totals do not).
+    func statistics(includingIdle: Bool) async -> [ServicePortName: ListenerStatistics]
     /// The service ports the last `apply` left unserved for lack of listener capacity, `nil`
     /// when none (the reason `/healthz` fails).
     func unservedPorts() async -> UnservedPorts?
@@ -33,6 +36,12 @@ extension UserspaceDataPlane {
     /// Filters every listener's port: for data planes without a cheaper lookup.
     public func listenerPorts(of names: Set<ServicePortName>) async -> [ServicePortName: Int] {
         await listenerPorts().filter { names.contains($0.key) }
+    }
+
+    /// Filters the full report: for data planes without a cheaper way.
+    public func statistics(includingIdle: Bool) async -> [ServicePortName: ListenerStatistics] {
+        let all = await statistics()
+        return includingIdle ? all : all.filter { $0.value != ListenerStatistics() }
     }
 
     /// A data plane without incremental updates compares everything.

@@ -145,4 +145,50 @@ struct EndpointsChangeTrackerTests {
         #expect(tracker.take().services == [svc1])
         #expect(tracker.cache.endpoints(for: svc1).isEmpty)
     }
+
+    /// A valid slice of another address type is not recorded (it would only hold the object
+    /// until the next sync): nothing pending, no sync requested, nothing in the cache.
+    @Test func aValidSliceOfTheOtherFamilyIsNotRecorded() {
+        var tracker = Tracker(family: .ipv6)
+        let v4 = Self.a
+        let first = tracker.update(previous: nil, current: v4, at: t(0))
+        #expect(!first)
+        #expect(tracker.pendingCount == 0)
+        #expect(tracker.pendingChange(for: sliceKey) == nil)
+        #expect(tracker.oldestPendingChange == nil)
+        let second = tracker.update(previous: v4, current: Self.b, at: t(1))
+        let third = tracker.update(previous: Self.b, current: nil, at: t(2))
+        #expect(!second && !third)
+        let changes = tracker.take()
+        #expect(changes.services.isEmpty && changes.problems.isEmpty && changes.lastChangeTriggerTimes.isEmpty)
+        #expect(tracker.cache.services.isEmpty)
+    }
+
+    /// An invalid slice of the other family is still refused and reported (as before), and the
+    /// valid version that follows clears the problem.
+    @Test func anInvalidSliceOfTheOtherFamilyIsStillReported() {
+        var tracker = Tracker(family: .ipv6)
+        let bad = TestObjects.slice(endpoints: [TestObjects.endpoint("nope")])
+        let refused = tracker.update(previous: nil, current: bad, at: t(0))
+        #expect(refused)
+        #expect(tracker.take().problems[sliceKey] != nil)
+        tracker.update(previous: nil, current: bad, at: t(1))
+        tracker.update(previous: bad, current: Self.a, at: t(2))
+        let changes = tracker.take()
+        #expect(changes.problems.isEmpty)
+        #expect(changes.services.isEmpty)
+    }
+
+    /// A slice whose address type changes away from this family (the lenient cache allows it)
+    /// still leaves the cache: the event is recorded because the old version was of this family.
+    @Test func aSliceLeavingThisFamilyIsRecorded() {
+        var tracker = Tracker(family: .ipv4)
+        tracker.update(previous: nil, current: Self.a, at: t(0))
+        _ = tracker.take()
+        let v6 = TestObjects.slice(addressType: "IPv6", endpoints: [TestObjects.endpoint("2001:db8::1")])
+        let left = tracker.update(previous: Self.a, current: v6, at: t(1))
+        #expect(left)
+        #expect(tracker.take().services == [svc1])
+        #expect(tracker.cache.endpoints(for: svc1).isEmpty)
+    }
 }

@@ -155,4 +155,40 @@ struct ProxyStateTests {
         _ = h.apply()
         #expect(h.state.snapshot.sortedServicePorts.map(\.name.description) == ["ns1/a:m", "ns1/a:z", "ns1/b:p80"])
     }
+
+    /// `ignores` is true exactly for events that `apply` would turn into no change and no
+    /// problem: checked against `apply` itself for each kind of Service.
+    @Test(arguments: [
+        ("other family", TestObjects.service(clusterIP: "fd00::41"), true),
+        ("headless", TestObjects.service(clusterIP: "None"), true),
+        ("ExternalName", TestObjects.service(clusterIP: nil, type: "ExternalName"), true),
+        ("this family", TestObjects.service(), false),
+        ("dual-stack", TestObjects.service(clusterIP: "fd00::41", clusterIPs: ["fd00::41", "172.30.0.41"]), false),
+        ("other family, invalid", TestObjects.service(clusterIP: "fd00::41", ports: []), false),
+        ("no cluster IP at all, invalid", TestObjects.service(clusterIP: "not-an-ip"), false),
+    ])
+    func ignoresOnlyWhatApplyWouldNotReport(_ name: String, _ service: Service, _ ignored: Bool) {
+        var h = Harness()
+        let key = NamespacedName(namespace: "ns1", name: "svc1")
+        #expect(h.state.ignores(service, of: key) == ignored, "\(name)")
+        h.service(nil, service)
+        let delta = h.apply()
+        #expect((delta.isEmpty && delta.serviceProblems.isEmpty) == ignored, "\(name)")
+    }
+
+    /// Once the state holds ports of a Service, no event of it is ignored: a move to the other
+    /// family (or a deletion) must remove them.
+    @Test func aServiceWithPortsIsNeverIgnored() {
+        var h = Harness()
+        let key = NamespacedName(namespace: "ns1", name: "svc1")
+        #expect(h.state.ignores(nil, of: key))
+        h.service(nil, Self.svc1)
+        _ = h.apply()
+        let moved = TestObjects.service(clusterIP: "fd00::41")
+        #expect(!h.state.ignores(moved, of: key))
+        #expect(!h.state.ignores(nil, of: key))
+        h.service(Self.svc1, moved)
+        #expect(h.apply().removedServicePorts.keys.sorted() == [p80])
+        #expect(h.state.ignores(nil, of: key))
+    }
 }

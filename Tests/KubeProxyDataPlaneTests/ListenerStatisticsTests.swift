@@ -72,4 +72,21 @@ struct ListenerStatisticsTests {
         await proxy.shutdown()
         #expect(await proxy.statistics().isEmpty)
     }
+
+    /// The report for totals leaves out listeners that have counted nothing; a listener that
+    /// has (here one connection to a port without endpoints) is in it with its counts.
+    @Test func idleListenersCanBeLeftOut() async throws {
+        let proxy = T.proxy()
+        let used = T.service("used")
+        let idle = T.service("idle")
+        _ = await proxy.apply(T.desired(ProxiedPort(name: used, endpoints: []), ProxiedPort(name: idle, endpoints: [])))
+        #expect(await proxy.statistics(includingIdle: false).isEmpty)
+        #expect(try await TestClient.readToEnd(port: try await T.listeningPort(proxy, used)) == "")
+        #expect(try await eventually { try await T.statistics(proxy, used).connectFailures == 1 })
+        let report = await proxy.statistics(includingIdle: false)
+        #expect(report.keys.sorted() == [used])
+        #expect(report[used] == (await proxy.statistics())[used])
+        #expect(await proxy.statistics(includingIdle: true).keys.sorted() == [idle, used].sorted())
+        await proxy.shutdown()
+    }
 }

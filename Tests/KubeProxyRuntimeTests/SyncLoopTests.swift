@@ -142,6 +142,21 @@ struct SyncLoopTests {
         #expect(await backend.programmed == [Self.web, Self.api])
     }
 
+    /// A Service of the other family is not recorded: no sync is asked for and nothing is
+    /// pending; one of this family still is.
+    @Test func anotherFamilysServiceIsNotRecorded() async throws {
+        let (loop, backend) = makeLoop()
+        _ = await loop.handle([.synced])
+        #expect(await loop.sync())
+        let v6 = ProxyControllerTests.service("v6", clusterIP: "fd00::10")
+        #expect(await loop.handle(.service(.added(v6))) == false)
+        #expect(await loop.handle(.service(.updated(old: v6, new: v6))) == false)
+        #expect(await loop.handle(.service(.deleted(v6))) == false)
+        #expect(await loop.handle(.service(.added(ProxyControllerTests.service("web")))))
+        #expect(await loop.sync())
+        #expect(await backend.programmed == [Self.web])
+    }
+
     @Test func aFailedApplyAsksForARetryAndLeavesHealthAlone() async throws {
         let health = HealthHolder(syncPeriod: .seconds(30))
         let (loop, backend) = makeLoop(health: health)

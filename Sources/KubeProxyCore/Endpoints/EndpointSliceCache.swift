@@ -24,15 +24,30 @@ import KubeAPI
 /// The cache is lenient; validation (refusing a malformed object) is the tracker's job.
 public struct EndpointSliceCache: Sendable {
     /// One stored slice or Endpoints object, already reduced to what the proxy uses.
+    ///
+    /// Its ports are a list, not a dictionary: a slice has a handful of ports (usually one), and
+    /// at 10k slices a dictionary per slice cost about twice the memory of the list.
     struct Source: Hashable, Sendable {
+        /// The Service the source belongs to (its `kubernetes.io/service-name` label).
         var service: NamespacedName
-        var ports: [ServicePortName: [Endpoint]]
+        /// One entry per service port name, sorted by name.
+        var ports: [PortEndpoints]
+    }
+
+    /// The endpoints of one service port in one source.
+    struct PortEndpoints: Hashable, Sendable {
+        /// The service port, matched by name and protocol.
+        var name: ServicePortName
+        /// Its endpoints, merged (one per `ip:port`) and sorted by address.
+        var endpoints: [Endpoint]
     }
 
     /// The family whose addresses are kept.
     public let family: IPFamily
     private var sources: [NamespacedName: Source] = [:]
-    private var sourcesByService: [NamespacedName: Set<NamespacedName>] = [:]
+    /// The source keys of each Service, in no particular order: a list rather than a set, for
+    /// the same reason as `Source.ports` (a Service has a handful of slices, usually one).
+    private var sourcesByService: [NamespacedName: [NamespacedName]] = [:]
 
     /// Creates an empty cache for `family`.
     public init(family: IPFamily) {
@@ -78,6 +93,11 @@ public struct EndpointSliceCache: Sendable {
         return store(nil, at: key)
     }
 
+    /// Whether a source is stored under `key`.
+    func holds(_ key: NamespacedName) -> Bool {
+        sources[key] != nil
+    }
+
     /// Every Service with at least one stored source.
     public var services: Set<NamespacedName> { Set(sourcesByService.keys) }
 
@@ -88,12 +108,19 @@ public struct EndpointSliceCache: Sendable {
     /// instead of holding a second copy of every endpoint.
     public func endpoints(for service: NamespacedName) -> [ServicePortName: [Endpoint]] {
         guard let keys = sourcesByService[service] else { return [:] }
-        if keys.count == 1, let only = keys.first { return sources[only]?.ports ?? [:] }
+        if keys.count == 1, let only = keys.first {
+            guard let ports = sources[only]?.ports else { return [:] }
+            var lists: [ServicePortName: [Endpoint]] = [:]
+            lists.reserveCapacity(ports.count)
+            for port in ports { lists[port.name] = port.endpoints }
+            return lists
+        }
         var merged: [ServicePortName: [EndpointAddress: Endpoint]] = [:]
         for key in keys.sorted() {
             guard let source = sources[key] else { continue }
-            for (portName, endpoints) in source.ports {
-                for endpoint in endpoints {
+            for port in source.ports {
+                let portName = port.name
+                for endpoint in port.endpoints {
                     if let existing = merged[portName]?[endpoint.address],
                         !(existing.terminating && !endpoint.terminating)
                     {
@@ -110,16 +137,32 @@ public struct EndpointSliceCache: Sendable {
         var affected: Set<NamespacedName> = []
         if let old = sources.removeValue(forKey: key) {
             affected.insert(old.service)
-            sourcesByService[old.service]?.remove(key)
+            sourcesByService[old.service]?.removeAll { $0 == key }
             if sourcesByService[old.service]?.isEmpty == true { sourcesByService[old.service] = nil }
         }
         if var source {
             affected.insert(source.service)
-            source.ports = source.ports.compactMapValues { $0.isEmpty ? nil : Self.merged($0) }
+            source.ports = Self.stored(source.ports)
             sources[key] = source
-            sourcesByService[source.service, default: []].insert(key)
+            sourcesByService[source.service, default: []].append(key)
         }
         return affected
+    }
+
+    /// A source's port lists (one per name) as stored: empty ones dropped, each merged, sorted
+    /// by name so equal sources compare equal.
+    static func stored(_ ports: [PortEndpoints]) -> [PortEndpoints] {
+        var result = ports.filter { !$0.endpoints.isEmpty }
+        for index in result.indices { result[index].endpoints = merged(result[index].endpoints) }
+        return result.sorted { $0.name < $1.name }
+    }
+
+    /// `lists` as stored port lists, in the order of `names` (each name once).
+    private static func portList(_ lists: [ServicePortName: [Endpoint]], names: [ServicePortName]) -> [PortEndpoints] {
+        var ports: [PortEndpoints] = []
+        ports.reserveCapacity(names.count)
+        for name in names { if let endpoints = lists[name] { ports.append(PortEndpoints(name: name, endpoints: endpoints)) } }
+        return ports
     }
 
     /// `endpoints` as the merge of one source yields them: one entry per `ip:port` (a
@@ -147,46 +190,67 @@ public struct EndpointSliceCache: Sendable {
             labels[WellKnownLabels.headless] == nil, slice.addressType == family.rawValue
         else { return nil }
         let service = NamespacedName(namespace: namespace, name: serviceName)
-        let endpoints: [(IPAddress, EndpointSliceEndpoint)] = (slice.endpoints ?? []).compactMap { endpoint in
+        // Each endpoint once, with the port filled in per port below; endpoints on one node
+        // (and all ports of the slice) share one locality box.
+        var localities = Endpoint.LocalityInterner()
+        let endpoints: [Endpoint] = (slice.endpoints ?? []).compactMap { endpoint in
             guard let first = endpoint.addresses?.first, let ip = IPAddress(first), ip.family == family else { return nil }
-            return (ip, endpoint)
+            let conditions = endpoint.conditions
+            return Endpoint(
+                ip: ip, port: 0,
+                ready: conditions?.ready ?? true,
+                serving: conditions?.serving ?? true,
+                terminating: conditions?.terminating ?? false,
+                locality: localities.box(
+                    nodeName: endpoint.nodeName, zone: endpoint.zone,
+                    zoneHints: Set((endpoint.hints?.forZones ?? []).compactMap(\.name)),
+                    nodeHints: Set((endpoint.hints?.forNodes ?? []).compactMap(\.name))))
         }
-        var ports: [ServicePortName: [Endpoint]] = [:]
+        // A repeated port name replaces the earlier one (last wins).
+        var lists: [ServicePortName: [Endpoint]] = [:]
+        var names: [ServicePortName] = []
         for port in slice.ports ?? [] {
             guard let name = port.name, let number = port.port, number > 0,
                 let proto = TransportProtocol(rawValue: port.protocol ?? TransportProtocol.tcp.rawValue)
             else { continue }
-            ports[ServicePortName(service: service, port: name, protocol: proto)] = endpoints.map { ip, endpoint in
-                let conditions = endpoint.conditions
-                return Endpoint(
-                    ip: ip, port: number,
-                    ready: conditions?.ready ?? true,
-                    serving: conditions?.serving ?? true,
-                    terminating: conditions?.terminating ?? false,
-                    nodeName: endpoint.nodeName, zone: endpoint.zone,
-                    zoneHints: Set((endpoint.hints?.forZones ?? []).compactMap(\.name)),
-                    nodeHints: Set((endpoint.hints?.forNodes ?? []).compactMap(\.name)))
+            let key = ServicePortName(service: service, port: name, protocol: proto)
+            if lists[key] == nil { names.append(key) }
+            lists[key] = endpoints.map { endpoint in
+                var endpoint = endpoint
+                endpoint.port = number
+                return endpoint
             }
         }
-        return Source(service: service, ports: ports)
+        return Source(service: service, ports: Self.portList(lists, names: names))
     }
 
     private func source(of object: Endpoints, service: NamespacedName) -> Source {
+        // A repeated port name (in one subset or several) collects all of its endpoints.
         var ports: [ServicePortName: [Endpoint]] = [:]
+        var names: [ServicePortName] = []
+        var localities = Endpoint.LocalityInterner()
         for subset in object.subsets ?? [] {
             let ready = (subset.addresses ?? []).compactMap { address($0, ready: true) }
             let notReady = (subset.notReadyAddresses ?? []).compactMap { address($0, ready: false) }
+            let endpoints = (ready + notReady).map { ip, isReady, node in
+                Endpoint(
+                    ip: ip, port: 0, ready: isReady, serving: isReady, terminating: false,
+                    locality: localities.box(nodeName: node, zone: nil, zoneHints: [], nodeHints: []))
+            }
             for port in subset.ports ?? [] {
                 guard let number = port.port, number > 0,
                     let proto = TransportProtocol(rawValue: port.protocol ?? TransportProtocol.tcp.rawValue)
                 else { continue }
                 let name = ServicePortName(service: service, port: port.name ?? "", protocol: proto)
-                ports[name, default: []] += (ready + notReady).map { ip, isReady, node in
-                    Endpoint(ip: ip, port: number, ready: isReady, serving: isReady, terminating: false, nodeName: node)
+                if ports[name] == nil { names.append(name) }
+                ports[name, default: []] += endpoints.map { endpoint in
+                    var endpoint = endpoint
+                    endpoint.port = number
+                    return endpoint
                 }
             }
         }
-        return Source(service: service, ports: ports)
+        return Source(service: service, ports: Self.portList(ports, names: names))
     }
 
     private func address(_ address: EndpointSubsetAddress, ready: Bool) -> (IPAddress, Bool, String?)? {

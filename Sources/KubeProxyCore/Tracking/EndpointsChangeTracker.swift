@@ -14,6 +14,11 @@ import KubeAPI
 ///
 /// `last-change-trigger-time` annotations of accepted changes are collected for the
 /// network-programming-latency metric; Core does not parse them (no date parsing here).
+///
+/// A valid slice of another address type is not recorded at all (upstream's dual-stack
+/// meta-proxier hands each slice only to the proxier of its family): the cache ignores it
+/// anyway, and holding it as a pending change kept every slice of the cluster alive in the
+/// other family's tracker until that family's next sync, at the first sync's memory peak.
 public struct EndpointsChangeTracker<Instant: InstantProtocol>: Sendable {
     /// A tracked object: a slice or a legacy Endpoints object.
     public enum Source: Hashable, Sendable {
@@ -67,6 +72,12 @@ public struct EndpointsChangeTracker<Instant: InstantProtocol>: Sendable {
         guard let key = (current ?? previous).flatMap(EndpointSliceCache.key(of:)) else { return hasWork }
         let causes = validatesObjects ? current.map(APIValidation.validate) ?? [] : []
         let accepted = causes.isEmpty
+        let ofThisFamily = [previous, current].contains { $0?.addressType == cache.family.rawValue }
+        if accepted, !ofThisFamily, !cache.holds(key), pending[key] == nil, problems[key] == nil {
+            // Not in this family's cache before or after, nothing pending or refused to clear:
+            // the event cannot change anything this family programs.
+            return hasWork
+        }
         var touched: Set<NamespacedName> = []
         if accepted {
             touched = current.map { cache.update($0) } ?? previous.map { cache.remove($0) } ?? []

@@ -34,6 +34,25 @@ public struct ProxyState: Sendable {
         ProxySnapshot(family: family, servicePorts: servicePorts, endpoints: endpoints)
     }
 
+    /// Whether applying `current` as the newest version of Service `key` would leave this state
+    /// as it is and report nothing: the state holds no ports of `key`, and `current` is absent
+    /// or not proxied (skipped) by this family. A caller with nothing pending for `key` need not
+    /// record such an event at all (upstream's trackers drop a change whose converted ends are
+    /// equal). With both families, every single-stack Service is such an event for the other
+    /// family, whose tracker otherwise held each of them until its next sync.
+    ///
+    /// A Service with a cluster IP of this family is never such an event (it is converted at
+    /// `apply` as usual); one without is converted here, so an invalid one is still recorded and
+    /// refused at `apply`.
+    public func ignores(_ current: Service?, of key: NamespacedName) -> Bool {
+        guard portsByService[key] == nil else { return false }
+        guard let current else { return true }
+        if ServiceFilter.skipReason(for: current) != nil { return true }
+        if let spec = current.spec, ServiceFilter.clusterIP(of: spec, family: family) != nil { return false }
+        if case .skipped = ServiceFilter.servicePorts(from: current, family: family) { return true }
+        return false
+    }
+
     /// Takes (and clears) the trackers' pending changes, applies them and returns what changed.
     public mutating func apply<Instant>(
         services: inout ServiceChangeTracker<Instant>, endpoints endpointsTracker: inout EndpointsChangeTracker<Instant>

@@ -20,8 +20,9 @@ struct DataPlaneTotals: Sendable, Equatable {
     /// Creates empty totals.
     init() {}
 
-    /// Folds a new report of every open listener. A port missing from `stats` is closed: its
-    /// counts stay in the totals and its gauges leave them. A value below the previous report's
+    /// Folds a new report of every open listener. A port missing from `stats` is closed (or has
+    /// counted nothing yet, which folds the same way): its counts stay in the totals and its
+    /// gauges leave them. A value below the previous report's
     /// means the listener restarted and counts from zero again, so all of it is growth.
     mutating func report(_ stats: [ServicePortName: ListenerStatistics]) {
         var totals = byProtocol

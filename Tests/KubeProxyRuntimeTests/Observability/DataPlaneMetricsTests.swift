@@ -187,6 +187,44 @@ struct StatisticsServiceTests {
         func shutdown(drainTimeout: Duration) async {}
     }
 
+    /// Totals get no idle listeners (a 10k-entry report of zeros every few seconds otherwise);
+    /// per-port series get every listener, idle ones at zero.
+    @Test(arguments: [false, true])
+    func idleListenersReachOnlyPerPortSeries(_ perServicePort: Bool) async {
+        let idle = ServicePortName(namespace: "default", name: "idle", port: "http")
+        let metrics = DataPlaneMetrics(perServicePort: perServicePort)
+        let service = StatisticsService(
+            dataPlane: StatisticsOnlyDataPlane(stats: [
+                DataPlaneMetricsTests.web: .init(totalConnections: 9), idle: ListenerStatistics(),
+            ]),
+            metrics: metrics)
+        await service.publish()
+        let text = metrics.emitToString()
+        #expect(text.contains("default/idle:http") == perServicePort)
+        #expect(text.contains("default/web:http") == perServicePort)
+    }
+
+    /// Folding a report without its idle listeners gives the same totals as with them at zero,
+    /// over listeners that become busy, stay idle, close and restart.
+    @Test func totalsDoNotDependOnIdleListenersBeingReported() {
+        let a = ServicePortName(namespace: "default", name: "a", port: "http")
+        let b = ServicePortName(namespace: "default", name: "b", port: "dns", protocol: .udp)
+        let reports: [[ServicePortName: ListenerStatistics]] = [
+            [a: ListenerStatistics(), b: ListenerStatistics()],
+            [a: .init(activeConnections: 1, totalConnections: 2), b: ListenerStatistics()],
+            [a: .init(totalConnections: 5, bytesClientToBackend: 10), b: .init(udpSessions: 1, udpSessionsTotal: 1)],
+            [a: ListenerStatistics(), b: .init(udpSessionsTotal: 1, udpDroppedDatagrams: 3)],
+            [a: .init(totalConnections: 1), b: .init(udpSessionsTotal: 1, udpDroppedDatagrams: 3)],
+        ]
+        let full = DataPlaneMetrics()
+        let sparse = DataPlaneMetrics()
+        for report in reports {
+            full.record(report)
+            sparse.record(report.filter { $0.value != ListenerStatistics() })
+            #expect(sparse.emitToString() == full.emitToString())
+        }
+    }
+
     @Test func publishHandsTheDataPlanesStatisticsToTheMetrics() async {
         let metrics = DataPlaneMetrics()
         let service = StatisticsService(
