@@ -87,13 +87,14 @@ struct ManifestProxyEndToEndTests {
         let survivor = first == "hello from backend-a" ? "hello from backend-b" : "hello from backend-a"
         let keptSlice = first == "hello from backend-a" ? Self.slice("web-b", port: b.port) : Self.slice("web-a", port: a.port)
         try ProxyHarness.write(keptSlice, to: slicesFile)
-        let deadline = ContinuousClock.now + .seconds(2)
+        // A hang guard, not a timing target: a loaded parallel run can take seconds to apply.
+        let deadline = ContinuousClock.now + .seconds(10)
         var converged = false
         while ContinuousClock.now < deadline {
             if try Self.spread(port: port, count: 4) == [survivor: 4] { converged = true; break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(converged, "new requests still reach the removed backend 2 s after the edit")
+        #expect(converged, "new requests still reach the removed backend 10 s after the edit")
         #expect(try Self.spread(port: port, count: 6) == [survivor: 6])
         // The connection opened before the edit still reaches its (removed) backend.
         #expect(try held.get().trimmingCharacters(in: .whitespacesAndNewlines) == first)
@@ -112,7 +113,7 @@ struct ManifestProxyEndToEndTests {
 
         // Deleting the Service closes its port.
         try FileManager.default.removeItem(at: serviceFile)
-        let closeDeadline = ContinuousClock.now + .seconds(2)
+        let closeDeadline = ContinuousClock.now + .seconds(10)
         var refused = false
         while ContinuousClock.now < closeDeadline {
             do {
