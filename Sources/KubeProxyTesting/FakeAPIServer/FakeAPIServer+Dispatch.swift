@@ -160,9 +160,10 @@ extension FakeAPIServer {
         var body = Array("{\"kind\":\"\(resource.listKind)\",\"apiVersion\":\"\(resource.apiVersion)\",\"metadata\":".utf8)
         body += FakeAPIJSON.encode(metadata)
         body += Array(",\"items\":[".utf8)
+        body.reserveCapacity(body.count + page.items.reduce(2) { $0 + $1.json.count + 1 })
         for (index, item) in page.items.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body += FakeAPIJSON.encode(item)
+            body += item.json
         }
         body += Array("]}".utf8)
         return .json(body)

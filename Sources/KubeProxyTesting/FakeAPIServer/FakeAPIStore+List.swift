@@ -19,8 +19,8 @@ struct FakeAPIListOptions: Sendable {
 struct FakeAPIListPage: Sendable {
     /// The snapshot's version (the first page's on every page).
     var resourceVersion: Int
-    /// The items, sorted by storage key.
-    var items: [any FakeAPIObject]
+    /// The items with their JSON, sorted by storage key.
+    var items: [FakeAPIStoredObject]
     /// The token for the next page; `nil` on the last page.
     var continueToken: String?
     /// How many items are left, when it is known exactly (no selector), as upstream.
@@ -33,23 +33,60 @@ extension FakeAPIStore {
     /// version, consistent pages from the first page's snapshot, 410 once a snapshot left the
     /// history window, 504 for a version the store has not reached.
     ///
+    /// A read at the current version walks the sorted keys from the page's start and reuses the
+    /// stored JSON; an older snapshot (a later page after writes, an exact read) merges the
+    /// rolled-back keys in and encodes only the rolled-back objects.
+    ///
     /// - Throws: the `Status` the real server answers with (400, 410, 422, 504).
     func list(_ options: FakeAPIListOptions) throws(Status) -> FakeAPIListPage {
         let (snapshotVersion, startKey) = try resolveSnapshot(options)
-        let all = snapshot(of: options.filter.resource, at: snapshotVersion)
-            .filter { entry in startKey.map { entry.key >= $0 } ?? true }
-            .sorted { $0.key < $1.key }
-            .filter { options.filter.matches($0.value) }
-        guard let limit = options.limit, limit > 0, all.count > limit else {
-            return FakeAPIListPage(resourceVersion: snapshotVersion, items: all.map(\.value))
+        let filter = options.filter
+        let resource = filter.resource
+        let current = objects[resource] ?? [:]
+        let earlier = rollback(of: resource, to: snapshotVersion)
+        var keys = sortedKeys[resource] ?? []
+        if !earlier.isEmpty { keys = Set(keys).union(earlier.keys).sorted() }
+        // Keys are `namespace/name` and sorted, so one namespace is one contiguous range.
+        var lower = startKey.map(keys.firstIndex(atOrAfter:)) ?? 0
+        var upper = keys.count
+        let byNamespace = resource.isNamespaced ? filter.namespace.flatMap { $0.isEmpty ? nil : $0 } : nil
+        if let byNamespace {
+            lower = Swift.max(lower, keys.firstIndex(atOrAfter: byNamespace + "/"))
+            upper = Swift.max(lower, keys.firstIndex(atOrAfter: byNamespace + "0"))  // "0" follows "/"
         }
-        let page = all.prefix(limit)
-        let lastKey = page.last?.key ?? ""
-        let hasSelector = !options.filter.labels.requirements.isEmpty || !options.filter.fields.isEmpty
+        let hasSelector = !filter.labels.requirements.isEmpty || !filter.fields.isEmpty
+        // Without a selector or a rollback, every key in the (namespace) range is an item.
+        let everyKeyMatches = !hasSelector && earlier.isEmpty && (filter.namespace == nil || byNamespace != nil || !resource.isNamespaced)
+        let item: (String) -> FakeAPIStoredObject? = { key in
+            guard let rolledBack = earlier[key] else { return current[key] }
+            return rolledBack.map(FakeAPIStoredObject.init)
+        }
+        let limit = options.limit.flatMap { $0 > 0 ? $0 : nil } ?? Int.max
+        var items: [FakeAPIStoredObject] = []
+        var lastKey = ""
+        var position = lower
+        while position < upper, items.count < limit {
+            if let stored = item(keys[position]), filter.matches(stored.object) {
+                items.append(stored)
+                lastKey = keys[position]
+            }
+            position += 1
+        }
+        var remaining = upper - position
+        if !everyKeyMatches {
+            remaining = 0
+            for key in keys[position..<upper] {
+                guard let stored = item(key), filter.matches(stored.object) else { continue }
+                remaining += 1
+                // With a selector the count is not reported: whether there is more is enough.
+                if hasSelector { break }
+            }
+        }
+        guard remaining > 0 else { return FakeAPIListPage(resourceVersion: snapshotVersion, items: items) }
         return FakeAPIListPage(
-            resourceVersion: snapshotVersion, items: page.map(\.value),
+            resourceVersion: snapshotVersion, items: items,
             continueToken: FakeAPIContinueToken(resourceVersion: snapshotVersion, start: lastKey + "\u{0}").encoded(),
-            remainingItemCount: hasSelector ? nil : all.count - limit
+            remainingItemCount: hasSelector ? nil : remaining
         )
     }
 
