@@ -1,6 +1,7 @@
 import KubeProxyCore
 import KubeProxyHost
 import KubeProxyIPTables
+import KubeProxyTesting
 import Testing
 
 /// The real iptables, always inside a namespace the test creates and deletes.
@@ -84,15 +85,15 @@ struct SystemIPTablesTests {
     /// `lines=` in the debug line (the benchmark sums it), same error log.
     @Test func wholeTextAndStreamedRestoresShareArgumentsLogAndErrors() async throws {
         try await withTestNamespace { netns in
-            let recorder = LogRecorder()
-            var executor = SystemIPTables(netns: netns, logger: recorder.logger)
+            let (logger, log) = RecordingLogHandler.logger()
+            var executor = SystemIPTables(netns: netns, logger: logger)
             executor.restoreArguments = ["--noflush", "-w", "5", "--counters"]
             let text = "*filter\n:KP-TEST - [0:0]\n-A KP-TEST -j ACCEPT\nCOMMIT\n"
             try await executor.restore(text, family: .ipv4)
             let pieces = ["*filter\n:KP-TEST - [0:0]\n-A KP-", "TEST -j ACCEPT\nCOMMIT\n"]
             try await executor.restore(streaming: { emit in for piece in pieces { try emit(piece) } }, family: .ipv4)
-            let runs = recorder.lines("running iptables-restore")
-            #expect(runs.map(\.metadata) == Array(repeating: ["family": "IPv4", "lines": "4"], count: 2))
+            let runs = log.all.filter { $0.message == "running iptables-restore" }
+            #expect(runs.map { $0.metadata.mapValues(\.description) } == Array(repeating: ["family": "IPv4", "lines": "4"], count: 2))
             #expect(runs.allSatisfy { $0.level == .debug })
             // The declaration flushed the chain, so it holds the one rule once.
             #expect(try await savedState(executor, family: .ipv4).rules(in: "KP-TEST", table: "filter").count == 1)
@@ -103,10 +104,11 @@ struct SystemIPTablesTests {
             } catch let error as HostError {
                 #expect(error.command.suffix(5) == ["iptables-restore", "--noflush", "-w", "5", "--counters"])
             }
-            let failures = recorder.lines("iptables-restore failed")
+            let failures = log.all.filter { $0.message == "iptables-restore failed" }
             #expect(failures.count == 1)
             #expect(failures.first?.level == .error)
-            #expect(failures.first?.metadata["error"]?.contains("iptables-restore --noflush -w 5 --counters: exit status") == true)
+            let error = failures.first?.metadata["error"]?.description ?? ""
+            #expect(error.contains("iptables-restore --noflush -w 5 --counters: exit status"))
         }
     }
 
