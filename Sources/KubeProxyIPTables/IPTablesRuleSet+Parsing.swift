@@ -170,43 +170,20 @@ extension IPTablesRuleSet {
         var starts = InlineArray<3, Int>(repeating: 0)
         var ends = InlineArray<3, Int>(repeating: 0)
         var words = 0
-        var inArgument = false
-        var inQuotes = false
-        var escaped = false
+        var scanner = ASCIIArgumentScanner()
         for byte in bytes {
             guard byte < 0x80, byte != 0x1F else { return nil }
-            if inQuotes {
-                if escaped {
-                    scratch.append(byte)
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inQuotes = false
-                } else {
-                    scratch.append(byte)
-                }
-                continue
-            }
-            let isSpace = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
-            if isSpace {
-                if inArgument {
-                    if words <= 3 { ends[words - 1] = scratch.count }
-                    inArgument = false
-                }
-                continue
-            }
-            if !inArgument {
-                // A new word: separated from the previous one in the packed text.
-                if words > 0 { scratch.append(0x1F) }
-                words += 1
-                if words <= 3 { starts[words - 1] = scratch.count }
-                inArgument = true
-            }
-            if byte == UInt8(ascii: "\"") { inQuotes = true } else { scratch.append(byte) }
+            scanner.feed(
+                byte,
+                start: {
+                    // A new word: separated from the previous one in the packed text.
+                    if words > 0 { scratch.append(0x1F) }
+                    words += 1
+                    if words <= 3 { starts[words - 1] = scratch.count }
+                }, append: { scratch.append($0) },
+                end: { if words <= 3 { ends[words - 1] = scratch.count } })
         }
-        guard !inQuotes else { return nil }
-        if inArgument, words <= 3 { ends[words - 1] = scratch.count }
+        guard scanner.finish(end: { if words <= 3 { ends[words - 1] = scratch.count } }) else { return nil }
         func word(_ index: Int) -> ArraySlice<UInt8> { scratch[starts[index]..<ends[index]] }
         guard words >= 1 else { return nil }
         let first = word(0)

@@ -49,49 +49,30 @@ public enum IPTablesTokenizer {
         return arguments
     }
 
-    /// Joins arguments into one line, quoting where iptables-restore needs it.
-    ///
-    /// An argument is double-quoted when it is empty, contains whitespace, a quote, a backslash
-    /// or `#`, or when it is the value of `--comment` (iptables-save always quotes comments, so
-    /// our text and the kernel's look alike to an operator diffing them).
     /// `split` for ASCII text, over bytes: the same rules (ASCII whitespace is tab, line feed,
     /// vertical tab, form feed, carriage return and space), without building each argument
     /// scalar by scalar; an iptables-save at 10k Services is 420,000 such lines.
     static func splitASCII(_ bytes: some Collection<UInt8>) -> [String]? {
         var arguments: [String] = []
         var current: [UInt8] = []
-        var inArgument = false
-        var inQuotes = false
-        var escaped = false
+        var scanner = ASCIIArgumentScanner()
         for byte in bytes {
-            if inQuotes {
-                if escaped {
-                    current.append(byte)
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inQuotes = false
-                } else {
-                    current.append(byte)
-                }
-            } else if byte == UInt8(ascii: "\"") {
-                inQuotes = true
-                inArgument = true
-            } else if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
-                if inArgument { arguments.append(String(decoding: current, as: UTF8.self)) }
-                current.removeAll(keepingCapacity: true)
-                inArgument = false
-            } else {
-                current.append(byte)
-                inArgument = true
-            }
+            scanner.feed(
+                byte, start: {}, append: { current.append($0) },
+                end: {
+                    arguments.append(String(decoding: current, as: UTF8.self))
+                    current.removeAll(keepingCapacity: true)
+                })
         }
-        if inQuotes { return nil }
-        if inArgument { arguments.append(String(decoding: current, as: UTF8.self)) }
+        guard scanner.finish(end: { arguments.append(String(decoding: current, as: UTF8.self)) }) else { return nil }
         return arguments
     }
 
+    /// Joins arguments into one line, quoting where iptables-restore needs it.
+    ///
+    /// An argument is double-quoted when it is empty, contains whitespace, a quote, a backslash
+    /// or `#`, or when it is the value of `--comment` (iptables-save always quotes comments, so
+    /// our text and the kernel's look alike to an operator diffing them).
     public static func join(_ arguments: [String]) -> String {
         var out: [String] = []
         out.reserveCapacity(arguments.count)
@@ -153,5 +134,62 @@ public enum IPTablesTokenizer {
         }
         quoted.append("\"")
         return String(quoted)
+    }
+}
+
+/// `IPTablesTokenizer.split`'s rules over ASCII bytes, one byte at a time: outside quotes ASCII
+/// whitespace (tab, line feed, vertical tab, form feed, carriage return, space) separates
+/// arguments; inside double quotes a backslash escapes the next byte; adjacent quoted and
+/// unquoted pieces join into one argument.
+///
+/// One state machine for both byte-level readers — `splitASCII` (arguments as strings) and the
+/// `iptables-save` parser's fast path (arguments straight into a packed rule) — so they cannot
+/// drift apart on quoting.
+struct ASCIIArgumentScanner {
+    private var inArgument = false
+    private var inQuotes = false
+    private var escaped = false
+
+    /// Reads `byte`: `start` when it opens an argument, then `append` with each byte that belongs
+    /// to the argument, `end` when whitespace closes one.
+    @inline(__always)
+    mutating func feed(_ byte: UInt8, start: () -> Void, append: (UInt8) -> Void, end: () -> Void) {
+        if inQuotes {
+            if escaped {
+                append(byte)
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inQuotes = false
+            } else {
+                append(byte)
+            }
+            return
+        }
+        if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+            if inArgument {
+                end()
+                inArgument = false
+            }
+            return
+        }
+        if !inArgument {
+            start()
+            inArgument = true
+        }
+        if byte == UInt8(ascii: "\"") { inQuotes = true } else { append(byte) }
+    }
+
+    /// Ends the input: `false` when a double quote is left open; otherwise `end` for an argument
+    /// still open.
+    @inline(__always)
+    mutating func finish(end: () -> Void) -> Bool {
+        guard !inQuotes else { return false }
+        if inArgument {
+            end()
+            inArgument = false
+        }
+        return true
     }
 }
