@@ -63,7 +63,7 @@ extension ManifestParser {
         case .int:
             // Yams' constructor for 0x/0o/0b/octal/underscores/sexagesimal; an integer too large
             // for Int stays text, as in `json(from:)`.
-            return Int.construct(from: Node.Scalar(text, Tag(.int), .plain)).map(JSONValue.int) ?? .string(text)
+            return ManifestParser.integer(from: Node.Scalar(text, Tag(.int), .plain)).map(JSONValue.int) ?? .string(text)
         case .float:
             guard let value = Double.construct(from: Node.Scalar(text, Tag(.float), .plain)) else {
                 return .string(text)

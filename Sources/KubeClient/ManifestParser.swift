@@ -115,7 +115,7 @@ enum ManifestParser {
             if let value = node.bool { return .bool(value) }
         case .int:
             // An integer too large for Int stays text, so decoding names the field it is in.
-            if let value = node.int { return .int(value) }
+            if let value = integer(from: scalar) { return .int(value) }
         case .float:
             if let value = node.float {
                 guard value.isFinite else {
@@ -128,6 +128,28 @@ enum ManifestParser {
             break
         }
         return .string(scalar.string)
+    }
+
+    /// Yams' `Int.construct(from:)`, except that a sexagesimal integer (`190:20:30`) is computed
+    /// with overflow checks: Yams multiplies without them and traps on `9223372036854775530:8`
+    /// or on a dozen components (found by fuzzing). One too large for `Int` is `nil`, so the
+    /// scalar stays text, as any other integer too large does.
+    static func integer(from scalar: Yams.Node.Scalar) -> Int? {
+        // Yams' order: plain scalars only, underscores dropped, "0" and radix prefixes first.
+        guard scalar.style == .any || scalar.style == .plain else { return nil }
+        let text = scalar.string.replacingOccurrences(of: "_", with: "")
+        let negative = text.hasPrefix("-")
+        let unsigned = negative || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        guard unsigned.contains(":"), !unsigned.hasPrefix("0") else { return Int.construct(from: scalar) }
+        var value = 0
+        for component in unsigned.split(separator: ":", omittingEmptySubsequences: false) {
+            guard let digit = Int(component, radix: 10) else { return nil }
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 60)
+            let (sum, overflowB) = shifted.addingReportingOverflow(digit)
+            guard !overflowA, !overflowB else { return nil }
+            value = sum
+        }
+        return negative ? (value == Int.min ? nil : -value) : value
     }
 
     /// A YAML value with no JSON equivalent.

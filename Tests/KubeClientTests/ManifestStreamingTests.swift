@@ -34,6 +34,24 @@ import Testing
         "12e", "v1", "1Gi", "100m", "::1", "fe80::1", "1:2:3:4", "x:1",
     ]
 
+    /// Sexagesimal integers Yams itself would trap on (it multiplies without overflow checks;
+    /// found by fuzzing): too large for `Int`, so they stay text on both paths.
+    @Test(arguments: ["9223372036854775530:8", "-9223372036854775530:8", "1:0:0:0:0:0:0:0:0:0:0:0:0", "153722867280912930:8"])
+    func sexagesimalIntegersTooLargeStayText(_ scalar: String) throws {
+        let text = "v: \(scalar)\n"
+        #expect(streamed(text) == composed(text))
+        #expect(streamed(text) == [.object(["v": .string(scalar)])])
+    }
+
+    @Test func sexagesimalIntegersThatFitAreNumbers() {
+        #expect(streamed("v: 190:20:30\n") == [.object(["v": .int(685_230)])])
+        #expect(streamed("v: -1:30\n") == [.object(["v": .int(-90)])])
+        // Yams would overflow its running base (60^11) here although the value fits.
+        let large = "v: 1_0:0:0:0:0:0:0:0:0:0:0\n"
+        #expect(composed(large) == [.object(["v": .int(6_046_617_600_000_000_000)])])
+        #expect(streamed(large) == composed(large))
+    }
+
     @Test(arguments: scalars)
     func plainScalarsResolveAsYamsResolvesThem(_ scalar: String) {
         let text = "v: \(scalar)\n"
