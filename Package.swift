@@ -51,10 +51,12 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // C declarations of epoll, eventfd and accept4 for the relay (Swift's Glibc lacks them).
+        .target(name: "CKubeProxyLinux"),
         .target(
             name: "KubeProxyDataPlane",
             dependencies: [
-                "KubeProxyCore",
+                "KubeProxyCore", "CKubeProxyLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

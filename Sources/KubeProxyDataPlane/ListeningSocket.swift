@@ -34,6 +34,8 @@ enum ListeningSocket {
     static let reuseAddress = Option(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
     /// `SO_REUSEPORT`: the sibling sockets of one port, one per event loop.
     static let reusePort = Option(level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
+    /// `TCP_NODELAY`: set on a listening socket, Linux copies it to every accepted socket.
+    static let noDelay = Option(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
     /// `IPV6_V6ONLY`: an IPv6 wildcard socket that leaves IPv4 alone.
     static let v6Only = Option(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
 

@@ -170,6 +170,15 @@ extension UserspaceProxy {
         let address = try bindAddress.socketAddress(port: port)
         switch name.protocol {
         case .tcp:
+            #if canImport(Glibc)
+                if let relay {
+                    let context = RelayListenerContext(
+                        name: name, listenAddress: bindAddress, balancer: balancer, counters: counters,
+                        budget: descriptors, dialTimeouts: dialTimeouts.map { UInt64(max(1, $0.nanoseconds)) },
+                        keepalive: keepalive, logger: logger)
+                    return try RelayTCPListener.open(address: address, group: relay, context: context, keepalive: keepalive)
+                }
+            #endif
             let connector = BackendConnector(
                 name: name, listenAddress: bindAddress, balancer: balancer, dialer: dialer,
                 dialTimeouts: dialTimeouts, tracker: tracker, counters: counters, budget: descriptors, logger: logger

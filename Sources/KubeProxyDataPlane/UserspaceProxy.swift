@@ -61,6 +61,10 @@ public actor UserspaceProxy {
     let affinityCleanupInterval: TimeAmount
     let logger: Logger
     let tracker: ConnectionTracker
+    #if canImport(Glibc)
+        /// The relay threads of TCP ports with the `epoll` engine; `nil` with NIO's.
+        nonisolated let relay: RelayGroup?
+    #endif
     /// The held NodePorts and local service addresses (`updateClaims`).
     let claims: PortClaims
     var allocator: PortAllocator
@@ -110,6 +114,9 @@ public actor UserspaceProxy {
     ///     to make other components see the same count.
     ///   - ephemeralPorts: the kernel's ephemeral port range, which bounds the listeners per
     ///     protocol when no `portRange` is given; `nil` for no bound.
+    ///   - tcpRelay: the engine that relays TCP connections (`--userspace-tcp-relay`); `.epoll`
+    ///     starts one relay thread per loop of `group`, and falls back to NIO (with a warning)
+    ///     where it cannot start.
     ///   - logger: receives per-connection failures at debug level and warnings that have no
     ///     other outlet (a full UDP session table, the descriptor reserve reached); per-port
     ///     changes are returned from `apply` for the caller to log.
@@ -122,12 +129,13 @@ public actor UserspaceProxy {
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
         descriptors: DescriptorBudget = .forThisProcess(),
         ephemeralPorts: ClosedRange<Int>? = ListenerCapacity.hostEphemeralRange(),
+        tcpRelay: TCPRelayEngine = .nio,
         logger: Logger
     ) {
         self.init(
             group: group, bindAddress: bindAddress, portRange: portRange, dialTimeouts: dialTimeouts,
             udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit, descriptors: descriptors,
-            ephemeralPorts: ephemeralPorts, dialer: TCPBackendDialer(), logger: logger
+            ephemeralPorts: ephemeralPorts, dialer: TCPBackendDialer(), tcpRelay: tcpRelay, logger: logger
         )
     }
 
@@ -145,6 +153,7 @@ public actor UserspaceProxy {
         descriptors: DescriptorBudget = .forThisProcess(),
         ephemeralPorts: ClosedRange<Int>? = nil,
         dialer: any BackendDialer,
+        tcpRelay: TCPRelayEngine = .nio,
         logger: Logger
     ) {
         self.group = group
@@ -162,6 +171,18 @@ public actor UserspaceProxy {
         self.dialer = dialer
         self.logger = logger
         self.tracker = ConnectionTracker(eventLoop: group.next())
+        #if canImport(Glibc)
+            var relay: RelayGroup?
+            if tcpRelay == .epoll {
+                do {
+                    relay = try RelayGroup(threads: eventLoops.count, logger: logger)
+                } catch {
+                    logger.warning(
+                        "cannot start the epoll relay; relaying TCP with NIO", metadata: ["error": "\(error)"])
+                }
+            }
+            self.relay = relay
+        #endif
         self.claims = PortClaims(group: group, family: bindAddress.family, descriptors: descriptors, logger: logger)
     }
 
@@ -350,7 +371,21 @@ public actor UserspaceProxy {
     /// The number of open relayed channels (two per established connection, one per client
     /// still waiting for its dial); for diagnostics and tests.
     public func openChannelCount() async -> Int {
-        (try? await tracker.count().get()) ?? 0
+        let channels = (try? await tracker.count().get()) ?? 0
+        #if canImport(Glibc)
+            return channels + (relay?.statistics.openSockets ?? 0)
+        #else
+            return channels
+        #endif
+    }
+
+    /// The engine relaying TCP connections (`.nio` when `.epoll` was asked for but could not start).
+    public nonisolated var tcpRelayEngine: TCPRelayEngine {
+        #if canImport(Glibc)
+            return relay == nil ? .nio : .epoll
+        #else
+            return .nio
+        #endif
     }
 
     /// Closes every listener, every relayed connection and every port claim at once; later
@@ -375,7 +410,17 @@ public actor UserspaceProxy {
         statuses = [:]
         unserved = nil
         if drainTimeout > .zero {
-            let drained = (try? await tracker.drained(within: TimeAmount(drainTimeout)).get()) ?? false
+            let deadline = ContinuousClock.now + drainTimeout
+            var drained = (try? await tracker.drained(within: TimeAmount(drainTimeout)).get()) ?? false
+            #if canImport(Glibc)
+                if let relay {
+                    // The relay threads keep no futures: poll their socket count until the deadline.
+                    while relay.statistics.openSockets > 0 && ContinuousClock.now < deadline {
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                    drained = drained && relay.statistics.openSockets == 0
+                }
+            #endif
             if !drained {
                 let open = await openChannelCount()
                 logger.info(
@@ -385,6 +430,9 @@ public actor UserspaceProxy {
             }
         }
         try? await tracker.closeAll().get()
+        #if canImport(Glibc)
+            await relay?.shutdown()
+        #endif
         await claims.releaseAll()
     }
 

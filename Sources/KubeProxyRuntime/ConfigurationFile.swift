@@ -154,6 +154,7 @@ public enum ConfigurationFile {
             ("udpIdleTimeout", d(config.udpIdleTimeout)),
             ("useEndpoints", b(config.useEndpoints)),
             ("userspacePortals", b(config.userspacePortals)),
+            ("userspaceTCPRelay", s(config.userspaceTCPRelay)),
         ])
         return (try? Yams.serialize(node: root)) ?? ""
     }
@@ -237,7 +238,7 @@ struct FieldReader {
             "metricsBindAddress", "metricsPerServicePort", "mode", "nftables", "nodePortAddresses", "oomScoreAdj", "portRange",
             "proxyEventLoops",
             "showHiddenMetricsForVersion",
-            "udpIdleTimeout", "useEndpoints", "userspacePortals", "winkernel", "windowsRunAsService",
+            "udpIdleTimeout", "useEndpoints", "userspacePortals", "userspaceTCPRelay", "winkernel", "windowsRunAsService",
         ]
         var sawAPIVersion = false, sawKind = false
         try fields(root, path, known: known) { (key, value, p) throws(ConfigurationFile.Error) in
@@ -311,6 +312,7 @@ struct FieldReader {
             case "showHiddenMetricsForVersion": config.showHiddenMetricsForVersion = try string(value, p)
             case "udpIdleTimeout": config.udpIdleTimeout = try duration(value, p)
             case "userspacePortals": config.userspacePortals = try bool(value, p)
+            case "userspaceTCPRelay": config.userspaceTCPRelay = try string(value, p)
             case "useEndpoints": config.useEndpoints = try bool(value, p)
             default: break  // ipvs, winkernel, windowsRunAsService: accepted, not used on this platform
             }

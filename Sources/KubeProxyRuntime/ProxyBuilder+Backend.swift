@@ -54,14 +54,16 @@ extension ProxyBuilder {
         let portRange: PortRange? = (try? PortRange.parse(configuration.portRange)) ?? nil
         let dataPlane = UserspaceProxy(
             group: context.group, bindAddress: configuration.bindAddress, portRange: portRange,
-            udpIdleTimeout: configuration.udpIdleTimeout, logger: logger.child("dataplane"))
+            udpIdleTimeout: configuration.udpIdleTimeout,
+            tcpRelay: TCPRelayEngine(rawValue: configuration.userspaceTCPRelay) ?? .platformDefault,
+            logger: logger.child("dataplane"))
         let capacity = dataPlane.listenerCapacity
         logger.info(
             "service port listener capacity",
             metadata: [
                 "descriptorLimit": "\(capacity.descriptorLimit)", "reserve": "\(capacity.reserve)",
                 "keptForConnections": "\(capacity.connectionShare)", "listeners": "\(capacity.descriptorListeners)",
-                "ports": "\(capacity.portsDescription)",
+                "ports": "\(capacity.portsDescription)", "tcpRelay": "\(dataPlane.tcpRelayEngine.rawValue)",
             ])
         let portals = try await portalManager(configuration, logger: logger.child("portals"))
         let conntrack: (any ConntrackExecutor)? = portals != nil && SystemConntrack().isAvailable ? SystemConntrack() : nil

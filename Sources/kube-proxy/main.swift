@@ -141,6 +141,11 @@ struct KubeProxyCommand: AsyncParsableCommand {
         help: "Install the userspace portal rules (iptables) when running as root (default true). false serves the proxy sockets only.")
     var userspacePortals: Bool?
 
+    @Option(
+        name: .customLong("userspace-tcp-relay"),
+        help: "What relays TCP service ports in userspace mode: epoll (default, the proxy's own relay threads) or nio.")
+    var userspaceTCPRelay: String?
+
     @Flag(name: .customLong("use-endpoints"), help: "Watch legacy core/v1 Endpoints instead of EndpointSlices.")
     var useEndpoints = false
 
@@ -225,6 +230,7 @@ struct KubeProxyCommand: AsyncParsableCommand {
         }
         if let verbosity { config.verbosity = verbosity }
         if let userspacePortals { config.userspacePortals = userspacePortals }
+        if let userspaceTCPRelay { config.userspaceTCPRelay = userspaceTCPRelay }
         if useEndpoints { config.useEndpoints = true }
         if metricsPerServicePort { config.metricsPerServicePort = true }
         if let proxyEventLoops { config.proxyEventLoops = proxyEventLoops }

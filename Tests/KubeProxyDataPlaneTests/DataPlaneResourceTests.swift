@@ -21,13 +21,14 @@ struct DataPlaneResourceTests {
     static func proxy(
         keepalive: TCPKeepalive = .upstream,
         descriptors: DescriptorBudget = DescriptorBudget(limit: 1 << 20),
-        udpIdleTimeout: Duration = .seconds(30)
+        udpIdleTimeout: Duration = .seconds(30),
+        relay: TCPRelayEngine = .nio
     ) -> UserspaceProxy {
         UserspaceProxy(
             group: MultiThreadedEventLoopGroup.singleton, bindAddress: IPAddress("127.0.0.1")!, portRange: nil,
             dialTimeouts: UserspaceProxy.defaultDialTimeouts, udpIdleTimeout: udpIdleTimeout,
             keepalive: keepalive, descriptors: descriptors, dialer: TCPBackendDialer(keepalive: keepalive),
-            logger: Logger(label: "test.dataplane")
+            tcpRelay: relay, logger: Logger(label: "test.dataplane")
         )
     }
 
@@ -43,7 +44,7 @@ struct DataPlaneResourceTests {
 
     @Test func bothSocketsOfARelayedConnectionHaveUpstreamKeepalive() async throws {
         let a = try await TestBackend.greeter("a")
-        let proxy = Self.proxy()
+        let proxy = Self.proxy(relay: .nio)
         let svc = T.service("keepalive")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
@@ -65,14 +66,49 @@ struct DataPlaneResourceTests {
     /// A client that vanishes without FIN or RST: `TCP_REPAIR` lets a socket close silently
     /// (root only). The proxy's next keepalive probe meets no socket, the kernel answers RST, and
     /// the relay closes; without keepalive nothing would ever be sent and the pair would stay.
-    @Test func aVanishedClientIsFoundByKeepaliveAndItsConnectionCloses() async throws {
+    /// The epoll relay's sockets, read with `getsockopt` on their descriptors: the accepted one
+    /// inherits the listening socket's options, the dialled one sets its own.
+    @Test func bothSocketsOfAnEpollRelayedConnectionHaveUpstreamKeepaliveAndNoDelay() async throws {
+        let a = try await TestBackend.greeter("a")
+        let proxy = Self.proxy(relay: .epoll)
+        let svc = T.service("keepalive")
+        _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        let port = try await T.listeningPort(proxy, svc)
+        try await TestClient.withSession(port: port) { session in
+            #expect(try await session.line() == "a")
+            let relay = try #require(proxy.relay)
+            let descriptors = await relay.socketDescriptors()
+            #expect(descriptors.count == 2, "client side and backend side")
+            let tcp = Int32(IPPROTO_TCP)
+            for fd in descriptors {
+                #expect(Self.intOption(fd, SOL_SOCKET, SO_KEEPALIVE) == 1)
+                #expect(Self.intOption(fd, tcp, TCP_KEEPIDLE) == 15)
+                #expect(Self.intOption(fd, tcp, TCP_KEEPINTVL) == 15)
+                #expect(Self.intOption(fd, tcp, TCP_KEEPCNT) == 9)
+                #expect(Self.intOption(fd, tcp, TCP_NODELAY) == 1)
+            }
+        }
+        await proxy.shutdown()
+        await a.close()
+    }
+
+    /// `getsockopt` of an `int` option, `nil` when it fails.
+    static func intOption(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, level, name, &value, &length) == 0 else { return nil }
+        return value != 0 && name == SO_KEEPALIVE ? 1 : value
+    }
+
+    @Test(arguments: TCPRelayEngine.allCases)
+    func aVanishedClientIsFoundByKeepaliveAndItsConnectionCloses(relay: TCPRelayEngine) async throws {
         guard getuid() == 0 else {
             print("skipped: closing a socket silently (TCP_REPAIR) needs root")
             return
         }
         let a = try await TestBackend.greeter("a")
         let fast = TCPKeepalive(idleSeconds: 1, intervalSeconds: 1, probeCount: 1)
-        let proxy = Self.proxy(keepalive: fast)
+        let proxy = Self.proxy(keepalive: fast, relay: relay)
         let svc = T.service("vanish")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
@@ -156,10 +192,11 @@ struct DataPlaneResourceTests {
 
     /// Ceiling 5: the listener and two connections. A third client is closed at once, and
     /// served again as soon as a connection ends.
-    @Test func clientsBeyondTheBudgetAreClosedAtOnce() async throws {
+    @Test(arguments: TCPRelayEngine.allCases)
+    func clientsBeyondTheBudgetAreClosedAtOnce(relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a")
         let budget = DescriptorBudget(limit: 5, reserve: 0)
-        let proxy = Self.proxy(descriptors: budget)
+        let proxy = Self.proxy(descriptors: budget, relay: relay)
         let svc = T.service("budget")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)

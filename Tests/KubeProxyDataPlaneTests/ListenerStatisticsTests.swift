@@ -9,9 +9,9 @@ import Testing
 struct ListenerStatisticsTests {
     typealias T = UserspaceProxyTests
 
-    @Test func relayedConnectionsAreCountedExactly() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func relayedConnectionsAreCountedExactly(relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a")
-        let proxy = T.proxy()
+        let proxy = T.proxy(relay: relay)
         let svc = T.service("count")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
@@ -38,9 +38,9 @@ struct ListenerStatisticsTests {
 
     /// No endpoints: one failure, no retry. A refused endpoint: every rung of the ladder is
     /// tried (one retry with two timeouts), then one failure.
-    @Test func failuresAndRetriesAreCounted() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func failuresAndRetriesAreCounted(relay: TCPRelayEngine) async throws {
         let closed = try await TestBackend.closedPort()
-        let proxy = T.proxy(dialTimeouts: [.milliseconds(100), .milliseconds(100)])
+        let proxy = T.proxy(dialTimeouts: [.milliseconds(100), .milliseconds(100)], relay: relay)
         let empty = T.service("empty")
         let dead = T.service("dead")
         _ = await proxy.apply(
@@ -75,8 +75,8 @@ struct ListenerStatisticsTests {
 
     /// The report for totals leaves out listeners that have counted nothing; a listener that
     /// has (here one connection to a port without endpoints) is in it with its counts.
-    @Test func idleListenersCanBeLeftOut() async throws {
-        let proxy = T.proxy()
+    @Test(arguments: TCPRelayEngine.allCases) func idleListenersCanBeLeftOut(relay: TCPRelayEngine) async throws {
+        let proxy = T.proxy(relay: relay)
         let used = T.service("used")
         let idle = T.service("idle")
         _ = await proxy.apply(T.desired(ProxiedPort(name: used, endpoints: []), ProxiedPort(name: idle, endpoints: [])))

@@ -15,9 +15,9 @@ struct UserspaceProxyDrainTests {
         var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
     }
 
-    @Test func openConnectionsKeepWorkingAndShutdownEndsWhenTheyClose() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func openConnectionsKeepWorkingAndShutdownEndsWhenTheyClose(relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a")
-        let proxy = T.proxy()
+        let proxy = T.proxy(relay: relay)
         let svc = T.service("drain")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
@@ -41,9 +41,9 @@ struct UserspaceProxyDrainTests {
         await a.close()
     }
 
-    @Test func remainingConnectionsAreClosedAtTheTimeout() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func remainingConnectionsAreClosedAtTheTimeout(relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a")
-        let proxy = T.proxy()
+        let proxy = T.proxy(relay: relay)
         let svc = T.service("slow")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await T.listeningPort(proxy, svc)
@@ -57,8 +57,8 @@ struct UserspaceProxyDrainTests {
         await a.close()
     }
 
-    @Test func drainWithoutConnectionsReturnsAtOnce() async throws {
-        let proxy = T.proxy()
+    @Test(arguments: TCPRelayEngine.allCases) func drainWithoutConnectionsReturnsAtOnce(relay: TCPRelayEngine) async throws {
+        let proxy = T.proxy(relay: relay)
         let svc = T.service("idle")
         _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [])))
         let port = try await T.listeningPort(proxy, svc)

@@ -15,12 +15,13 @@ struct UserspaceProxyTests {
         dialTimeouts: [Duration] = UserspaceProxy.defaultDialTimeouts,
         udpIdleTimeout: Duration = .seconds(30),
         udpSessionLimit: Int = UserspaceProxy.defaultUDPSessionLimit,
+        relay: TCPRelayEngine = .nio,
         logger: Logger = Logger(label: "test.dataplane")
     ) -> UserspaceProxy {
         UserspaceProxy(
             group: MultiThreadedEventLoopGroup.singleton, bindAddress: IPAddress(host)!, portRange: range,
             dialTimeouts: dialTimeouts, udpIdleTimeout: udpIdleTimeout, udpSessionLimit: udpSessionLimit,
-            logger: logger
+            tcpRelay: relay, logger: logger
         )
     }
 
@@ -41,11 +42,11 @@ struct UserspaceProxyTests {
         try #require(await proxy.status()[name]?.port)
     }
 
-    @Test("round robin over two backends", arguments: ["127.0.0.1", "::1"])
-    func roundRobin(host: String) async throws {
+    @Test("round robin over two backends", arguments: ["127.0.0.1", "::1"], TCPRelayEngine.allCases)
+    func roundRobin(host: String, relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a", host: host)
         let b = try await TestBackend.greeter("b", host: host)
-        let proxy = Self.proxy(bind: host)
+        let proxy = Self.proxy(bind: host, relay: relay)
         let svc = Self.service("rr")
         let changes = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [a.endpoint, b.endpoint])))
         #expect(changes.map(\.kind) == [.started])
@@ -62,10 +63,10 @@ struct UserspaceProxyTests {
         await b.close()
     }
 
-    @Test func clientIPAffinityKeepsTheClientOnOneBackend() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func clientIPAffinityKeepsTheClientOnOneBackend(relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a")
         let b = try await TestBackend.greeter("b")
-        let proxy = Self.proxy()
+        let proxy = Self.proxy(relay: relay)
         let svc = Self.service("sticky")
         let port = ProxiedPort(
             name: svc, sessionAffinity: .clientIP(timeoutSeconds: 60), endpoints: [a.endpoint, b.endpoint]
@@ -85,10 +86,10 @@ struct UserspaceProxyTests {
 
     /// docs/userspace-behaviour.md#tcp-changes: endpoint changes and deletion leave an established connection alone; deletion
     /// closes the listener; the relay pair goes away once the client leaves.
-    @Test func establishedConnectionsOutliveUpdatesAndDeletion() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func establishedConnectionsOutliveUpdatesAndDeletion(relay: TCPRelayEngine) async throws {
         let a = try await TestBackend.greeter("a")
         let b = try await TestBackend.greeter("b")
-        let proxy = Self.proxy()
+        let proxy = Self.proxy(relay: relay)
         let svc = Self.service("update")
         _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
         let port = try await Self.listeningPort(proxy, svc)
@@ -115,8 +116,8 @@ struct UserspaceProxyTests {
     }
 
     /// Accepted, then closed: the client sees EOF, never "connection refused".
-    @Test func noEndpointsAcceptsThenCloses() async throws {
-        let proxy = Self.proxy()
+    @Test(arguments: TCPRelayEngine.allCases) func noEndpointsAcceptsThenCloses(relay: TCPRelayEngine) async throws {
+        let proxy = Self.proxy(relay: relay)
         let svc = Self.service("empty")
         let changes = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [])))
         #expect(changes.map(\.kind) == [.started])
@@ -127,10 +128,10 @@ struct UserspaceProxyTests {
     }
 
     /// docs/userspace-behaviour.md#tcp-dial-ladder: a refused dial is retried on the next endpoint, so every client is served.
-    @Test func refusedDialIsRetriedOnAnotherEndpoint() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func refusedDialIsRetriedOnAnotherEndpoint(relay: TCPRelayEngine) async throws {
         let closed = try await TestBackend.closedPort()
         let live = try await TestBackend.greeter("live")
-        let proxy = Self.proxy()
+        let proxy = Self.proxy(relay: relay)
         let svc = Self.service("retry")
         _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [closed, live.endpoint])))
         let port = try await Self.listeningPort(proxy, svc)
@@ -141,9 +142,9 @@ struct UserspaceProxyTests {
         await live.close()
     }
 
-    @Test func allDialsFailingClosesTheClient() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func allDialsFailingClosesTheClient(relay: TCPRelayEngine) async throws {
         let closed = try await TestBackend.closedPort()
-        let proxy = Self.proxy(dialTimeouts: [.milliseconds(100), .milliseconds(100)])
+        let proxy = Self.proxy(dialTimeouts: [.milliseconds(100), .milliseconds(100)], relay: relay)
         let svc = Self.service("dead")
         _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [closed])))
         let port = try await Self.listeningPort(proxy, svc)
@@ -153,10 +154,10 @@ struct UserspaceProxyTests {
     }
 
     /// Unlike upstream, a dial that hangs does not hold up the next client.
-    @Test func blackHoledDialDoesNotBlockOtherClients() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func blackHoledDialDoesNotBlockOtherClients(relay: TCPRelayEngine) async throws {
         let (hole, filler) = try await TestBackend.blackHole()
         let live = try await TestBackend.greeter("live")
-        let proxy = Self.proxy(dialTimeouts: [.seconds(20)])
+        let proxy = Self.proxy(dialTimeouts: [.seconds(20)], relay: relay)
         let svc = Self.service("hole")
         _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [hole.endpoint])))
         let port = try await Self.listeningPort(proxy, svc)
@@ -180,11 +181,11 @@ struct UserspaceProxyTests {
 
     /// A client that reads nothing stalls a backend that writes as fast as it can; nothing is
     /// lost, and the backend's close arrives after the last byte.
-    @Test func slowReaderStallsFastWriter() async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func slowReaderStallsFastWriter(relay: TCPRelayEngine) async throws {
         let total = 64 << 20
         let progress = FloodProgress(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         let flood = try await TestBackend.flood(total: total, progress: progress)
-        let proxy = Self.proxy()
+        let proxy = Self.proxy(relay: relay)
         let svc = Self.service("flood")
         _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [flood.endpoint])))
         let port = try await Self.listeningPort(proxy, svc)

@@ -149,6 +149,12 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
     /// rules when root and iptables allow it (upstream always does). `false` serves the proxy
     /// sockets only, e.g. for a proxy on loopback next to other software.
     public var userspacePortals = true
+    /// `userspaceTCPRelay` / `--userspace-tcp-relay` (our extension): what relays the bytes of
+    /// TCP service ports in userspace mode: `epoll` (the default: the proxy's own relay threads,
+    /// one per event loop) or `nio` (SwiftNIO channels, the relay of earlier releases).
+    public var userspaceTCPRelay = "epoll"
+    /// The values `userspaceTCPRelay` accepts.
+    public static let userspaceTCPRelays = ["epoll", "nio"]
     /// `--use-endpoints` (our extension): watch legacy core/v1 Endpoints instead of
     /// EndpointSlices (also chosen automatically when the server lacks discovery.k8s.io/v1).
     public var useEndpoints = false
@@ -212,6 +218,9 @@ public struct KubeProxyConfiguration: Sendable, Equatable {
         check(udpIdleTimeout > .zero, "--udp-timeout (udpIdleTimeout)", "must be greater than 0")
         check(configSyncPeriod > .zero, "--config-sync-period (configSyncPeriod)", "must be greater than 0")
         check(proxyEventLoops >= 0, "--proxy-event-loops (proxyEventLoops)", "must not be negative")
+        check(
+            Self.userspaceTCPRelays.contains(userspaceTCPRelay), "--userspace-tcp-relay (userspaceTCPRelay)",
+            "must be one of \(Self.userspaceTCPRelays.joined(separator: ", ")), got \"\(userspaceTCPRelay)\"")
         check(manifestMaxBytes > 0, "--manifest-max-bytes (manifestMaxBytes)", "must be greater than 0")
         check(verbosity >= 0, "-v (logging.verbosity)", "must not be negative")
         check((0...31).contains(iptables.masqueradeBit), "iptables.masqueradeBit", "must be within 0...31")

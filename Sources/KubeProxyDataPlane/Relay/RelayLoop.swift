@@ -1,0 +1,811 @@
+#if canImport(Glibc)
+    import Glibc
+    import CKubeProxyLinux
+    import KubeProxyCore
+    import Logging
+    import Synchronization
+
+    /// What one relay listener needs to serve a connection, shared by every relay thread.
+    final class RelayListenerContext: Sendable {
+        /// The service port, for logs.
+        let name: ServicePortName
+        /// The listener's bind address, for error context.
+        let listenAddress: IPAddress
+        /// The endpoint choice (a short lock, callable from any thread).
+        let balancer: ServiceBalancer
+        /// The listener's statistics.
+        let counters: ListenerCounters
+        /// The process's descriptors: a connection needs two.
+        let budget: DescriptorBudget
+        /// One connect timeout per dial attempt, in nanoseconds; never empty.
+        let dialTimeouts: [UInt64]
+        /// `SO_KEEPALIVE` and its timers for the dialled socket (`TCPKeepalive`).
+        let keepalive: TCPKeepalive
+        /// Debug-level per-connection logging.
+        let logger: Logger
+
+        init(
+            name: ServicePortName, listenAddress: IPAddress, balancer: ServiceBalancer, counters: ListenerCounters,
+            budget: DescriptorBudget, dialTimeouts: [UInt64], keepalive: TCPKeepalive, logger: Logger
+        ) {
+            self.name = name
+            self.listenAddress = listenAddress
+            self.balancer = balancer
+            self.counters = counters
+            self.budget = budget
+            self.dialTimeouts = dialTimeouts.isEmpty ? [250_000_000] : dialTimeouts
+            self.keepalive = keepalive
+            self.logger = logger
+        }
+    }
+
+    /// Counts down the relay threads that still have to act on a command, then runs `done` once.
+    final class RelayCountdown: Sendable {
+        private let state: Mutex<(remaining: Int, done: (@Sendable () -> Void)?)>
+
+        init(_ count: Int, done: @escaping @Sendable () -> Void) {
+            state = Mutex((count, done))
+            if count == 0 { arrive(count: 0) }
+        }
+
+        /// One thread is done (or `count` of them).
+        func arrive(count: Int = 1) {
+            let action = state.withLock { state -> (@Sendable () -> Void)? in
+                state.remaining -= count
+                guard state.remaining <= 0, let done = state.done else { return nil }
+                state.done = nil
+                return done
+            }
+            action?()
+        }
+    }
+
+    /// One relay thread: an `epoll` instance, its listeners' accepts and the connections it
+    /// accepted, from accept to close, with no hop to another thread.
+    ///
+    /// Why not NIO (docs/dataplane-profile.md): a relayed connection needs accept, one
+    /// non-blocking connect and two byte pumps. NIO gives each socket a channel, a pipeline, a
+    /// promise per step and `epoll_ctl` re-registrations (34 system calls and about 200
+    /// allocations per connection measured, against HAProxy's 19 calls); here each socket is
+    /// registered once, edge-triggered, for everything it will ever report, the pumps read into
+    /// one buffer per thread and write straight on, and a connection is one object.
+    ///
+    /// Threading: everything below the command queue is touched only by the loop's own thread
+    /// (`run`); other threads talk to it through `submit`, which queues a command and wakes the
+    /// loop through its `eventfd`. Hence `@unchecked Sendable`.
+    final class RelayLoop: @unchecked Sendable {
+        enum Command {
+            /// Start accepting on `fd` (shared by every loop) for `context`.
+            case addListener(id: Int, fd: Int32, context: RelayListenerContext)
+            /// Stop accepting on the listener; established connections go on.
+            case removeListener(id: Int, done: RelayCountdown)
+            /// Close every connection and refuse new ones.
+            case closeAll(done: RelayCountdown)
+            /// Report the descriptors of every relaying connection (diagnostics and tests).
+            case sockets(report: @Sendable ([Int32]) -> Void, done: RelayCountdown)
+            /// Leave the loop (after `closeAll`).
+            case stop
+        }
+
+        private let index: Int
+        private let group: RelayStatistics
+        private let epollFD: Int32
+        private let wakeFD: Int32
+        private let commands = Mutex<[Command]>([])
+        private let logger: Logger
+
+        // Loop-thread state.
+        private var connections: [RelayConnection?] = []
+        private var generations: [UInt32] = []
+        private var freeSlots: [Int32] = []
+        private var listeners: [Int: RelayAcceptor] = [:]
+        private var listenerSlots: [RelayAcceptor?] = []
+        private var freeListenerSlots: [Int32] = []
+        private var timers: [RelayTimerQueue] = []
+        private var again: [(slot: Int32, generation: UInt32, side: RelayConnection.Side)] = []
+        private var refusing = false
+        private var stopping = false
+        private let buffer: UnsafeMutableRawBufferPointer
+
+        /// Bytes read per `read` call: large enough that bulk transfers take few calls, small
+        /// enough for the CPU cache.
+        static let bufferSize = 64 * 1024
+        /// Reads of one side per wake-up before other connections get a turn.
+        static let readsPerTurn = 16
+        /// How long a listener stops accepting after a resource error (`AcceptBackoff.delay`).
+        static let acceptBackoffNanoseconds: UInt64 = 100_000_000
+
+        init(index: Int, group: RelayStatistics, logger: Logger) throws(RelayError) {
+            self.index = index
+            self.group = group
+            self.logger = logger
+            let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+            guard epollFD >= 0 else { throw RelayError(call: "epoll_create1", errno: errno) }
+            let wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+            guard wakeFD >= 0 else {
+                let code = errno
+                Glibc.close(epollFD)
+                throw RelayError(call: "eventfd", errno: code)
+            }
+            self.epollFD = epollFD
+            self.wakeFD = wakeFD
+            self.buffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
+            var event = epoll_event()
+            ckp_epoll_event_set(&event, EpollBits.readable, RelayToken.wake)
+            guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+                let code = errno
+                Glibc.close(wakeFD)
+                Glibc.close(epollFD)
+                buffer.deallocate()
+                throw RelayError(call: "epoll_ctl(eventfd)", errno: code)
+            }
+        }
+
+        /// Queues `command` for the loop and wakes it; callable from any thread.
+        func submit(_ command: Command) {
+            commands.withLock { $0.append(command) }
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+
+        /// The loop; returns after `.stop`. Runs on the loop's own thread.
+        func run() {
+            let capacity = 256
+            let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+            defer { events.deallocate() }
+            while !stopping {
+                let count = epoll_wait(epollFD, events, Int32(capacity), waitTimeout())
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    logger.error("relay epoll_wait failed", metadata: ["error": "\(RelaySystem.describe(errno))"])
+                    continue
+                }
+                for position in 0..<Int(count) {
+                    let event = events + position
+                    dispatch(ckp_epoll_event_data(event), ckp_epoll_event_events(event))
+                }
+                if !again.isEmpty { runAgain() }
+                if !timers.isEmpty { runTimers(now: RelaySystem.now()) }
+            }
+            teardown()
+        }
+
+        // MARK: - Events
+
+        private func dispatch(_ token: UInt64, _ events: UInt32) {
+            switch RelayToken.kind(token) {
+            case RelayToken.wakeKind:
+                drainCommands()
+            case RelayToken.listenerKind:
+                let slot = Int(RelayToken.slot(token))
+                guard slot < listenerSlots.count, let acceptor = listenerSlots[slot],
+                    acceptor.generation == RelayToken.generation(token)
+                else { return }
+                accept(acceptor)
+            default:
+                guard let connection = connection(token) else { return }
+                let side: RelayConnection.Side = RelayToken.kind(token) == RelayToken.clientKind ? .client : .backend
+                handle(connection, side: side, events: events)
+            }
+        }
+
+        private func connection(_ token: UInt64) -> RelayConnection? {
+            connection(slot: RelayToken.slot(token), generation: RelayToken.generation(token))
+        }
+
+        private func connection(slot: Int32, generation: UInt32) -> RelayConnection? {
+            let index = Int(slot)
+            guard index < connections.count, let connection = connections[index], connection.generation == generation
+            else { return nil }
+            return connection
+        }
+
+        private func handle(_ connection: RelayConnection, side: RelayConnection.Side, events: UInt32) {
+            let hangUp = events & (EpollBits.readHangUp | EpollBits.hangUp | EpollBits.error) != 0
+            switch connection.phase {
+            case .dialing:
+                if side == .client {
+                    // The client's bytes wait for the backend; a hang-up is remembered so the
+                    // first read after the connect looks for the end of stream.
+                    if hangUp { connection.clientHungUp = true }
+                    if events & (EpollBits.hangUp | EpollBits.error) != 0 { close(connection) }
+                    return
+                }
+                if events & (EpollBits.error | EpollBits.hangUp) != 0 {
+                    dialFailed(connection, error: RelaySystem.describe(RelaySystem.socketError(connection.backendFD)))
+                } else if events & EpollBits.writable != 0 {
+                    connected(connection, backendReadable: events & EpollBits.readable != 0, backendHungUp: hangUp)
+                }
+            case .relaying:
+                if events & (EpollBits.readable | EpollBits.readHangUp | EpollBits.hangUp | EpollBits.error) != 0 {
+                    pump(connection, from: side, hangUp: hangUp)
+                    guard connection.phase == .relaying else { return }
+                }
+                // Every wake-up of a writable socket reports EPOLLOUT too; it matters only when
+                // bytes wait for this side (its partner's reads are paused until they are out).
+                if events & EpollBits.writable != 0, connection.hasPending(from: side.partner) {
+                    pump(connection, from: side.partner, hangUp: false)
+                }
+            case .closed:
+                return
+            }
+        }
+
+        // MARK: - Accept
+
+        private func accept(_ acceptor: RelayAcceptor) {
+            let context = acceptor.context
+            for _ in 0..<16 {
+                var address = sockaddr_storage()
+                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let fd = withUnsafeMutablePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        ckp_accept4(acceptor.fd, $0, &length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+                    }
+                }
+                if fd < 0 {
+                    let code = errno
+                    switch code {
+                    case EAGAIN, EWOULDBLOCK:
+                        return
+                    case EINTR, ECONNABORTED, EPROTO:
+                        continue
+                    default:
+                        // EMFILE, ENFILE, ENOBUFS, ENOMEM: the queued client stays queued, and a
+                        // level-triggered listener would wake us again at once; pause it instead.
+                        pause(acceptor)
+                        logger.debug(
+                            "relay accept failed; pausing the listener",
+                            metadata: ["service": "\(context.name)", "error": "\(RelaySystem.describe(code))"])
+                        return
+                    }
+                }
+                guard !refusing, context.budget.tryAcquire(2) else {
+                    if !refusing { refuse(context) }
+                    Glibc.close(fd)
+                    continue
+                }
+                context.counters.connectionAccepted()
+                group.socketOpened()
+                let connection = makeConnection(clientFD: fd, context: context, clientIP: RelaySystem.ipAddress(&address))
+                var event = epoll_event()
+                // Edge-triggered, for everything the socket will report: one epoll_ctl per socket.
+                ckp_epoll_event_set(
+                    &event, EpollBits.readable | EpollBits.writable | EpollBits.readHangUp | EpollBits.edgeTriggered,
+                    RelayToken.make(RelayToken.clientKind, connection.slot, connection.generation))
+                guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+                    close(connection)
+                    continue
+                }
+                dial(connection)
+            }
+        }
+
+        private func refuse(_ context: RelayListenerContext) {
+            context.counters.connectFailed()
+            let budget = context.budget
+            if budget.shouldWarn(nowNanoseconds: Int64(RelaySystem.now())) {
+                logger.warning(
+                    "descriptor reserve reached; closing new connections at once",
+                    metadata: [
+                        "service": "\(context.name)", "inUse": "\(budget.inUse)", "ceiling": "\(budget.ceiling)",
+                        "limit": "\(budget.limit)",
+                    ])
+            }
+        }
+
+        private func pause(_ acceptor: RelayAcceptor) {
+            guard acceptor.registered else { return }
+            // EPOLLEXCLUSIVE registrations cannot be modified, only deleted and added again.
+            epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil)
+            acceptor.registered = false
+            schedule(
+                after: Self.acceptBackoffNanoseconds, slot: acceptor.slot, generation: acceptor.generation,
+                tag: RelayTimerQueue.resumeListenerTag)
+        }
+
+        private func register(_ acceptor: RelayAcceptor) -> Bool {
+            var event = epoll_event()
+            ckp_epoll_event_set(
+                &event, EpollBits.readable | EpollBits.exclusive,
+                RelayToken.make(RelayToken.listenerKind, acceptor.slot, acceptor.generation))
+            guard epoll_ctl(epollFD, EPOLL_CTL_ADD, acceptor.fd, &event) == 0 else { return false }
+            acceptor.registered = true
+            return true
+        }
+
+        // MARK: - Dial
+
+        private func dial(_ connection: RelayConnection) {
+            let context = connection.context
+            let attempt = connection.attempt
+            if attempt > 0 { context.counters.connectRetried() }
+            guard let endpoint = context.balancer.choose(clientIP: connection.clientIP, resetAffinity: attempt > 0) else {
+                fail(connection, .noEndpoints)
+                return
+            }
+            connection.endpoint = endpoint
+            let fd = RelaySystem.tcpSocket(endpoint.ip.family)
+            guard fd >= 0 else {
+                dialFailed(connection, error: "socket: \(RelaySystem.describe(-fd))")
+                return
+            }
+            connection.backendFD = fd
+            let tcp = Int32(IPPROTO_TCP)
+            RelaySystem.setOption(fd, tcp, TCP_NODELAY, 1)
+            let keepalive = context.keepalive
+            RelaySystem.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
+            RelaySystem.setOption(fd, tcp, TCP_KEEPIDLE, Int32(clamping: keepalive.idleSeconds))
+            RelaySystem.setOption(fd, tcp, TCP_KEEPINTVL, Int32(clamping: keepalive.intervalSeconds))
+            RelaySystem.setOption(fd, tcp, TCP_KEEPCNT, Int32(clamping: keepalive.probeCount))
+            let code = RelaySystem.connect(fd, to: endpoint)
+            guard code == 0 || code == EINPROGRESS else {
+                dialFailed(connection, error: "connect: \(RelaySystem.describe(code))")
+                return
+            }
+            var event = epoll_event()
+            ckp_epoll_event_set(
+                &event, EpollBits.readable | EpollBits.writable | EpollBits.readHangUp | EpollBits.edgeTriggered,
+                RelayToken.make(RelayToken.backendKind, connection.slot, connection.generation))
+            guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+                dialFailed(connection, error: "epoll_ctl: \(RelaySystem.describe(errno))")
+                return
+            }
+            // An immediate connect still reports EPOLLOUT once, which `handle` takes as connected.
+            schedule(
+                after: context.dialTimeouts[attempt], slot: connection.slot, generation: connection.generation,
+                tag: attempt)
+        }
+
+        private func dialFailed(_ connection: RelayConnection, error: String) {
+            if connection.backendFD >= 0 {
+                Glibc.close(connection.backendFD)
+                connection.backendFD = -1
+            }
+            let context = connection.context
+            let attempt = connection.attempt
+            context.logger.debug(
+                "dial failed",
+                metadata: [
+                    "service": "\(context.name)", "endpoint": "\(connection.endpoint.map { "\($0)" } ?? "-")",
+                    "attempt": "\(attempt + 1)", "error": "\(error)",
+                ])
+            if attempt + 1 < context.dialTimeouts.count {
+                connection.attempt = attempt + 1
+                dial(connection)
+            } else {
+                fail(connection, .dialsExhausted(attempts: attempt + 1, lastError: error))
+            }
+        }
+
+        private func connected(_ connection: RelayConnection, backendReadable: Bool, backendHungUp: Bool) {
+            connection.phase = .relaying
+            // Counted from here, as the NIO engine counts a backend channel once it is connected.
+            group.socketOpened()
+            // The client's readiness edge may have passed while we dialled: read it now, to the
+            // end of the stream if it hung up meanwhile.
+            pump(connection, from: .client, hangUp: connection.clientHungUp)
+            if connection.phase == .relaying, backendReadable || backendHungUp {
+                pump(connection, from: .backend, hangUp: backendHungUp)
+            }
+        }
+
+        private func fail(_ connection: RelayConnection, _ kind: DataPlaneError.Kind) {
+            let context = connection.context
+            context.counters.connectFailed()
+            let error = DataPlaneError(name: context.name, address: context.listenAddress, kind: kind)
+            context.logger.debug(
+                "closing client connection",
+                metadata: ["client": "\(connection.clientIP.map { "\($0)" } ?? "?")", "error": "\(error)"])
+            close(connection)
+        }
+
+        // MARK: - Relay
+
+        /// Moves bytes from `side` to its partner: first what is still waiting for the partner,
+        /// then fresh reads, until `side` has nothing more (`EAGAIN`), the partner cannot take more
+        /// (the rest waits in the connection for its `EPOLLOUT`), or either side ends; an end
+        /// closes both sockets once the bytes read before it are delivered (upstream's copy loop,
+        /// docs/userspace-behaviour.md#tcp-relay: no half-close).
+        ///
+        /// `hangUp`: the wake-up reported an end or error, so the side is read to `EAGAIN` or end
+        /// of stream even after a short read (otherwise a short read means drained: every later
+        /// arrival raises a new edge).
+        private func pump(_ connection: RelayConnection, from side: RelayConnection.Side, hangUp: Bool) {
+            let source = side == .client ? connection.clientFD : connection.backendFD
+            let target = side == .client ? connection.backendFD : connection.clientFD
+            let direction: ListenerCounters.Direction = side == .client ? .clientToBackend : .backendToClient
+            guard connection.flushPending(side, to: target) else {
+                if connection.pendingFailed { close(connection) }
+                return
+            }
+            var relayed = 0
+            defer { connection.context.counters.relayed(direction, bytes: relayed) }
+            let base = buffer.baseAddress!
+            for _ in 0..<Self.readsPerTurn {
+                let count = read(source, base, Self.bufferSize)
+                if count > 0 {
+                    relayed += count
+                    var written = 0
+                    while written < count {
+                        let sent = send(target, base + written, count - written, Int32(MSG_NOSIGNAL))
+                        if sent > 0 {
+                            written += sent
+                        } else if sent < 0 && errno == EINTR {
+                            continue
+                        } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                            break
+                        } else {
+                            close(connection)
+                            return
+                        }
+                    }
+                    if written < count {
+                        connection.keepPending(side, UnsafeRawBufferPointer(start: base + written, count: count - written))
+                        return
+                    }
+                    if count < Self.bufferSize && !hangUp { return }
+                    continue
+                }
+                if count == 0 {
+                    close(connection)
+                    return
+                }
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR: continue
+                default:
+                    close(connection)
+                    return
+                }
+            }
+            // Still more to read: give other connections their turn first.
+            again.append((connection.slot, connection.generation, side))
+        }
+
+        private func runAgain() {
+            let batch = again
+            again.removeAll(keepingCapacity: true)
+            for entry in batch {
+                guard let connection = connection(slot: entry.slot, generation: entry.generation),
+                    connection.phase == .relaying
+                else { continue }
+                pump(connection, from: entry.side, hangUp: true)
+            }
+        }
+
+        // MARK: - Connections
+
+        private func makeConnection(clientFD: Int32, context: RelayListenerContext, clientIP: IPAddress?) -> RelayConnection {
+            let slot: Int32
+            if let free = freeSlots.popLast() {
+                slot = free
+            } else {
+                slot = Int32(connections.count)
+                connections.append(nil)
+                generations.append(0)
+            }
+            let generation = generations[Int(slot)] & RelayToken.generationMask
+            let connection = RelayConnection(
+                slot: slot, generation: generation, clientFD: clientFD, context: context, clientIP: clientIP)
+            connections[Int(slot)] = connection
+            return connection
+        }
+
+        /// Closes both sockets (closing a descriptor also leaves the epoll set) and forgets the
+        /// connection; later events and timers for its slot see another generation.
+        private func close(_ connection: RelayConnection) {
+            guard connection.phase != .closed else { return }
+            let wasRelaying = connection.phase == .relaying
+            connection.phase = .closed
+            Glibc.close(connection.clientFD)
+            group.socketClosed()
+            if connection.backendFD >= 0 {
+                Glibc.close(connection.backendFD)
+                connection.backendFD = -1
+                if wasRelaying { group.socketClosed() }
+            }
+            connection.context.counters.connectionClosed()
+            connection.context.budget.release(2)
+            let index = Int(connection.slot)
+            connections[index] = nil
+            generations[index] &+= 1
+            freeSlots.append(connection.slot)
+        }
+
+        // MARK: - Timers
+
+        private func schedule(after delay: UInt64, slot: Int32, generation: UInt32, tag: Int) {
+            let entry = RelayTimerQueue.Entry(
+                deadline: RelaySystem.now() &+ delay, slot: slot, generation: generation, tag: tag)
+            if let queue = timers.first(where: { $0.delay == delay }) {
+                queue.append(entry)
+            } else {
+                let queue = RelayTimerQueue(delay: delay)
+                queue.append(entry)
+                timers.append(queue)
+            }
+        }
+
+        private func waitTimeout() -> Int32 {
+            if !again.isEmpty { return 0 }
+            var earliest = UInt64.max
+            for queue in timers {
+                if let deadline = queue.first?.deadline, deadline < earliest { earliest = deadline }
+            }
+            guard earliest != .max else { return -1 }
+            let now = RelaySystem.now()
+            guard earliest > now else { return 0 }
+            // Round up so the loop never wakes just before a deadline and spins.
+            return Int32(clamping: (earliest - now + 999_999) / 1_000_000)
+        }
+
+        private func runTimers(now: UInt64) {
+            for queue in timers {
+                while let entry = queue.first, entry.deadline <= now {
+                    queue.removeFirst()
+                    fire(entry)
+                }
+            }
+        }
+
+        private func fire(_ entry: RelayTimerQueue.Entry) {
+            if entry.tag == RelayTimerQueue.resumeListenerTag {
+                let slot = Int(entry.slot)
+                guard slot < listenerSlots.count, let acceptor = listenerSlots[slot],
+                    acceptor.generation == entry.generation, !acceptor.registered
+                else { return }
+                if !register(acceptor) {
+                    schedule(
+                        after: Self.acceptBackoffNanoseconds, slot: entry.slot, generation: entry.generation,
+                        tag: RelayTimerQueue.resumeListenerTag)
+                }
+                return
+            }
+            guard let connection = connection(slot: entry.slot, generation: entry.generation),
+                connection.phase == .dialing, connection.attempt == entry.tag
+            else { return }
+            let timeout = connection.context.dialTimeouts[entry.tag]
+            dialFailed(connection, error: "connect timed out after \(timeout / 1_000_000) ms")
+        }
+
+        // MARK: - Commands
+
+        private func drainCommands() {
+            var value: UInt64 = 0
+            _ = read(wakeFD, &value, 8)
+            let pending = commands.withLock { commands -> [Command] in
+                defer { commands.removeAll(keepingCapacity: true) }
+                return commands
+            }
+            for command in pending {
+                switch command {
+                case .addListener(let id, let fd, let context):
+                    let slot: Int32
+                    if let free = freeListenerSlots.popLast() {
+                        slot = free
+                    } else {
+                        slot = Int32(listenerSlots.count)
+                        listenerSlots.append(nil)
+                    }
+                    let acceptor = RelayAcceptor(id: id, fd: fd, slot: slot, context: context)
+                    acceptor.generation = nextListenerGeneration
+                    nextListenerGeneration = (nextListenerGeneration &+ 1) & RelayToken.generationMask
+                    listenerSlots[Int(slot)] = acceptor
+                    listeners[id] = acceptor
+                    if !register(acceptor) {
+                        logger.warning(
+                            "relay cannot watch a listening socket",
+                            metadata: ["service": "\(context.name)", "error": "\(RelaySystem.describe(errno))"])
+                    }
+                case .removeListener(let id, let done):
+                    if let acceptor = listeners.removeValue(forKey: id) {
+                        if acceptor.registered { epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil) }
+                        listenerSlots[Int(acceptor.slot)] = nil
+                        freeListenerSlots.append(acceptor.slot)
+                    }
+                    done.arrive()
+                case .closeAll(let done):
+                    refusing = true
+                    for case let connection? in connections { close(connection) }
+                    done.arrive()
+                case .sockets(let report, let done):
+                    var descriptors: [Int32] = []
+                    for case let connection? in connections where connection.phase == .relaying {
+                        descriptors += [connection.clientFD, connection.backendFD]
+                    }
+                    report(descriptors)
+                    done.arrive()
+                case .stop:
+                    stopping = true
+                }
+            }
+        }
+
+        private var nextListenerGeneration: UInt32 = 0
+
+        private func teardown() {
+            for case let connection? in connections { close(connection) }
+            for acceptor in listeners.values where acceptor.registered {
+                epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil)
+            }
+            listeners = [:]
+            listenerSlots = []
+            Glibc.close(wakeFD)
+            Glibc.close(epollFD)
+            buffer.deallocate()
+        }
+    }
+
+    /// One relay thread's registration of a shared listening socket.
+    final class RelayAcceptor {
+        let id: Int
+        let fd: Int32
+        let slot: Int32
+        let context: RelayListenerContext
+        var generation: UInt32 = 0
+        /// In the epoll set (not paused after a resource error).
+        var registered = false
+
+        init(id: Int, fd: Int32, slot: Int32, context: RelayListenerContext) {
+            self.id = id
+            self.fd = fd
+            self.slot = slot
+            self.context = context
+        }
+    }
+
+    /// One relayed connection: the client socket, the backend socket once dialled, and the bytes
+    /// a side could not take yet.
+    final class RelayConnection {
+        enum Side {
+            case client
+            case backend
+
+            var partner: Side { self == .client ? .backend : .client }
+        }
+
+        enum Phase {
+            case dialing
+            case relaying
+            case closed
+        }
+
+        let slot: Int32
+        let generation: UInt32
+        let clientFD: Int32
+        var backendFD: Int32 = -1
+        let context: RelayListenerContext
+        let clientIP: IPAddress?
+        var endpoint: EndpointAddress?
+        var attempt = 0
+        var phase = Phase.dialing
+        /// The client reported an end or error while the backend was being dialled.
+        var clientHungUp = false
+        /// A write of waiting bytes failed with something other than `EAGAIN`.
+        var pendingFailed = false
+        /// Bytes read from the client that the backend could not take yet, and the reverse;
+        /// allocated only when a write comes up short.
+        private var towardBackend: [UInt8] = []
+        private var towardBackendOffset = 0
+        private var towardClient: [UInt8] = []
+        private var towardClientOffset = 0
+
+        init(slot: Int32, generation: UInt32, clientFD: Int32, context: RelayListenerContext, clientIP: IPAddress?) {
+            self.slot = slot
+            self.generation = generation
+            self.clientFD = clientFD
+            self.context = context
+            self.clientIP = clientIP
+        }
+
+        /// Remembers `bytes` read from `side` for its partner.
+        func keepPending(_ side: Side, _ bytes: UnsafeRawBufferPointer) {
+            if side == .client {
+                towardBackend = Array(bytes)
+                towardBackendOffset = 0
+            } else {
+                towardClient = Array(bytes)
+                towardClientOffset = 0
+            }
+        }
+
+        /// Whether bytes read from `side` still wait for its partner.
+        func hasPending(from side: Side) -> Bool {
+            side == .client ? towardBackendOffset < towardBackend.count : towardClientOffset < towardClient.count
+        }
+
+        /// Writes the bytes waiting from `side` to `target`; `true` when none are left.
+        func flushPending(_ side: Side, to target: Int32) -> Bool {
+            if side == .client {
+                return flush(&towardBackend, &towardBackendOffset, to: target)
+            }
+            return flush(&towardClient, &towardClientOffset, to: target)
+        }
+
+        private func flush(_ bytes: inout [UInt8], _ offset: inout Int, to target: Int32) -> Bool {
+            while offset < bytes.count {
+                let sent = bytes.withUnsafeBytes { buffer in
+                    send(target, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                }
+                if sent > 0 {
+                    offset += sent
+                    continue
+                }
+                if sent < 0 && errno == EINTR { continue }
+                if !(sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { pendingFailed = true }
+                return false
+            }
+            if !bytes.isEmpty {
+                bytes = []
+                offset = 0
+            }
+            return true
+        }
+    }
+
+    /// The 64-bit `epoll` data of a registration: kind (2 bits), generation (30 bits), slot.
+    enum RelayToken {
+        static let wakeKind: UInt64 = 0
+        static let listenerKind: UInt64 = 1
+        static let clientKind: UInt64 = 2
+        static let backendKind: UInt64 = 3
+        static let generationMask: UInt32 = (1 << 30) - 1
+        static let wake: UInt64 = 0
+
+        static func make(_ kind: UInt64, _ slot: Int32, _ generation: UInt32) -> UInt64 {
+            kind << 62 | UInt64(generation & generationMask) << 32 | UInt64(UInt32(bitPattern: slot))
+        }
+
+        static func kind(_ token: UInt64) -> UInt64 { token >> 62 }
+        static func slot(_ token: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: token)) }
+        static func generation(_ token: UInt64) -> UInt32 {
+            UInt32(truncatingIfNeeded: token >> 32) & generationMask
+        }
+    }
+
+    /// Timers of one fixed delay: entries are appended in deadline order, so a FIFO is a
+    /// priority queue, and cancelling is free (a fired entry whose connection moved on is ignored).
+    final class RelayTimerQueue {
+        struct Entry {
+            var deadline: UInt64
+            var slot: Int32
+            var generation: UInt32
+            /// The dial attempt, or `resumeListenerTag`.
+            var tag: Int
+        }
+
+        static let resumeListenerTag = -1
+
+        let delay: UInt64
+        private var entries: [Entry] = []
+        private var head = 0
+
+        init(delay: UInt64) {
+            self.delay = delay
+        }
+
+        var first: Entry? { head < entries.count ? entries[head] : nil }
+
+        func append(_ entry: Entry) { entries.append(entry) }
+
+        func removeFirst() {
+            head += 1
+            if head == entries.count {
+                entries.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 1024 && head * 2 >= entries.count {
+                entries.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    /// A system call of the relay that failed.
+    struct RelayError: Error, CustomStringConvertible {
+        var call: String
+        var errno: Int32
+
+        var description: String { "\(call): \(RelaySystem.describe(errno))" }
+    }
+#endif
