@@ -39,11 +39,12 @@ final class RelayStatistics: Sendable {
 #if canImport(Glibc)
 
     /// The relay threads of a userspace proxy (`RelayLoop`, one per core by default) and the
-    /// listeners they share.
+    /// listening sockets they watch.
     ///
-    /// A listening socket is added to every thread's `epoll` set with `EPOLLEXCLUSIVE`: the kernel
-    /// wakes one idle thread per new connection, so one descriptor per service port serves every
-    /// core (the NIO engine opens a socket per loop with `SO_REUSEPORT` for the same effect).
+    /// A TCP service port listens with one socket on its home thread; after its first accepted
+    /// connection it opens one more socket per other thread on the same port (`SO_REUSEPORT`),
+    /// so the kernel spreads a busy port's connections over every core while an idle port costs
+    /// one descriptor (the NIO engine's `TCPListener` does the same with its event loops).
     /// A connection stays on the thread that accepted it.
     final class RelayGroup: Sendable {
         private let loops: [RelayLoop]
@@ -85,29 +86,47 @@ final class RelayStatistics: Sendable {
         /// The number of relay threads.
         var threadCount: Int { loops.count }
 
-        /// Starts accepting on `fd` in every thread; returns the id for `removeListener`.
-        func addListener(fd: Int32, context: RelayListenerContext) -> Int {
-            let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-            for loop in loops { loop.submit(.addListener(id: id, fd: fd, context: context)) }
-            return id
+        /// A new listener id; its home thread is `home(of:)`.
+        func makeListenerID() -> Int {
+            nextID.wrappingAdd(1, ordering: .relaxed).newValue
         }
 
-        /// Stops accepting on listener `id` in every thread; returns when none watches its socket
-        /// any more, so the caller may close it.
-        func removeListener(_ id: Int) async {
-            await everyLoop { .removeListener(id: id, done: $0) }
+        /// The thread that watches the first socket of listener `id`: listeners spread evenly.
+        func home(of id: Int) -> Int {
+            id % loops.count
+        }
+
+        /// Starts accepting on `fd` in thread `thread`; `firstAccept` runs there after the
+        /// socket's first accepted connection.
+        func addListener(
+            id: Int, fd: Int32, context: RelayListenerContext, thread: Int, firstAccept: (@Sendable () -> Void)? = nil
+        ) {
+            loops[thread].submit(.addListener(id: id, fd: fd, context: context, firstAccept: firstAccept))
+        }
+
+        /// Stops accepting on socket `id` of thread `thread`; returns when that thread no longer
+        /// watches it, so the caller may close it.
+        func removeListener(_ id: Int, thread: Int) async {
+            await run([loops[thread]]) { .removeListener(id: id, done: $0) }
         }
 
         /// Closes every relayed connection and refuses new ones.
         func closeAll() async {
-            await everyLoop { .closeAll(done: $0) }
+            await run(loops) { .closeAll(done: $0) }
         }
 
         /// The descriptors of both sockets of every relaying connection, for reading their
         /// options in tests and diagnostics; they may close at any moment after.
         func socketDescriptors() async -> [Int32] {
-            let collected = Mutex<[Int32]>([])
-            await everyLoop { done in .sockets(report: { fds in collected.withLock { $0 += fds } }, done: done) }
+            await socketDescriptorsPerThread().flatMap { $0 }
+        }
+
+        /// `socketDescriptors()` by relay thread.
+        func socketDescriptorsPerThread() async -> [[Int32]] {
+            let collected = Mutex<[[Int32]]>(Array(repeating: [], count: loops.count))
+            await run(loops) { done in
+                .sockets(report: { thread, fds in collected.withLock { $0[thread] += fds } }, done: done)
+            }
             return collected.withLock { $0 }
         }
 
@@ -118,11 +137,11 @@ final class RelayStatistics: Sendable {
             for loop in loops { loop.submit(.stop) }
         }
 
-        private func everyLoop(_ command: (RelayCountdown) -> RelayLoop.Command) async {
+        private func run(_ targets: [RelayLoop], _ command: (RelayCountdown) -> RelayLoop.Command) async {
             guard !stopped.load(ordering: .relaxed) else { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let countdown = RelayCountdown(loops.count) { continuation.resume() }
-                for loop in loops { loop.submit(command(countdown)) }
+                let countdown = RelayCountdown(targets.count) { continuation.resume() }
+                for loop in targets where !loop.submit(command(countdown)) { countdown.arrive() }
             }
         }
     }
@@ -137,42 +156,115 @@ final class RelayStatistics: Sendable {
         }
     }
 
-    /// A TCP service port served by the relay threads: one listening socket, watched by all.
+    /// A TCP service port served by the relay threads: a socket on its home thread, and after
+    /// the first connection one per other thread (`SO_REUSEPORT`), within the descriptor budget.
     final class RelayTCPListener: ServicePortListener {
         let localPort: Int
         let balancer: ServiceBalancer
-        private let fd: Int32
-        private let id: Int
-        private let group: RelayGroup
-        private let closed = Atomic<Bool>(false)
 
-        private init(localPort: Int, balancer: ServiceBalancer, fd: Int32, id: Int, group: RelayGroup) {
+        private struct Socket {
+            var fd: Int32
+            var id: Int
+            var thread: Int
+        }
+
+        private struct State {
+            var sockets: [Socket]
+            var siblingsOpened = false
+            var closed = false
+        }
+
+        private let group: RelayGroup
+        private let context: RelayListenerContext
+        private let keepalive: TCPKeepalive
+        private let state: Mutex<State>
+
+        private init(
+            localPort: Int, first: Socket, group: RelayGroup, context: RelayListenerContext, keepalive: TCPKeepalive
+        ) {
             self.localPort = localPort
-            self.balancer = balancer
-            self.fd = fd
-            self.id = id
+            self.balancer = context.balancer
             self.group = group
+            self.context = context
+            self.keepalive = keepalive
+            self.state = Mutex(State(sockets: [first]))
         }
 
         /// Binds and listens on `address` (the bind error, e.g. `EADDRINUSE`, throws here) and
-        /// hands the socket to every relay thread.
+        /// hands the socket to its home thread.
         static func open(
             address: SocketAddress, group: RelayGroup, context: RelayListenerContext, keepalive: TCPKeepalive
         ) throws -> RelayTCPListener {
-            // Accepted sockets inherit keepalive and TCP_NODELAY from the listening socket.
-            let options =
-                [ListeningSocket.reuseAddress] + ListeningSocket.keepaliveOptions(keepalive) + [ListeningSocket.noDelay]
-            let fd = try ListeningSocket.tcp(address: address, options: options, backlog: TCPListener.backlog)
+            let fd = try ListeningSocket.tcp(
+                address: address, options: options(keepalive, reusePort: group.threadCount > 1),
+                backlog: TCPListener.backlog)
             let port = RelaySystem.localPort(fd)
-            let id = group.addListener(fd: fd, context: context)
-            return RelayTCPListener(
-                localPort: port == 0 ? address.port ?? 0 : port, balancer: context.balancer, fd: fd, id: id, group: group)
+            let id = group.makeListenerID()
+            let first = Socket(fd: fd, id: id, thread: group.home(of: id))
+            let listener = RelayTCPListener(
+                localPort: port == 0 ? address.port ?? 0 : port, first: first, group: group, context: context,
+                keepalive: keepalive)
+            var opener: (@Sendable () -> Void)?
+            if group.threadCount > 1 {
+                opener = { @Sendable [weak listener] in listener?.openSiblings() }
+            }
+            group.addListener(id: id, fd: fd, context: context, thread: first.thread, firstAccept: opener)
+            return listener
+        }
+
+        /// Accepted sockets inherit keepalive and `TCP_NODELAY` from the listening socket.
+        private static func options(_ keepalive: TCPKeepalive, reusePort: Bool) -> [ListeningSocket.Option] {
+            var options = [ListeningSocket.reuseAddress]
+            if reusePort { options.append(ListeningSocket.reusePort) }
+            return options + ListeningSocket.keepaliveOptions(keepalive) + [ListeningSocket.noDelay]
+        }
+
+        /// One socket per other thread on this port, once, if the descriptor budget has room
+        /// (`TCPListener.siblingLimit`); a sibling that fails to bind is simply not there.
+        /// Runs on the home thread, after its first accept.
+        private func openSiblings() {
+            let budget = context.budget
+            state.withLock { state in
+                let home = state.sockets[0].thread
+                let others = (0..<group.threadCount).filter { $0 != home }
+                guard !state.closed, !state.siblingsOpened else { return }
+                state.siblingsOpened = true
+                guard let address = try? context.listenAddress.socketAddress(port: localPort),
+                    budget.tryAcquire(others.count, within: TCPListener.siblingLimit(ceiling: budget.ceiling))
+                else { return }
+                for thread in others {
+                    guard
+                        let fd = try? ListeningSocket.tcp(
+                            address: address, options: Self.options(keepalive, reusePort: true),
+                            backlog: TCPListener.backlog)
+                    else {
+                        budget.release(1)
+                        continue
+                    }
+                    let id = group.makeListenerID()
+                    state.sockets.append(Socket(fd: fd, id: id, thread: thread))
+                    group.addListener(id: id, fd: fd, context: context, thread: thread)
+                }
+            }
+        }
+
+        /// The number of open listening sockets of this port (1 before the first connection).
+        var socketCount: Int {
+            state.withLock { $0.sockets.count }
         }
 
         func close() async {
-            guard !closed.exchange(true, ordering: .relaxed) else { return }
-            await group.removeListener(id)
-            Glibc.close(fd)
+            let sockets = state.withLock { state -> [Socket] in
+                guard !state.closed else { return [] }
+                state.closed = true
+                return state.sockets
+            }
+            // Siblings first, while the first socket still holds the port.
+            for socket in sockets.reversed() {
+                await group.removeListener(socket.id, thread: socket.thread)
+                Glibc.close(socket.fd)
+            }
+            if sockets.count > 1 { context.budget.release(sockets.count - 1) }
         }
     }
 

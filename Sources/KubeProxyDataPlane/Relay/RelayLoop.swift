@@ -75,14 +75,15 @@
     /// loop through its `eventfd`. Hence `@unchecked Sendable`.
     final class RelayLoop: @unchecked Sendable {
         enum Command {
-            /// Start accepting on `fd` (shared by every loop) for `context`.
-            case addListener(id: Int, fd: Int32, context: RelayListenerContext)
+            /// Start accepting on `fd` for `context`; `firstAccept` runs on this loop after the
+            /// socket's first accepted connection.
+            case addListener(id: Int, fd: Int32, context: RelayListenerContext, firstAccept: (@Sendable () -> Void)?)
             /// Stop accepting on the listener; established connections go on.
             case removeListener(id: Int, done: RelayCountdown)
             /// Close every connection and refuse new ones.
             case closeAll(done: RelayCountdown)
             /// Report the descriptors of every relaying connection (diagnostics and tests).
-            case sockets(report: @Sendable ([Int32]) -> Void, done: RelayCountdown)
+            case sockets(report: @Sendable (_ thread: Int, _ descriptors: [Int32]) -> Void, done: RelayCountdown)
             /// Leave the loop (after `closeAll`).
             case stop
         }
@@ -91,7 +92,8 @@
         private let group: RelayStatistics
         private let epollFD: Int32
         private let wakeFD: Int32
-        private let commands = Mutex<[Command]>([])
+        /// Commands for the loop; `closed` once it has left `run`, after which nothing is queued.
+        private let commands = Mutex<(queue: [Command], closed: Bool)>(([], false))
         private let logger: Logger
 
         // Loop-thread state.
@@ -141,11 +143,26 @@
             }
         }
 
-        /// Queues `command` for the loop and wakes it; callable from any thread.
-        func submit(_ command: Command) {
-            commands.withLock { $0.append(command) }
+        /// Queues `command` for the loop and wakes it; callable from any thread. `false` when
+        /// the loop has stopped and will never run it.
+        @discardableResult
+        func submit(_ command: Command) -> Bool {
+            let queued = commands.withLock { state -> Bool in
+                guard !state.closed else { return false }
+                state.queue.append(command)
+                return true
+            }
+            guard queued else { return false }
+            // The descriptor stays open until `deinit`, so a late wake-up never hits a reused number.
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
+            return true
+        }
+
+        deinit {
+            Glibc.close(wakeFD)
+            Glibc.close(epollFD)
+            buffer.deallocate()
         }
 
         /// The loop; returns after `.stop`. Runs on the loop's own thread.
@@ -265,6 +282,10 @@
                     Glibc.close(fd)
                     continue
                 }
+                if let first = acceptor.firstAccept {
+                    acceptor.firstAccept = nil
+                    first()
+                }
                 context.counters.connectionAccepted()
                 group.socketOpened()
                 let connection = makeConnection(clientFD: fd, context: context, clientIP: RelaySystem.ipAddress(&address))
@@ -296,7 +317,6 @@
 
         private func pause(_ acceptor: RelayAcceptor) {
             guard acceptor.registered else { return }
-            // EPOLLEXCLUSIVE registrations cannot be modified, only deleted and added again.
             epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil)
             acceptor.registered = false
             schedule(
@@ -307,7 +327,7 @@
         private func register(_ acceptor: RelayAcceptor) -> Bool {
             var event = epoll_event()
             ckp_epoll_event_set(
-                &event, EpollBits.readable | EpollBits.exclusive,
+                &event, EpollBits.readable,
                 RelayToken.make(RelayToken.listenerKind, acceptor.slot, acceptor.generation))
             guard epoll_ctl(epollFD, EPOLL_CTL_ADD, acceptor.fd, &event) == 0 else { return false }
             acceptor.registered = true
@@ -574,13 +594,13 @@
         private func drainCommands() {
             var value: UInt64 = 0
             _ = read(wakeFD, &value, 8)
-            let pending = commands.withLock { commands -> [Command] in
-                defer { commands.removeAll(keepingCapacity: true) }
-                return commands
+            let pending = commands.withLock { state -> [Command] in
+                defer { state.queue.removeAll(keepingCapacity: true) }
+                return state.queue
             }
             for command in pending {
                 switch command {
-                case .addListener(let id, let fd, let context):
+                case .addListener(let id, let fd, let context, let firstAccept):
                     let slot: Int32
                     if let free = freeListenerSlots.popLast() {
                         slot = free
@@ -589,6 +609,7 @@
                         listenerSlots.append(nil)
                     }
                     let acceptor = RelayAcceptor(id: id, fd: fd, slot: slot, context: context)
+                    acceptor.firstAccept = firstAccept
                     acceptor.generation = nextListenerGeneration
                     nextListenerGeneration = (nextListenerGeneration &+ 1) & RelayToken.generationMask
                     listenerSlots[Int(slot)] = acceptor
@@ -614,7 +635,7 @@
                     for case let connection? in connections where connection.phase == .relaying {
                         descriptors += [connection.clientFD, connection.backendFD]
                     }
-                    report(descriptors)
+                    report(index, descriptors)
                     done.arrive()
                 case .stop:
                     stopping = true
@@ -631,9 +652,21 @@
             }
             listeners = [:]
             listenerSlots = []
-            Glibc.close(wakeFD)
-            Glibc.close(epollFD)
-            buffer.deallocate()
+            // Whoever waits on a command queued after `.stop` is released, not left hanging.
+            let late = commands.withLock { state -> [Command] in
+                state.closed = true
+                defer { state.queue = [] }
+                return state.queue
+            }
+            for command in late {
+                switch command {
+                case .removeListener(_, let done), .closeAll(let done): done.arrive()
+                case .sockets(let report, let done):
+                    report(index, [])
+                    done.arrive()
+                case .addListener, .stop: break
+                }
+            }
         }
     }
 
@@ -646,6 +679,8 @@
         var generation: UInt32 = 0
         /// In the epoll set (not paused after a resource error).
         var registered = false
+        /// Run once, after the first accepted connection (the listener opens its siblings).
+        var firstAccept: (@Sendable () -> Void)?
 
         init(id: Int, fd: Int32, slot: Int32, context: RelayListenerContext) {
             self.id = id

@@ -17,10 +17,6 @@ import KubeProxyCore
         static let error: UInt32 = 0x008
         static let hangUp: UInt32 = 0x010
         static let readHangUp: UInt32 = 0x2000
-        /// Only one of the epoll instances waiting on a shared listening socket is woken per
-        /// connection (Linux 4.5), so one descriptor per port serves every relay thread
-        /// without a thundering herd.
-        static let exclusive: UInt32 = 1 << 28
         static let edgeTriggered: UInt32 = 1 << 31
     }
 
