@@ -114,16 +114,18 @@ struct Harness: Sendable {
     let newConnectionPort: Int
 }
 
-let harness = Mutex<Harness?>(nil)
+/// One harness per TCP relay engine.
+let harnesses = Mutex<[TCPRelayEngine: Harness]>([:])
 
-/// Starts the backend and a one-loop proxy in front of it (once for the whole process).
-func sharedHarness() async throws -> Harness {
-    if let existing = harness.withLock({ $0 }) { return existing }
+/// Starts the backends and a one-loop proxy relaying TCP with `relay` in front of them (once per
+/// engine for the whole process).
+func sharedHarness(_ relay: TCPRelayEngine) async throws -> Harness {
+    if let existing = harnesses.withLock({ $0[relay] }) { return existing }
     var logger = Logger(label: "relay-allocations")
     logger.logLevel = .warning
     let proxy = UserspaceProxy(
         group: MultiThreadedEventLoopGroup(numberOfThreads: 1), bindAddress: IPAddress("127.0.0.1")!,
-        portRange: nil, logger: logger)
+        portRange: nil, tcpRelay: relay, logger: logger)
     var desired: [ServicePortName: ProxiedPort] = [:]
     let names = ["keepalive", "newconnection"].map {
         ServicePortName(namespace: "bench", name: $0, port: "p", protocol: .tcp)
@@ -138,7 +140,7 @@ func sharedHarness() async throws -> Harness {
         throw HarnessError(call: "proxy listen")
     }
     let made = Harness(keepAliveClient: try connectTo(port: keepAlivePort), newConnectionPort: newConnectionPort)
-    harness.withLock { $0 = made }
+    harnesses.withLock { $0[relay] = made }
     return made
 }
 
@@ -155,41 +157,43 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 20_000
     )
 
-    Benchmark(
-        "relay keep-alive request (64 B request, 1 KiB reply)",
-        closure: { benchmark in
-            let current = harness.withLock { $0 }
-            guard let client = current?.keepAliveClient else { return }
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: replySize, alignment: 8)
-            defer { buffer.deallocate() }
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                guard exchange(client, buffer) else { fatalError("keep-alive exchange failed") }
-            }
-            benchmark.stopMeasurement()
-        },
-        setup: { _ = try await sharedHarness() }
-    )
-
-    Benchmark(
-        "relay new connection per request (connect, request, reply, close)",
-        configuration: .init(
-            metrics: [.mallocCountTotal, .throughput, .wallClock], warmupIterations: 100,
-            maxDuration: .seconds(3), maxIterations: 5_000),
-        closure: { benchmark in
-            let current = harness.withLock { $0 }
-            guard let port = current?.newConnectionPort else { return }
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: replySize, alignment: 8)
-            defer { buffer.deallocate() }
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                guard let fd = try? connectTo(port: port), exchange(fd, buffer) else {
-                    fatalError("new-connection exchange failed")
+    for relay in TCPRelayEngine.allCases {
+        Benchmark(
+            "relay keep-alive request (64 B request, 1 KiB reply; \(relay.rawValue) relay)",
+            closure: { benchmark in
+                let current = harnesses.withLock { $0[relay] }
+                guard let client = current?.keepAliveClient else { return }
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: replySize, alignment: 8)
+                defer { buffer.deallocate() }
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    guard exchange(client, buffer) else { fatalError("keep-alive exchange failed") }
                 }
-                close(fd)
-            }
-            benchmark.stopMeasurement()
-        },
-        setup: { _ = try await sharedHarness() }
-    )
+                benchmark.stopMeasurement()
+            },
+            setup: { _ = try await sharedHarness(relay) }
+        )
+
+        Benchmark(
+            "relay new connection per request (connect, request, reply, close; \(relay.rawValue) relay)",
+            configuration: .init(
+                metrics: [.mallocCountTotal, .throughput, .wallClock], warmupIterations: 100,
+                maxDuration: .seconds(3), maxIterations: 5_000),
+            closure: { benchmark in
+                let current = harnesses.withLock { $0[relay] }
+                guard let port = current?.newConnectionPort else { return }
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: replySize, alignment: 8)
+                defer { buffer.deallocate() }
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    guard let fd = try? connectTo(port: port), exchange(fd, buffer) else {
+                        fatalError("new-connection exchange failed")
+                    }
+                    close(fd)
+                }
+                benchmark.stopMeasurement()
+            },
+            setup: { _ = try await sharedHarness(relay) }
+        )
+    }
 }
