@@ -104,6 +104,7 @@ struct ConfigurationFileTests {
         config.featureGates = ["A": false]
         config.verbosity = 2
         config.metricsPerServicePort = true
+        config.userspaceTCPRelay = "nio"
         let text = ConfigurationFile.render(config)
         #expect(text.contains("apiVersion: kubeproxy.config.k8s.io/v1alpha1"))
         #expect(text.contains("syncPeriod: 1m30s"))
@@ -117,8 +118,15 @@ struct ConfigurationFileTests {
         config.syncPeriod = .zero
         config.healthzBindAddress = "nonsense"
         config.iptables.masqueradeBit = 40
-        let fields = config.validate().map(\.field)
+        config.userspaceTCPRelay = "uring"
+        let problems = config.validate()
+        let fields = problems.map(\.field)
         #expect(fields.contains("--iptables-sync-period (iptables.syncPeriod)"))
+        #expect(
+            problems.contains {
+                $0.field == "--userspace-tcp-relay (userspaceTCPRelay)" && $0.message.contains("epoll, nio")
+                    && $0.message.contains("\"uring\"")
+            })
         #expect(fields.contains("--healthz-bind-address (healthzBindAddress)"))
         #expect(fields.contains("iptables.masqueradeBit"))
     }
