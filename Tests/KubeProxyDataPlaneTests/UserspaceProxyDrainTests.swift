@@ -15,7 +15,9 @@ struct UserspaceProxyDrainTests {
         var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
     }
 
-    @Test(arguments: TCPRelayEngine.allCases) func openConnectionsKeepWorkingAndShutdownEndsWhenTheyClose(relay: TCPRelayEngine) async throws {
+    @Test(arguments: TCPRelayEngine.allCases) func openConnectionsKeepWorkingAndShutdownEndsWhenTheyClose(relay: TCPRelayEngine)
+        async throws
+    {
         let a = try await TestBackend.greeter("a")
         let proxy = T.proxy(relay: relay)
         let svc = T.service("drain")

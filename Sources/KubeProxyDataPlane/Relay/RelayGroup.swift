@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-    import Glibc
-    import CKubeProxyLinux
-#endif
 import KubeProxyCore
 import Logging
 import NIOCore
 import Synchronization
+
+#if canImport(Glibc)
+    import CKubeProxyLinux
+    import Glibc
+#endif
 
 /// Which engine relays the bytes of TCP service ports (`--userspace-tcp-relay`).
 public enum TCPRelayEngine: String, Sendable, CaseIterable {

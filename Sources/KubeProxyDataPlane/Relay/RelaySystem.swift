@@ -1,11 +1,9 @@
-#if canImport(Glibc)
-    import Glibc
-    import CKubeProxyLinux
-#elseif canImport(Musl)
-    import Musl
-#endif
-
 import KubeProxyCore
+
+#if canImport(Glibc)
+    import CKubeProxyLinux
+    import Glibc
+#endif
 
 #if canImport(Glibc)
 
