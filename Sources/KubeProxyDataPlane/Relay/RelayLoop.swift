@@ -129,18 +129,19 @@
                 Glibc.close(epollFD)
                 throw RelayError(call: "eventfd", errno: code)
             }
-            self.epollFD = epollFD
-            self.wakeFD = wakeFD
-            self.buffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
             var event = epoll_event()
             ckp_epoll_event_set(&event, EpollBits.readable, RelayToken.wake)
+            // Before every stored property is set: a throw after that would run `deinit`, which
+            // closes and frees the same resources again.
             guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
                 let code = errno
                 Glibc.close(wakeFD)
                 Glibc.close(epollFD)
-                buffer.deallocate()
                 throw RelayError(call: "epoll_ctl(eventfd)", errno: code)
             }
+            self.epollFD = epollFD
+            self.wakeFD = wakeFD
+            self.buffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
         }
 
         /// Queues `command` for the loop and wakes it; callable from any thread. `false` when
