@@ -1,0 +1,137 @@
+import KubeProxyCore
+import Logging
+import NIOPosix
+import Testing
+
+@testable import KubeProxyDataPlane
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Clients that misbehave in every way a relay must survive, many at once: resets while the
+/// backend is being dialled and while relaying, half-closes, abandoned connections. Afterwards
+/// every socket and descriptor must be given back and the port must still serve.
+@Suite("Relay under misbehaving clients", .timeLimit(.minutes(1)))
+struct RelayStressTests {
+    typealias T = UserspaceProxyTests
+
+    /// What one client does.
+    enum Behaviour: CaseIterable {
+        /// Greeting, one echoed line, normal close.
+        case polite
+        /// Reset at once, usually while the backend is still being dialled.
+        case resetAtOnce
+        /// Sends a line, shuts its sending side down, reads to the end.
+        case halfClose
+        /// Reads the greeting, then resets.
+        case resetAfterGreeting
+        /// Sends a line and closes without reading anything.
+        case writeAndLeave
+    }
+
+    @Test(arguments: TCPRelayEngine.allCases)
+    func everySocketIsGivenBackAfterHostileClients(relay: TCPRelayEngine) async throws {
+        let a = try await TestBackend.greeter("a")
+        let budget = DescriptorBudget(limit: 1 << 20, reserve: 0)
+        let proxy = UserspaceProxy(
+            group: MultiThreadedEventLoopGroup.singleton, bindAddress: IPAddress("127.0.0.1")!, portRange: nil,
+            dialTimeouts: UserspaceProxy.defaultDialTimeouts, descriptors: budget, dialer: TCPBackendDialer(),
+            tcpRelay: relay, logger: Logger(label: "test.dataplane"))
+        let svc = T.service("stress")
+        _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [a.endpoint])))
+        let port = try await T.listeningPort(proxy, svc)
+        let listeners = budget.inUse
+
+        for round in 0..<4 {
+            // 50 clients open at once, each with its behaviour, then all finish.
+            var sockets: [(fd: Int32, behaviour: Behaviour)] = []
+            for index in 0..<50 {
+                let behaviour = Behaviour.allCases[(index + round) % Behaviour.allCases.count]
+                sockets.append((try Self.connect(port: port), behaviour))
+            }
+            for (fd, behaviour) in sockets {
+                Self.act(behaviour, fd)
+            }
+        }
+
+        #expect(try await eventually(attempts: 400) { await proxy.openChannelCount() == 0 })
+        #expect(try await eventually { try await T.statistics(proxy, svc).activeConnections == 0 })
+        #expect(try await eventually { budget.inUse <= listeners + 1 }, "only listening sockets are held")
+        #expect(try await TestClient.firstLine(port: port) == "a", "the port still serves")
+        await proxy.shutdown()
+        #expect(budget.inUse == 0)
+        await a.close()
+    }
+
+    /// A blocking client socket connected to 127.0.0.1:`port`, with a 5 s receive timeout so a
+    /// broken relay fails the test instead of hanging it.
+    static func connect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        return fd
+    }
+
+    static func act(_ behaviour: Behaviour, _ fd: Int32) {
+        switch behaviour {
+        case .polite:
+            #expect(readLine(fd) == "a")
+            send(fd, "ping\n")
+            #expect(readLine(fd) == "ping")
+            close(fd)
+        case .resetAtOnce:
+            reset(fd)
+        case .halfClose:
+            send(fd, "bye\n")
+            shutdown(fd, Int32(SHUT_WR))
+            // Whatever arrives (the greeting, maybe the echo) ends with EOF, not a timeout.
+            var buffer = [UInt8](repeating: 0, count: 256)
+            while recv(fd, &buffer, buffer.count, 0) > 0 {}
+            #expect(errno != EAGAIN, "the relay closed the half-closed client")
+            close(fd)
+        case .resetAfterGreeting:
+            #expect(readLine(fd) == "a")
+            reset(fd)
+        case .writeAndLeave:
+            send(fd, "unread\n")
+            close(fd)
+        }
+    }
+
+    static func send(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        _ = Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
+    }
+
+    /// Closes with RST instead of FIN (`SO_LINGER` with a zero timeout).
+    static func reset(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+    }
+
+    /// One line without its newline, `nil` at EOF or timeout.
+    static func readLine(_ fd: Int32) -> String? {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while recv(fd, &byte, 1, 0) == 1 {
+            if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+            line.append(byte)
+        }
+        return nil
+    }
+}
