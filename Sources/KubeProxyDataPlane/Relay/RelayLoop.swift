@@ -179,8 +179,11 @@
             while !stopping {
                 let count = epoll_wait(epollFD, events, Int32(capacity), waitTimeout())
                 if count < 0 {
-                    if errno == EINTR { continue }
-                    logger.error("relay epoll_wait failed", metadata: ["error": "\(RelaySystem.describe(errno))"])
+                    let code = errno
+                    if code == EINTR { continue }
+                    // Cannot happen with a valid set; if it does, do not spin a core logging it.
+                    logger.error("relay epoll_wait failed", metadata: ["error": "\(RelaySystem.describe(code))"])
+                    usleep(100_000)
                     continue
                 }
                 for position in 0..<Int(count) {
