@@ -11,7 +11,7 @@ import Synchronization
 /// Which engine relays the bytes of TCP service ports (`--userspace-tcp-relay`).
 public enum TCPRelayEngine: String, Sendable, CaseIterable {
     /// The proxy's own `epoll` threads (`RelayGroup`): one registration per socket, no channel
-    /// objects, a listening socket shared by every thread. Linux only.
+    /// objects, busy ports listen on every thread (`SO_REUSEPORT`). Linux only.
     case epoll
     /// SwiftNIO channels (`TCPListener`, `GlueHandler`): one pipeline per socket.
     case nio

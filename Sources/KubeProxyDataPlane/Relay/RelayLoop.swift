@@ -680,7 +680,7 @@
         }
     }
 
-    /// One relay thread's registration of a shared listening socket.
+    /// One relay thread's registration of a listening socket.
     final class RelayAcceptor {
         let id: Int
         let fd: Int32

@@ -8,7 +8,7 @@ import KubeProxyCore
 #if canImport(Glibc)
 
     /// The `epoll` flags the relay uses, as plain bits: Glibc imports some of them as enum
-    /// cases of different types and `EPOLLEXCLUSIVE` not at all.
+    /// cases of different types.
     enum EpollBits {
         static let readable: UInt32 = 0x001
         static let writable: UInt32 = 0x004
