@@ -174,8 +174,7 @@ extension UserspaceProxy {
                 if let relay {
                     let context = RelayListenerContext(
                         name: name, listenAddress: bindAddress, balancer: balancer, counters: counters,
-                        budget: descriptors, dialTimeouts: dialTimeouts.map { UInt64(max(1, $0.nanoseconds)) },
-                        keepalive: keepalive, logger: logger)
+                        budget: descriptors, dial: relay.dial, logger: logger)
                     return try RelayTCPListener.open(address: address, group: relay, context: context, keepalive: keepalive)
                 }
             #endif

@@ -175,7 +175,9 @@ public actor UserspaceProxy {
             var relay: RelayGroup?
             if tcpRelay == .epoll {
                 do {
-                    relay = try RelayGroup(threads: eventLoops.count, logger: logger)
+                    relay = try RelayGroup(
+                        threads: eventLoops.count, dial: RelayDialSettings(timeouts: self.dialTimeouts, keepalive: keepalive),
+                        logger: logger)
                 } catch {
                     logger.warning(
                         "cannot start the epoll relay; relaying TCP with NIO", metadata: ["error": "\(error)"])

@@ -3,6 +3,12 @@ import NIOCore
 import NIOPosix
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// A loopback TCP client for the data-plane tests, built on `NIOAsyncChannel`.
 enum TestClient {
     typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -42,6 +48,29 @@ enum TestClient {
     /// Connects and reads until EOF.
     static func readToEnd(host: String = "127.0.0.1", port: Int) async throws -> String {
         try await withSession(host: host, port: port) { try await $0.rest() }
+    }
+
+    /// A plain blocking socket connected to 127.0.0.1:`port`, for tests that need what NIO does
+    /// not offer (closing with RST, silent close, half-close by hand). A `receiveTimeout` (s)
+    /// makes a broken relay fail the test instead of hanging it.
+    static func blockingSocket(port: Int, receiveTimeout: Int? = nil) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        if let receiveTimeout {
+            var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        return fd
     }
 
     /// Whether connecting to `host:port` is refused (nothing listens).

@@ -50,11 +50,13 @@ final class RelayStatistics: Sendable {
     final class RelayGroup: Sendable {
         private let loops: [RelayLoop]
         let statistics: RelayStatistics
+        /// How every listener of the group dials its backends.
+        let dial: RelayDialSettings
         private let nextID = Atomic<Int>(0)
-        private let stopped = Atomic<Bool>(false)
 
-        /// Starts `threads` relay threads (at least one).
-        init(threads: Int, logger: Logger) throws(RelayError) {
+        /// Starts `threads` relay threads (at least one) that dial with `dial`.
+        init(threads: Int, dial: RelayDialSettings, logger: Logger) throws(RelayError) {
+            self.dial = dial
             let statistics = RelayStatistics()
             var loops: [RelayLoop] = []
             for index in 0..<max(1, threads) {
@@ -116,13 +118,8 @@ final class RelayStatistics: Sendable {
             await run(loops) { .closeAll(done: $0) }
         }
 
-        /// The descriptors of both sockets of every relaying connection, for reading their
-        /// options in tests and diagnostics; they may close at any moment after.
-        func socketDescriptors() async -> [Int32] {
-            await socketDescriptorsPerThread().flatMap { $0 }
-        }
-
-        /// `socketDescriptors()` by relay thread.
+        /// The descriptors of both sockets of every relaying connection, by relay thread, for
+        /// reading their options in tests and diagnostics; they may close at any moment after.
         func socketDescriptorsPerThread() async -> [[Int32]] {
             let collected = Mutex<[[Int32]]>(Array(repeating: [], count: loops.count))
             await run(loops) { done in
@@ -131,15 +128,14 @@ final class RelayStatistics: Sendable {
             return collected.withLock { $0 }
         }
 
-        /// `closeAll`, then ends the threads; later calls return at once.
+        /// `closeAll`, then ends the threads; later calls return at once (a stopped thread
+        /// refuses commands, and a refused command counts as done).
         func shutdown() async {
             await closeAll()
-            guard !stopped.exchange(true, ordering: .relaxed) else { return }
             for loop in loops { loop.submit(.stop) }
         }
 
         private func run(_ targets: [RelayLoop], _ command: (RelayCountdown) -> RelayLoop.Command) async {
-            guard !stopped.load(ordering: .relaxed) else { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let countdown = RelayCountdown(targets.count) { continuation.resume() }
                 for loop in targets where !loop.submit(command(countdown)) { countdown.arrive() }

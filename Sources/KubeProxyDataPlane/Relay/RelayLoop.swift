@@ -3,6 +3,7 @@
     import CKubeProxyLinux
     import KubeProxyCore
     import Logging
+    import NIOCore
     import Synchronization
 
     /// What one relay listener needs to serve a connection, shared by every relay thread.
@@ -17,25 +18,38 @@
         let counters: ListenerCounters
         /// The process's descriptors: a connection needs two.
         let budget: DescriptorBudget
-        /// One connect timeout per dial attempt, in nanoseconds; never empty.
-        let dialTimeouts: [UInt64]
-        /// `SO_KEEPALIVE` and its timers for the dialled socket (`TCPKeepalive`).
-        let keepalive: TCPKeepalive
+        /// How backends are dialled (the proxy's, shared by every listener).
+        let dial: RelayDialSettings
         /// Debug-level per-connection logging.
         let logger: Logger
 
         init(
             name: ServicePortName, listenAddress: IPAddress, balancer: ServiceBalancer, counters: ListenerCounters,
-            budget: DescriptorBudget, dialTimeouts: [UInt64], keepalive: TCPKeepalive, logger: Logger
+            budget: DescriptorBudget, dial: RelayDialSettings, logger: Logger
         ) {
             self.name = name
             self.listenAddress = listenAddress
             self.balancer = balancer
             self.counters = counters
             self.budget = budget
-            self.dialTimeouts = dialTimeouts.isEmpty ? [250_000_000] : dialTimeouts
-            self.keepalive = keepalive
+            self.dial = dial
             self.logger = logger
+        }
+    }
+
+    /// The dial ladder and socket options of one proxy, worked out once (not per listener or
+    /// per dial); the arrays are shared by every listener's context.
+    struct RelayDialSettings: Sendable {
+        /// One connect timeout per dial attempt, in nanoseconds; never empty.
+        let timeouts: [UInt64]
+        /// Set on every dialled socket before `connect`: `TCP_NODELAY` and the keepalive of
+        /// `TCPKeepalive` (the accepted side inherits both from its listening socket).
+        let options: [ListeningSocket.Option]
+
+        init(timeouts: [TimeAmount], keepalive: TCPKeepalive) {
+            let ladder = timeouts.map { UInt64(max(1, $0.nanoseconds)) }
+            self.timeouts = ladder.isEmpty ? [250_000_000] : ladder
+            self.options = [ListeningSocket.noDelay] + ListeningSocket.keepaliveOptions(keepalive)
         }
     }
 
@@ -45,13 +59,12 @@
 
         init(_ count: Int, done: @escaping @Sendable () -> Void) {
             state = Mutex((count, done))
-            if count == 0 { arrive(count: 0) }
         }
 
-        /// One thread is done (or `count` of them).
-        func arrive(count: Int = 1) {
+        /// One thread is done.
+        func arrive() {
             let action = state.withLock { state -> (@Sendable () -> Void)? in
-                state.remaining -= count
+                state.remaining -= 1
                 guard state.remaining <= 0, let done = state.done else { return nil }
                 state.done = nil
                 return done
@@ -97,12 +110,10 @@
         private let logger: Logger
 
         // Loop-thread state.
-        private var connections: [RelayConnection?] = []
-        private var generations: [UInt32] = []
-        private var freeSlots: [Int32] = []
+        private var connections = RelaySlotTable<RelayConnection>()
+        private var acceptors = RelaySlotTable<RelayAcceptor>()
+        /// Listener id → its acceptor, for `removeListener`.
         private var listeners: [Int: RelayAcceptor] = [:]
-        private var listenerSlots: [RelayAcceptor?] = []
-        private var freeListenerSlots: [Int32] = []
         private var timers: [RelayTimerQueue] = []
         private var again: [(slot: Int32, generation: UInt32, side: RelayConnection.Side)] = []
         private var refusing = false
@@ -203,10 +214,7 @@
             case RelayToken.wakeKind:
                 drainCommands()
             case RelayToken.listenerKind:
-                let slot = Int(RelayToken.slot(token))
-                guard slot < listenerSlots.count, let acceptor = listenerSlots[slot],
-                    acceptor.generation == RelayToken.generation(token)
-                else { return }
+                guard let acceptor = acceptors[RelayToken.slot(token), RelayToken.generation(token)] else { return }
                 accept(acceptor)
             default:
                 guard let connection = connection(token) else { return }
@@ -216,14 +224,7 @@
         }
 
         private func connection(_ token: UInt64) -> RelayConnection? {
-            connection(slot: RelayToken.slot(token), generation: RelayToken.generation(token))
-        }
-
-        private func connection(slot: Int32, generation: UInt32) -> RelayConnection? {
-            let index = Int(slot)
-            guard index < connections.count, let connection = connections[index], connection.generation == generation
-            else { return nil }
-            return connection
+            connections[RelayToken.slot(token), RelayToken.generation(token)]
         }
 
         private func handle(_ connection: RelayConnection, side: RelayConnection.Side, events: UInt32) {
@@ -360,13 +361,7 @@
                 return
             }
             connection.backendFD = fd
-            let tcp = Int32(IPPROTO_TCP)
-            RelaySystem.setOption(fd, tcp, TCP_NODELAY, 1)
-            let keepalive = context.keepalive
-            RelaySystem.setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
-            RelaySystem.setOption(fd, tcp, TCP_KEEPIDLE, Int32(clamping: keepalive.idleSeconds))
-            RelaySystem.setOption(fd, tcp, TCP_KEEPINTVL, Int32(clamping: keepalive.intervalSeconds))
-            RelaySystem.setOption(fd, tcp, TCP_KEEPCNT, Int32(clamping: keepalive.probeCount))
+            for option in context.dial.options { RelaySystem.setOption(fd, option) }
             let code = RelaySystem.connect(fd, to: endpoint)
             guard code == 0 || code == EINPROGRESS else {
                 dialFailed(connection, error: "connect: \(RelaySystem.describe(code))")
@@ -382,7 +377,7 @@
             }
             // An immediate connect still reports EPOLLOUT once, which `handle` takes as connected.
             schedule(
-                after: context.dialTimeouts[attempt], slot: connection.slot, generation: connection.generation,
+                after: context.dial.timeouts[attempt], slot: connection.slot, generation: connection.generation,
                 tag: attempt)
         }
 
@@ -399,7 +394,7 @@
                     "service": "\(context.name)", "endpoint": "\(connection.endpoint.map { "\($0)" } ?? "-")",
                     "attempt": "\(attempt + 1)", "error": "\(error)",
                 ])
-            if attempt + 1 < context.dialTimeouts.count {
+            if attempt + 1 < context.dial.timeouts.count {
                 connection.attempt = attempt + 1
                 dial(connection)
             } else {
@@ -497,8 +492,7 @@
             let batch = again
             again.removeAll(keepingCapacity: true)
             for entry in batch {
-                guard let connection = connection(slot: entry.slot, generation: entry.generation),
-                    connection.phase == .relaying
+                guard let connection = connections[entry.slot, entry.generation], connection.phase == .relaying
                 else { continue }
                 pump(connection, from: entry.side, hangUp: true)
             }
@@ -507,19 +501,9 @@
         // MARK: - Connections
 
         private func makeConnection(clientFD: Int32, context: RelayListenerContext, clientIP: IPAddress?) -> RelayConnection {
-            let slot: Int32
-            if let free = freeSlots.popLast() {
-                slot = free
-            } else {
-                slot = Int32(connections.count)
-                connections.append(nil)
-                generations.append(0)
+            connections.insert { slot, generation in
+                RelayConnection(slot: slot, generation: generation, clientFD: clientFD, context: context, clientIP: clientIP)
             }
-            let generation = generations[Int(slot)] & RelayToken.generationMask
-            let connection = RelayConnection(
-                slot: slot, generation: generation, clientFD: clientFD, context: context, clientIP: clientIP)
-            connections[Int(slot)] = connection
-            return connection
         }
 
         /// Closes both sockets (closing a descriptor also leaves the epoll set) and forgets the
@@ -537,10 +521,7 @@
             }
             connection.context.counters.connectionClosed()
             connection.context.budget.release(2)
-            let index = Int(connection.slot)
-            connections[index] = nil
-            generations[index] &+= 1
-            freeSlots.append(connection.slot)
+            connections.remove(connection.slot)
         }
 
         // MARK: - Timers
@@ -581,10 +562,7 @@
 
         private func fire(_ entry: RelayTimerQueue.Entry) {
             if entry.tag == RelayTimerQueue.resumeListenerTag {
-                let slot = Int(entry.slot)
-                guard slot < listenerSlots.count, let acceptor = listenerSlots[slot],
-                    acceptor.generation == entry.generation, !acceptor.registered
-                else { return }
+                guard let acceptor = acceptors[entry.slot, entry.generation], !acceptor.registered else { return }
                 if !register(acceptor) {
                     schedule(
                         after: Self.acceptBackoffNanoseconds, slot: entry.slot, generation: entry.generation,
@@ -592,10 +570,10 @@
                 }
                 return
             }
-            guard let connection = connection(slot: entry.slot, generation: entry.generation),
-                connection.phase == .dialing, connection.attempt == entry.tag
+            guard let connection = connections[entry.slot, entry.generation], connection.phase == .dialing,
+                connection.attempt == entry.tag
             else { return }
-            let timeout = connection.context.dialTimeouts[entry.tag]
+            let timeout = connection.context.dial.timeouts[entry.tag]
             dialFailed(connection, error: "connect timed out after \(timeout / 1_000_000) ms")
         }
 
@@ -611,18 +589,10 @@
             for command in pending {
                 switch command {
                 case .addListener(let id, let fd, let context, let firstAccept):
-                    let slot: Int32
-                    if let free = freeListenerSlots.popLast() {
-                        slot = free
-                    } else {
-                        slot = Int32(listenerSlots.count)
-                        listenerSlots.append(nil)
+                    let acceptor = acceptors.insert { slot, generation in
+                        RelayAcceptor(
+                            id: id, fd: fd, slot: slot, generation: generation, context: context, firstAccept: firstAccept)
                     }
-                    let acceptor = RelayAcceptor(id: id, fd: fd, slot: slot, context: context)
-                    acceptor.firstAccept = firstAccept
-                    acceptor.generation = nextListenerGeneration
-                    nextListenerGeneration = (nextListenerGeneration &+ 1) & RelayToken.generationMask
-                    listenerSlots[Int(slot)] = acceptor
                     listeners[id] = acceptor
                     if !register(acceptor) {
                         logger.warning(
@@ -632,17 +602,16 @@
                 case .removeListener(let id, let done):
                     if let acceptor = listeners.removeValue(forKey: id) {
                         if acceptor.registered { epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil) }
-                        listenerSlots[Int(acceptor.slot)] = nil
-                        freeListenerSlots.append(acceptor.slot)
+                        acceptors.remove(acceptor.slot)
                     }
                     done.arrive()
                 case .closeAll(let done):
                     refusing = true
-                    for case let connection? in connections { close(connection) }
+                    for connection in connections.all { close(connection) }
                     done.arrive()
                 case .sockets(let report, let done):
                     var descriptors: [Int32] = []
-                    for case let connection? in connections where connection.phase == .relaying {
+                    for connection in connections.all where connection.phase == .relaying {
                         descriptors += [connection.clientFD, connection.backendFD]
                     }
                     report(index, descriptors)
@@ -653,15 +622,13 @@
             }
         }
 
-        private var nextListenerGeneration: UInt32 = 0
-
         private func teardown() {
-            for case let connection? in connections { close(connection) }
+            for connection in connections.all { close(connection) }
             for acceptor in listeners.values where acceptor.registered {
                 epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil)
             }
             listeners = [:]
-            listenerSlots = []
+            acceptors = RelaySlotTable()
             // Whoever waits on a command queued after `.stop` is released, not left hanging.
             let late = commands.withLock { state -> [Command] in
                 state.closed = true
@@ -685,19 +652,68 @@
         let id: Int
         let fd: Int32
         let slot: Int32
+        let generation: UInt32
         let context: RelayListenerContext
-        var generation: UInt32 = 0
         /// In the epoll set (not paused after a resource error).
         var registered = false
         /// Run once, after the first accepted connection (the listener opens its siblings).
         var firstAccept: (@Sendable () -> Void)?
 
-        init(id: Int, fd: Int32, slot: Int32, context: RelayListenerContext) {
+        init(
+            id: Int, fd: Int32, slot: Int32, generation: UInt32, context: RelayListenerContext,
+            firstAccept: (@Sendable () -> Void)?
+        ) {
             self.id = id
             self.fd = fd
             self.slot = slot
+            self.generation = generation
             self.context = context
+            self.firstAccept = firstAccept
         }
+    }
+
+    /// Objects of one kind by slot, with a generation per slot that changes when the slot is
+    /// freed: an `epoll` event or timer that names a slot and an older generation finds nothing,
+    /// even after the slot was reused. Slots are reused, so the table never grows past the
+    /// most objects alive at once.
+    struct RelaySlotTable<Element: AnyObject> {
+        private var elements: [Element?] = []
+        private var generations: [UInt32] = []
+        private var free: [Int32] = []
+
+        /// Stores the element `make` builds for a free slot and its generation; returns it.
+        @discardableResult
+        mutating func insert(_ make: (_ slot: Int32, _ generation: UInt32) -> Element) -> Element {
+            let slot: Int32
+            if let reused = free.popLast() {
+                slot = reused
+            } else {
+                slot = Int32(elements.count)
+                elements.append(nil)
+                generations.append(0)
+            }
+            let element = make(slot, generations[Int(slot)])
+            elements[Int(slot)] = element
+            return element
+        }
+
+        /// The element in `slot` if it is still of `generation`.
+        subscript(slot: Int32, generation: UInt32) -> Element? {
+            let index = Int(slot)
+            guard index >= 0, index < elements.count, generations[index] == generation else { return nil }
+            return elements[index]
+        }
+
+        /// Frees `slot`; its generation moves on.
+        mutating func remove(_ slot: Int32) {
+            let index = Int(slot)
+            elements[index] = nil
+            generations[index] = (generations[index] &+ 1) & RelayToken.generationMask
+            free.append(slot)
+        }
+
+        /// Every stored element (a copy: the caller may remove while walking it).
+        var all: [Element] { elements.compactMap { $0 } }
     }
 
     /// One relayed connection: the client socket, the backend socket once dialled, and the bytes

@@ -27,11 +27,11 @@ import KubeProxyCore
             return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
         }
 
-        /// `setsockopt(fd, level, name, value)` for an `int` option; `false` on failure.
+        /// Sets `option` on `fd`; `false` on failure.
         @discardableResult
-        static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) -> Bool {
-            var value = value
-            return setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+        static func setOption(_ fd: Int32, _ option: ListeningSocket.Option) -> Bool {
+            var value = option.value
+            return setsockopt(fd, option.level, option.name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
         }
 
         /// The pending error of a socket (`SO_ERROR`), e.g. why a non-blocking connect failed.
@@ -91,7 +91,9 @@ import KubeProxyCore
         }
 
         /// Starts a non-blocking connect of `fd` to `endpoint`: 0 when connected at once, else
-        /// the `errno` (`EINPROGRESS` while the handshake runs).
+        /// the `errno` (`EINPROGRESS` while the handshake runs). The address is built on the
+        /// stack: `IPAddress.socketAddress(port:)` goes through a `ByteBuffer` and NIO's
+        /// `SocketAddress`, allocations this per-connection path does not need.
         static func connect(_ fd: Int32, to endpoint: EndpointAddress) -> Int32 {
             let port = UInt16(truncatingIfNeeded: endpoint.port).bigEndian
             let result: Int32
