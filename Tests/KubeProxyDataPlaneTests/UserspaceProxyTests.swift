@@ -207,4 +207,35 @@ struct UserspaceProxyTests {
         await proxy.shutdown()
         await flood.close()
     }
+
+    /// The backend writes everything and closes while the relay is stalled by a client that
+    /// reads nothing, so its end of stream arrives while the relay cannot read. Once the client
+    /// reads, every byte and then the end must reach it: the end's readiness edge was reported
+    /// only during the stall (a relay that forgot it waited forever after its last short read).
+    @Test(arguments: TCPRelayEngine.allCases)
+    func anEndThatArrivesDuringAStallIsDeliveredAfterTheBytes(relay: TCPRelayEngine) async throws {
+        let total = (1 << 20) + 123
+        let progress = FloodProgress(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        let flood = try await TestBackend.flood(total: total, progress: progress)
+        let proxy = Self.proxy(relay: relay)
+        let svc = Self.service("stalled-end")
+        _ = await proxy.apply(Self.desired(ProxiedPort(name: svc, endpoints: [flood.endpoint])))
+        let port = try await Self.listeningPort(proxy, svc)
+        let connection = try await TestClient.connect(port: port, receiveBuffer: 64 << 10)
+        try await connection.executeThenClose { inbound, _ in
+            #expect(try await eventually { try await progress.bytes() == total }, "the backend wrote everything")
+            // Its FIN reaches the relay while the relay still holds bytes the client has not read.
+            try await Task.sleep(for: .milliseconds(200))
+            var received = 0
+            var intact = true
+            for try await buffer in inbound {
+                intact = intact && FloodPattern.matches(buffer, at: received)
+                received += buffer.readableBytes
+            }
+            #expect(received == total)
+            #expect(intact)
+        }
+        await proxy.shutdown()
+        await flood.close()
+    }
 }

@@ -228,30 +228,32 @@
         }
 
         private func handle(_ connection: RelayConnection, side: RelayConnection.Side, events: UInt32) {
-            let hangUp = events & (EpollBits.readHangUp | EpollBits.hangUp | EpollBits.error) != 0
+            // Remembered, not just passed on: the edge is reported once, and a pump stalled by its
+            // partner may only read the end of stream long after this wake-up.
+            if events & (EpollBits.readHangUp | EpollBits.hangUp | EpollBits.error) != 0 {
+                connection.markHungUp(side)
+            }
             switch connection.phase {
             case .dialing:
                 if side == .client {
-                    // The client's bytes wait for the backend; a hang-up is remembered so the
-                    // first read after the connect looks for the end of stream.
-                    if hangUp { connection.clientHungUp = true }
+                    // The client's bytes wait for the backend; a full hang-up or error ends it.
                     if events & (EpollBits.hangUp | EpollBits.error) != 0 { close(connection) }
                     return
                 }
                 if events & (EpollBits.error | EpollBits.hangUp) != 0 {
                     dialFailed(connection, error: RelaySystem.describe(RelaySystem.socketError(connection.backendFD)))
                 } else if events & EpollBits.writable != 0 {
-                    connected(connection, backendReadable: events & EpollBits.readable != 0, backendHungUp: hangUp)
+                    connected(connection, backendReadable: events & EpollBits.readable != 0)
                 }
             case .relaying:
                 if events & (EpollBits.readable | EpollBits.readHangUp | EpollBits.hangUp | EpollBits.error) != 0 {
-                    pump(connection, from: side, hangUp: hangUp)
+                    pump(connection, from: side)
                     guard connection.phase == .relaying else { return }
                 }
                 // Every wake-up of a writable socket reports EPOLLOUT too; it matters only when
                 // bytes wait for this side (its partner's reads are paused until they are out).
                 if events & EpollBits.writable != 0, connection.hasPending(from: side.partner) {
-                    pump(connection, from: side.partner, hangUp: false)
+                    pump(connection, from: side.partner)
                 }
             case .closed:
                 return
@@ -402,15 +404,15 @@
             }
         }
 
-        private func connected(_ connection: RelayConnection, backendReadable: Bool, backendHungUp: Bool) {
+        private func connected(_ connection: RelayConnection, backendReadable: Bool) {
             connection.phase = .relaying
             // Counted from here, as the NIO engine counts a backend channel once it is connected.
             group.socketOpened()
             // The client's readiness edge may have passed while we dialled: read it now, to the
             // end of the stream if it hung up meanwhile.
-            pump(connection, from: .client, hangUp: connection.clientHungUp)
-            if connection.phase == .relaying, backendReadable || backendHungUp {
-                pump(connection, from: .backend, hangUp: backendHungUp)
+            pump(connection, from: .client)
+            if connection.phase == .relaying, backendReadable || connection.hasHungUp(.backend) {
+                pump(connection, from: .backend)
             }
         }
 
@@ -432,10 +434,10 @@
         /// closes both sockets once the bytes read before it are delivered (upstream's copy loop,
         /// docs/userspace-behaviour.md#tcp-relay: no half-close).
         ///
-        /// `hangUp`: the wake-up reported an end or error, so the side is read to `EAGAIN` or end
-        /// of stream even after a short read (otherwise a short read means drained: every later
-        /// arrival raises a new edge).
-        private func pump(_ connection: RelayConnection, from side: RelayConnection.Side, hangUp: Bool) {
+        /// A short read means drained (every later arrival raises a new edge), unless `side` has
+        /// reported an end or error at any time: then it is read to `EAGAIN` or the end of stream,
+        /// because that edge will not come again.
+        private func pump(_ connection: RelayConnection, from side: RelayConnection.Side) {
             let source = side == .client ? connection.clientFD : connection.backendFD
             let target = side == .client ? connection.backendFD : connection.clientFD
             let direction: ListenerCounters.Direction = side == .client ? .clientToBackend : .backendToClient
@@ -469,7 +471,7 @@
                         connection.keepPending(side, UnsafeRawBufferPointer(start: base + written, count: count - written))
                         return
                     }
-                    if count < Self.bufferSize && !hangUp { return }
+                    if count < Self.bufferSize && !connection.hasHungUp(side) { return }
                     continue
                 }
                 if count == 0 {
@@ -494,7 +496,7 @@
             for entry in batch {
                 guard let connection = connections[entry.slot, entry.generation], connection.phase == .relaying
                 else { continue }
-                pump(connection, from: entry.side, hangUp: true)
+                pump(connection, from: entry.side)
             }
         }
 
@@ -741,8 +743,10 @@
         var endpoint: EndpointAddress?
         var attempt = 0
         var phase = Phase.dialing
-        /// The client reported an end or error while the backend was being dialled.
-        var clientHungUp = false
+        /// The client, or the backend, has reported an end or error (`EPOLLRDHUP`, `EPOLLHUP`,
+        /// `EPOLLERR`) at some time.
+        private var clientHungUp = false
+        private var backendHungUp = false
         /// A write of waiting bytes failed with something other than `EAGAIN`.
         var pendingFailed = false
         /// Bytes read from the client that the backend could not take yet, and the reverse;
@@ -769,6 +773,16 @@
                 towardClient = Array(bytes)
                 towardClientOffset = 0
             }
+        }
+
+        /// Records that `side` reported an end or error.
+        func markHungUp(_ side: Side) {
+            if side == .client { clientHungUp = true } else { backendHungUp = true }
+        }
+
+        /// Whether `side` has reported an end or error.
+        func hasHungUp(_ side: Side) -> Bool {
+            side == .client ? clientHungUp : backendHungUp
         }
 
         /// Whether bytes read from `side` still wait for its partner.
