@@ -27,9 +27,10 @@ final class ServiceBalancer: Sendable {
         self.now = now
     }
 
-    /// Replaces endpoints and affinity; affects new connections only.
+    /// Replaces endpoints and affinity; affects new connections only. The rotation's starting
+    /// order comes from a cheap generator: it spreads load, it guards nothing.
     func update(endpoints: [EndpointAddress], sessionAffinity: SessionAffinity) {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64.fresh()
         state.withLock { $0.update(endpoints: endpoints, sessionAffinity: sessionAffinity, using: &generator) }
     }
 

@@ -1,19 +1,5 @@
-/// A deterministic `RandomNumberGenerator` (SplitMix64), so shuffles, random port offsets and
-/// property-style sequences are reproducible and a failing seed can be replayed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import KubeProxyCore
 
-    /// A generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    /// The next value of the sequence.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A deterministic `RandomNumberGenerator` (Core's SplitMix64), so shuffles, random port offsets
+/// and property-style sequences are reproducible and a failing seed can be replayed.
+public typealias SeededGenerator = SplitMix64
