@@ -235,7 +235,7 @@ public actor UserspaceProxy {
                 converged[index] = await update(port)
             }
             let fresh = batch.filter { active[names[$0]] == nil && admission.admit(names[$0], capacity: capacity) }
-            await startConcurrently(fresh, of: names, desired: desired, into: &converged)
+            await startAll(fresh, of: names, desired: desired, into: &converged)
         }
         for (name, shortage) in admission.refused { statuses[name] = .unserved(reason: shortage.description) }
         report(unserved: admission.report)
@@ -251,6 +251,32 @@ public actor UserspaceProxy {
     /// How many listeners are opened at once: each open waits on event-loop hops (balancer,
     /// bind), so opening 10,000 one after another took tens of seconds.
     static let openConcurrency = 64
+
+    /// Starts `names[i]` for every `i` in `indices` and stores each change at its index in
+    /// `changes`. Listeners on the epoll relay open without a hop (the socket calls are made
+    /// here and the relay thread is handed the socket), so they are started one after another
+    /// on the actor, with the relay's wake-ups held until the last: a task per listener, as
+    /// the NIO listeners need, cost more than the open itself (a third of a 10,000-port first
+    /// sync's listener phase). The rest go through `startConcurrently`.
+    private func startAll(
+        _ indices: [Int], of names: [ServicePortName], desired: [ServicePortName: ProxiedPort],
+        into changes: inout [DataPlaneChange?]
+    ) async {
+        var others = indices
+        #if canImport(Glibc)
+            if let relay {
+                others = indices.filter { names[$0].protocol != .tcp }
+                relay.holdWakes()
+                defer { relay.releaseWakes() }
+                for index in indices where names[index].protocol == .tcp {
+                    guard var port = desired[names[index]] else { continue }
+                    port.name = names[index]
+                    changes[index] = await start(port)
+                }
+            }
+        #endif
+        await startConcurrently(others, of: names, desired: desired, into: &changes)
+    }
 
     /// Starts `names[i]` for every `i` in `indices`, with at most `openConcurrency` opens in
     /// flight, and stores each change at its index in `changes`. Safe on the actor: each start

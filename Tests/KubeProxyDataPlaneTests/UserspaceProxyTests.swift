@@ -238,4 +238,38 @@ struct UserspaceProxyTests {
         await proxy.shutdown()
         await flood.close()
     }
+
+    /// Many TCP and UDP ports opened by one `apply`, as at a first sync: every one serves at once.
+    /// The epoll engine opens its TCP listeners in one burst with the relay's wake-ups held until
+    /// the last; a lost wake-up would leave sockets that accept into the backlog but never relay.
+    @Test(arguments: TCPRelayEngine.allCases) func manyPortsOpenedInOneApplyAllServe(relay: TCPRelayEngine) async throws {
+        let tcpBackend = try await TestBackend.greeter("t")
+        let udpBackend = try await TestUDPBackend.echo("u")
+        let proxy = Self.proxy(relay: relay)
+        var desired: [ServicePortName: ProxiedPort] = [:]
+        for index in 0..<150 {
+            let tcp = Self.service("tcp-\(index)")
+            desired[tcp] = ProxiedPort(name: tcp, endpoints: [tcpBackend.endpoint])
+        }
+        for index in 0..<10 {
+            let udp = Self.service("udp-\(index)", .udp)
+            desired[udp] = ProxiedPort(name: udp, endpoints: [udpBackend.endpoint])
+        }
+        let changes = await proxy.apply(desired)
+        #expect(changes.count == 160)
+        #expect(changes.allSatisfy { $0.kind == .started })
+        for (name, _) in desired where name.protocol == .tcp {
+            let port = try await Self.listeningPort(proxy, name)
+            #expect(try await TestClient.firstLine(host: "127.0.0.1", port: port) == "t", "\(name)")
+        }
+        let client = try await TestUDPClient.make()
+        for (name, _) in desired where name.protocol == .udp {
+            let port = try await Self.listeningPort(proxy, name)
+            #expect(try await client.request("ping", port: port) == "u:ping", "\(name)")
+        }
+        await client.close()
+        await proxy.shutdown()
+        await tcpBackend.close()
+        await udpBackend.close()
+    }
 }

@@ -107,6 +107,18 @@ final class RelayStatistics: Sendable {
             loops[thread].submit(.addListener(id: id, fd: fd, context: context, firstAccept: firstAccept))
         }
 
+        /// Holds every thread's wake-ups (`RelayLoop.holdWakes`) until `releaseWakes`, so the
+        /// commands of a burst of listeners are taken in one batch per thread. The caller must
+        /// not wait on a command of this group in between: it would never run.
+        func holdWakes() {
+            for loop in loops { loop.holdWakes() }
+        }
+
+        /// Ends `holdWakes`; each thread with commands waiting is woken once.
+        func releaseWakes() {
+            for loop in loops { loop.releaseWakes() }
+        }
+
         /// Stops accepting on socket `id` of thread `thread`; returns when that thread no longer
         /// watches it, so the caller may close it.
         func removeListener(_ id: Int, thread: Int) async {

@@ -106,7 +106,8 @@
         private let epollFD: Int32
         private let wakeFD: Int32
         /// Commands for the loop; `closed` once it has left `run`, after which nothing is queued.
-        private let commands = Mutex<(queue: [Command], closed: Bool)>(([], false))
+        /// While `held` is above 0 commands queue without waking the loop (`holdWakes`).
+        private let commands = Mutex<(queue: [Command], closed: Bool, held: Int)>(([], false, 0))
         private let logger: Logger
 
         // Loop-thread state.
@@ -162,18 +163,36 @@
             let (queued, wake) = commands.withLock { state -> (Bool, Bool) in
                 guard !state.closed else { return (false, false) }
                 state.queue.append(command)
-                return (true, state.queue.count == 1)
+                return (true, state.queue.count == 1 && state.held == 0)
             }
             guard queued else { return false }
             // One wake-up per batch: the loop reads the eventfd before it takes the queue, so a
             // command added to a non-empty queue is taken with the ones before it (10,000
             // listeners opened at start-up were 10,000 writes and as many wake-ups).
-            // The descriptor stays open until `deinit`, so a late wake-up never hits a reused number.
-            if wake {
-                var one: UInt64 = 1
-                _ = write(wakeFD, &one, 8)
-            }
+            if wake { self.wake() }
             return true
+        }
+
+        /// Lets commands queue without waking the loop until the matching `releaseWakes`, for a
+        /// burst from one caller: the loop otherwise drains each command as it comes, so every
+        /// one of 10,000 listeners opened at start-up cost an `eventfd` write and a wake-up.
+        func holdWakes() {
+            commands.withLock { $0.held += 1 }
+        }
+
+        /// Ends one `holdWakes`; the last one wakes the loop once if commands are waiting.
+        func releaseWakes() {
+            let wake = commands.withLock { state -> Bool in
+                state.held -= 1
+                return state.held == 0 && !state.queue.isEmpty && !state.closed
+            }
+            if wake { self.wake() }
+        }
+
+        /// The descriptor stays open until `deinit`, so a late wake-up never hits a reused number.
+        private func wake() {
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
         }
 
         deinit {
