@@ -110,17 +110,21 @@ public actor UserspaceBackend: ProxyBackend {
     /// Phase 1: listeners. Phase 2: port claims, then portal rules at the ports the listeners
     /// got. Then the conntrack flush. A listener or portal failure fails the sync; a failed
     /// claim only asks for a retry (the rules written are right, the taken port is left out).
+    ///
+    /// The listeners' changes are logged while `iptables-restore` runs: at the first sync of
+    /// 10,000 service ports that is 10,000 lines, which used to delay the restore.
     public func apply(_ plan: UserspacePlan) async -> SyncOutcome {
         var failures: [String] = []
         var failedNow: [ServicePortName: String] = [:]
         // Ports whose listener may have moved: the plan's changes, and any port the data plane
         // reports on (a retried listener that opened, one that failed).
         var moved = plan.changed
-        for change in await dataPlane.apply(plan.listeners, changed: plan.changed) {
-            log(change, repeated: change.kind == .failed && failedPorts[change.name] == change.reason)
+        let changes = await dataPlane.apply(plan.listeners, changed: plan.changed)
+        for change in changes {
             if change.kind == .failed { failedNow[change.name] = change.reason }
             moved?.insert(change.name)
         }
+        let failedBefore = failedPorts
         failedPorts = failedNow
         if !failedNow.isEmpty { failures.append("\(failedNow.count) service port(s) failed to open") }
         let unserved = await dataPlane.unservedPorts()
@@ -128,12 +132,20 @@ public actor UserspaceBackend: ProxyBackend {
         if let portals {
             let claimsChanged = await updateClaims(plan.servicePorts, changed: plan.changed)
             moved?.formUnion(claimsChanged)
+            await refreshPortalInputs(plan.servicePorts, changed: moved)
+            // Copies, so the child task needs nothing of this actor while it logs.
+            let inputs = portalInputs
+            let changedNow = moved
+            async let programmed = portals.sync(inputs, changed: changedNow)
+            log(changes, failedBefore: failedBefore)
             do {
-                kind = try await programPortals(portals, plan.servicePorts, changed: moved)
+                kind = try await programmed
             } catch {
                 logger.error("failed to program the portal rules; will retry", metadata: ["error": "\(error)"])
                 failures.append("portal rules: \(error)")
             }
+        } else {
+            log(changes, failedBefore: failedBefore)
         }
         await flushConntrack(plan.removedUDPClusterIPs)
         let result: SyncOutcome.Result
@@ -182,14 +194,11 @@ public actor UserspaceBackend: ProxyBackend {
         }
     }
 
-    /// Points the kernel's portal rules at the listeners' current ports; returns which path
-    /// the manager took.
+    /// Points the portal rule inputs at the listeners' current ports.
     ///
     /// Only the ports in `changed` get a new input (`nil`: all of them); the manager then
     /// compares those alone unless it takes its full path.
-    private func programPortals(
-        _ portals: PortalManager, _ servicePorts: [ServicePortName: ServicePort], changed: Set<ServicePortName>?
-    ) async throws -> SyncOutcome.Kind {
+    private func refreshPortalInputs(_ servicePorts: [ServicePortName: ServicePort], changed: Set<ServicePortName>?) async {
         guard let changed else {
             let listening = await dataPlane.listenerPorts()
             portalInputs = [:]
@@ -197,7 +206,7 @@ public actor UserspaceBackend: ProxyBackend {
                 guard let port = servicePorts[name] else { continue }
                 portalInputs[name] = PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: proxyPort)
             }
-            return try await portals.sync(portalInputs, changed: nil)
+            return
         }
         let listening = await dataPlane.listenerPorts(of: changed)
         for name in changed {
@@ -207,7 +216,6 @@ public actor UserspaceBackend: ProxyBackend {
             }
             portalInputs[name] = PortalServicePort(servicePort: withoutFailedClaims(port), proxyPort: proxyPort)
         }
-        return try await portals.sync(portalInputs, changed: changed)
     }
 
     /// Holds NodePorts and local external/LoadBalancer IP ports with idle sockets
@@ -281,8 +289,15 @@ public actor UserspaceBackend: ProxyBackend {
         }
     }
 
-    /// Logs one change; a failure `repeated` from the previous sync with the same reason goes to
-    /// debug level, so a lasting condition is not logged once per port per retry.
+    /// Logs the listeners' changes; a failure repeated from the previous sync with the same
+    /// reason goes to debug level, so a lasting condition is not logged once per port per retry.
+    private func log(_ changes: [DataPlaneChange], failedBefore: [ServicePortName: String]) {
+        for change in changes {
+            log(change, repeated: change.kind == .failed && failedBefore[change.name] == change.reason)
+        }
+    }
+
+    /// Logs one change (`repeated`: see `log(_:failedBefore:)`).
     private func log(_ change: DataPlaneChange, repeated: Bool) {
         var metadata: Logger.Metadata = [
             "servicePort": "\(change.name)",

@@ -53,6 +53,8 @@ struct KlogEscapingTests {
 
     @Test(arguments: [
         ("plain", #""plain""#),
+        ("", #""""#),
+        (#"say "hi" \ bye"#, #""say \"hi\" \\ bye""#),
         ("a \"b\"\nc", #""a \"b\"\nc""#),
         ("tab\there", #""tab\there""#),
         ("del\u{7F}", #""del\x7f""#),
@@ -68,5 +70,14 @@ struct KlogEscapingTests {
     @Test func numbersStayBare() {
         let line = format(message: "m", metadata: ["endpoints": "2", "ratio": "-0.5", "version": "1.2.3"])
         #expect(line.contains(" endpoints=2 ratio=-0.5 version=\"1.2.3\""))
+    }
+
+    @Test(arguments: [
+        ("0", true), ("10000", true), ("-3", true), ("1.5", true), ("-0.25", true),
+        ("", false), ("-", false), (".5", false), ("-.5", false), ("1.2.3", false), ("1e3", false),
+        ("12a", false), (" 1", false), ("١٢", false), ("1\u{301}", false),
+    ])
+    func numberRecognition(_ input: String, _ bare: Bool) {
+        #expect(KlogHandler.isNumber(input) == bare)
     }
 }
