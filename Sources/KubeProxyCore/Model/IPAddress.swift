@@ -17,8 +17,14 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses a textual address; `nil` when it is not an IP address.
     public init?(_ text: some StringProtocol) {
+        // The common case first, straight over the bytes: an IPv4 address as the API writes it
+        // (every endpoint of every slice). Anything else — spaces, IPv6 — takes the path below.
+        if let v4 = IPAddress.parseV4(text) {
+            self = .v4(v4)
+            return
+        }
         let s = text.trimmingWhitespace()
-        if s.contains(":") {
+        if s.utf8.contains(UInt8(ascii: ":")) {
             guard let v6 = IPAddress.parseV6(s) else { return nil }
             self = v6
         } else {
