@@ -21,6 +21,11 @@ public struct RecordingLogHandler: LogHandler {
         /// An empty store.
         public init() {}
 
+        /// A logger recording into this store.
+        public var logger: Logger {
+            Logger(label: "test.recording") { _ in RecordingLogHandler(store: self) }
+        }
+
         /// Records `entry`.
         public func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
 

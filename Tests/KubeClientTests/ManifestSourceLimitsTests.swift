@@ -1,5 +1,6 @@
 import Foundation
 import KubeAPI
+import KubeProxyTesting
 import Testing
 
 @testable import KubeClient
@@ -9,7 +10,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct ManifestSourceLimitsTests {
     let directory: TemporaryDirectory
-    let logs = LogRecorder()
+    let logs = RecordingLogHandler.Store()
 
     init() throws {
         directory = try TemporaryDirectory()

@@ -1,5 +1,6 @@
 import Foundation
 import KubeAPI
+import KubeProxyTesting
 import Testing
 
 @testable import KubeClient
@@ -8,7 +9,7 @@ import Testing
 /// files are added, edited, broken, fixed and deleted.
 @Suite struct ManifestSourceTests {
     let directory: TemporaryDirectory
-    let logs = LogRecorder()
+    let logs = RecordingLogHandler.Store()
 
     init() throws {
         directory = try TemporaryDirectory()

@@ -12,7 +12,7 @@ import Testing
     static let interval = Duration.milliseconds(250)
     let directory: TemporaryDirectory
     let clock = ManualClock()
-    let logs = LogRecorder()
+    let logs = RecordingLogHandler.Store()
 
     init() throws {
         directory = try TemporaryDirectory()

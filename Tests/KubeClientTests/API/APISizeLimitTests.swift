@@ -50,7 +50,7 @@ private func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> B
     @Test func anEndlessWatchLineIsDroppedAndTheWatcherRelistsAfterABackoff() async throws {
         let transport = ScriptedTransport()
         let clock = ManualClock()
-        let logs = LogRecorder()
+        let logs = RecordingLogHandler.Store()
         transport.onGet(EndpointsDiscovery.path, ok([]))
         transport.onGet(
             services, ok(listBody([service("a", rv: "1")], rv: "10")), ok(listBody([service("a", rv: "1")], rv: "12")))
@@ -76,7 +76,7 @@ private func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> B
     @Test func aListAboveTheLimitFailsAndIsRetriedAfterABackoff() async throws {
         let transport = ScriptedTransport()
         let clock = ManualClock()
-        let logs = LogRecorder()
+        let logs = RecordingLogHandler.Store()
         transport.onGet(EndpointsDiscovery.path, ok([]))
         let tooLarge = APIClientError.tooLarge(url: "https://api.test/api/v1/services", what: "response body", limit: 1 << 20)
         transport.onGet(services, .error(tooLarge), ok(listBody([service("a", rv: "1")], rv: "10")))
@@ -117,7 +117,7 @@ private func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> B
 
     @Test func theRealSourceBacksOffAndRelistsWhenTheServerSendsAnEndlessWatchLine() async throws {
         let server = try await HostileAPIServer.start(.init(endlessWatchPaths: [services], streamCap: 64 << 20))
-        let logs = LogRecorder()
+        let logs = RecordingLogHandler.Store()
         let source = APISource(
             config: ClientConfiguration(server: server.url), nodeName: "", useEndpoints: false, transport: nil,
             limits: limits(watchEventBytes: 1 << 20), logger: logs.logger)

@@ -125,7 +125,7 @@ struct APISourceFakeServerTests {
 
     @Test func aWrongTokenNeverSyncsAndNeverShowsUpInTheLogs() async throws {
         let cluster = try await FakeCluster.start()
-        let logs = LogRecorder()
+        let logs = RecordingLogHandler.Store()
         try await running(try cluster.configuration(.init(token: "wrong-s3cret")), logger: logs.logger) { recorder in
             #expect(await recorder.next(1, within: .milliseconds(1500)).isEmpty)
             // Under load the first refused request can take longer than that window to be logged.

@@ -15,9 +15,9 @@ struct ServerUserInfoTransportTests {
     /// Runs an ``APISource`` on `configuration` until it syncs (or 10 s pass), then stops it and
     /// returns the `Authorization` headers the server saw and everything logged.
     static func sync(_ configuration: ClientConfiguration, server: FakeAPIServer) async throws
-        -> (synced: Bool, authorizations: Set<String?>, logs: LogRecorder)
+        -> (synced: Bool, authorizations: Set<String?>, logs: RecordingLogHandler.Store)
     {
-        let logs = LogRecorder()
+        let logs = RecordingLogHandler.Store()
         let source = APISource(config: configuration, nodeName: "node-1", logger: logs.logger)
         let recorder = EventRecorder()
         var synced = false
