@@ -469,7 +469,9 @@
             defer { connection.context.counters.relayed(direction, bytes: relayed) }
             let base = buffer.baseAddress!
             for _ in 0..<Self.readsPerTurn {
-                let count = read(source, base, Self.bufferSize)
+                // `recv`, not `read`: `read` goes through the VFS layer first (access checks, an
+                // `fsnotify` call), which a socket does not need; HAProxy uses `recv` too.
+                let count = recv(source, base, Self.bufferSize, 0)
                 if count > 0 {
                     relayed += count
                     var written = 0
