@@ -81,10 +81,29 @@ dataplane_table() {
   dataplane_notes
 }
 
-# dp_target_row LABEL OURS PEER PEERNAME FACTOR DECIMALS : one "ours ≥ FACTOR × peer" row.
+# dp_run_spread TARGET PEER SCENARIO : the lowest and highest per-run ratio of TARGET's requests
+# per CPU-second to PEER's ("0.95–1.16×"), pairing the two paths' measurements of the same run
+# (minutes apart at most), or "-". The median ratio decides the row; the spread shows how much of
+# it this machine's run-to-run noise can move.
+dp_run_spread() {
+  awk -F'\t' -v t="$1" -v p="$2" -v s="$3" -v hz="$HZ" '
+    $2 == s && $4 != "-" && $10 != "-" && $10 > 0 && ($1 == t || $1 == p) { v[$1, $3] = $4 / ($10 / hz); runs[$3] = 1 }
+    END {
+      n = 0
+      for (r in runs) if ((t, r) in v && (p, r) in v && v[p, r] > 0) {
+        x = v[t, r] / v[p, r]
+        if (n == 0 || x < lo) lo = x
+        if (n == 0 || x > hi) hi = x
+        n++
+      }
+      if (n == 0) print "-"; else printf "%.2f–%.2f×\n", lo, hi
+    }' "$WORK/dataplane.tsv"
+}
+
+# dp_target_row LABEL OURS PEER PEERNAME FACTOR DECIMALS [SPREAD] : one "ours ≥ FACTOR × peer" row.
 dp_target_row() {
-  local label=$1 ours=$2 peer=$3 name=$4 factor=$5 decimals=$6
-  echo "| $label | $(fmt "$decimals" "$ours") | $(fmt "$decimals" "$peer") ($name) | $(ratio "$ours" "$peer") | ≥ ${factor}× $name | $(ge "$ours" "$peer" "$factor") |"
+  local label=$1 ours=$2 peer=$3 name=$4 factor=$5 decimals=$6 spread=${7:--}
+  echo "| $label | $(fmt "$decimals" "$ours") | $(fmt "$decimals" "$peer") ($name) | $(ratio "$ours" "$peer") | $spread | ≥ ${factor}× $name | $(ge "$ours" "$peer" "$factor") |"
 }
 
 dataplane_targets() {
@@ -96,18 +115,18 @@ dataplane_targets() {
     echo
     return 0
   fi
-  echo "| target | ours | peer | ratio | required | result |"
-  echo "| --- | ---: | ---: | ---: | --- | --- |"
+  echo "| target | ours | peer | ratio | per-run ratios | required | result |"
+  echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
   read -r best bestname < <(dp_best_peer bulk reqpercpu)
   hap_added=$(dp_added haproxy)
   for t in ours1 ours; do
     [ "${DP_STATUS[$t]}" = ok ] || { echo "| ${DP_NAME[$t]} | — | | | | not measured: ${DP_STATUS[$t]} |"; continue; }
     loops=${DP_LOOPS[$t]}
-    dp_target_row "$loops loop(s): keep-alive 1 KiB requests per CPU-s" "$(dp_metric "$t" keepalive reqpercpu)" "$(dp_metric haproxy keepalive reqpercpu)" HAProxy 1.1 0
-    dp_target_row "$loops loop(s): new-connection requests per CPU-s" "$(dp_metric "$t" close reqpercpu)" "$(dp_metric haproxy close reqpercpu)" HAProxy 1.1 0
-    dp_target_row "$loops loop(s): bulk 1 MiB, MiB per CPU-s" "$(dp_metric "$t" bulk reqpercpu)" "$best" "$bestname" 1.1 0
+    dp_target_row "$loops loop(s): keep-alive 1 KiB requests per CPU-s" "$(dp_metric "$t" keepalive reqpercpu)" "$(dp_metric haproxy keepalive reqpercpu)" HAProxy 1.1 0 "$(dp_run_spread "$t" haproxy keepalive)"
+    dp_target_row "$loops loop(s): new-connection requests per CPU-s" "$(dp_metric "$t" close reqpercpu)" "$(dp_metric haproxy close reqpercpu)" HAProxy 1.1 0 "$(dp_run_spread "$t" haproxy close)"
+    dp_target_row "$loops loop(s): bulk 1 MiB, MiB per CPU-s" "$(dp_metric "$t" bulk reqpercpu)" "$best" "$bestname" 1.1 0 "$(dp_run_spread "$t" "$([ "$bestname" = nginx ] && echo nginx || echo haproxy)" bulk)"
     added=$(dp_added "$t")
-    echo "| $loops loop(s): added p50 latency, unloaded (µs) | $added | $hap_added (HAProxy) | | ≤ HAProxy | $(awk -v a="$added" -v h="$hap_added" 'BEGIN { if (a == "-" || h == "-") print "fail (not measured)"; else if (a + 0 <= h + 0) print "pass"; else print "fail" }') |"
+    echo "| $loops loop(s): added p50 latency, unloaded (µs) | $added | $hap_added (HAProxy) | | | ≤ HAProxy | $(awk -v a="$added" -v h="$hap_added" 'BEGIN { if (a == "-" || h == "-") print "fail (not measured)"; else if (a + 0 <= h + 0) print "pass"; else print "fail" }') |"
   done
   echo
 }
