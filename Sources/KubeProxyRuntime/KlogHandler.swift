@@ -122,7 +122,7 @@ public struct KlogHandler: LogHandler {
         return s.withUTF8 { bytes -> String? in
             var length = bytes.count + 2
             for byte in bytes {
-                guard byte >= 0x20 && byte < 0x7F else { return nil }
+                guard isPrintableASCII(byte) else { return nil }
                 if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { length += 1 }
             }
             return String(unsafeUninitializedCapacity: length) { out in
@@ -147,7 +147,7 @@ public struct KlogHandler: LogHandler {
     /// `\x1b`, `\u2028`, …); printable text, quotes and backslashes are left alone. Used for the
     /// message, which klog prints unquoted but which may interpolate object names.
     static func escape(_ s: String) -> String {
-        guard !s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return s }
+        guard !s.utf8.allSatisfy(isPrintableASCII) else { return s }
         guard s.unicodeScalars.contains(where: { !isPrintable($0) }) else { return s }
         var out = ""
         for scalar in s.unicodeScalars { appendEscaped(scalar, to: &out) }
@@ -158,7 +158,7 @@ public struct KlogHandler: LogHandler {
     /// Everything else (C0/C1 controls, DEL, line and paragraph separators, format characters
     /// such as bidi overrides, other spaces) could hide or rewrite text on a terminal.
     private static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.isASCII { return scalar.value >= 0x20 && scalar.value < 0x7F }
+        if scalar.isASCII { return isPrintableASCII(UInt8(scalar.value)) }
         switch scalar.properties.generalCategory {
         case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
             .spaceSeparator:
@@ -166,6 +166,11 @@ public struct KlogHandler: LogHandler {
         default:
             return true
         }
+    }
+
+    /// An ASCII byte `isPrintable` accepts: the space through `~`.
+    private static func isPrintableASCII(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7F
     }
 
     private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout String) {

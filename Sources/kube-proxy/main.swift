@@ -299,9 +299,10 @@ struct KubeProxyCommand: AsyncParsableCommand {
 /// other's free memory, and the peak RSS at 10k Services was both added up. One per core (two
 /// here) still left it there (nftables mode 156 MiB, iptables mode 158 MiB); one arena, where
 /// the main heap serves every thread, gives 126 and 137 MiB, userspace portals 120–125 MiB
-/// instead of 125–131, with the same first-sync times. The relay threads allocate nothing per
-/// request and one object per connection, and small blocks go through each thread's own cache
-/// (tcache) without the arena's lock, so sharing one arena costs no measurable CPU.
+/// instead of 125–131. The price is lock contention in the parallel manifest decoding (about
+/// 0.1 s more at 10k Services, with the first sync still under 2 s). The relay threads allocate
+/// nothing per request and one object per connection, and small blocks go through each
+/// thread's own cache (tcache) without the arena's lock, so the data plane sees no difference.
 enum MallocArenas {
     /// Applies the cap unless the user chose (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES`); a no-op
     /// without glibc (`mallopt` is looked up at run time: Swift's Glibc module has no malloc.h).

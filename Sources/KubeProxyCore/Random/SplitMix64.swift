@@ -17,8 +17,18 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// A generator with a seed no earlier call of this process got: the process's one
     /// kernel-random seed, stepped on atomically, so concurrent callers get different sequences.
     public static func fresh() -> SplitMix64 {
-        SplitMix64(seed: seeds.fresh())
+        // Neighbouring counters are mixed once more through SplitMix, so they give unrelated sequences.
+        let step = freshCount.add(1, ordering: .relaxed).newValue
+        var mixer = SplitMix64(seed: freshBase &+ step &* 0xD1B5_4A32_D192_ED03)
+        return SplitMix64(seed: mixer.next())
     }
+
+    /// The process's one kernel-random seed behind `fresh()`, and how many seeds it has given.
+    private static let freshBase: UInt64 = {
+        var system = SystemRandomNumberGenerator()
+        return system.next()
+    }()
+    private static let freshCount = Atomic<UInt64>(0)
 
     /// The next value of the sequence.
     public mutating func next() -> UInt64 {
@@ -27,26 +37,5 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-
-    private static let seeds = SeedSource()
-
-    /// The process-wide seed sequence behind `fresh()`.
-    private final class SeedSource: Sendable {
-        private let counter = Atomic<UInt64>(0)
-        private let base: UInt64
-
-        init() {
-            var system = SystemRandomNumberGenerator()
-            base = system.next()
-        }
-
-        /// A seed derived from the base and a counter that no two calls share; mixed once more
-        /// through SplitMix so neighbouring counters give unrelated sequences.
-        func fresh() -> UInt64 {
-            let step = counter.add(1, ordering: .relaxed).newValue
-            var mixer = SplitMix64(seed: base &+ step &* 0xD1B5_4A32_D192_ED03)
-            return mixer.next()
-        }
     }
 }
