@@ -154,6 +154,7 @@ public actor UserspaceProxy {
         ephemeralPorts: ClosedRange<Int>? = nil,
         dialer: any BackendDialer,
         tcpRelay: TCPRelayEngine = .nio,
+        batchRelaySends: Bool = true,
         logger: Logger
     ) {
         self.group = group
@@ -177,7 +178,7 @@ public actor UserspaceProxy {
                 do {
                     relay = try RelayGroup(
                         threads: eventLoops.count, dial: RelayDialSettings(timeouts: self.dialTimeouts, keepalive: keepalive),
-                        logger: logger)
+                        batchSends: batchRelaySends, logger: logger)
                 } catch {
                     logger.warning(
                         "cannot start the epoll relay; relaying TCP with NIO", metadata: ["error": "\(error)"])
@@ -394,6 +395,18 @@ public actor UserspaceProxy {
     /// takes them (docs/userspace-behaviour.md#port-claims); see `PortClaims.updateClaims`. After `shutdown` it does nothing.
     public func updateClaims(_ desired: Set<PortClaim>) async -> [PortClaimResult] {
         await claims.updateClaims(desired)
+    }
+
+    /// How many epoll relay threads send their writes in `io_uring` batches, how many could not
+    /// (0 and 0 with the NIO engine or with batching off), and the `errno` that kept a thread
+    /// from batching (0 if none); for tests.
+    nonisolated func relayBatching() -> (threads: Int, failed: Int, errno: Int32) {
+        #if canImport(Glibc)
+            guard let statistics = relay?.statistics else { return (0, 0, 0) }
+            return (statistics.batchingThreads, statistics.batchingFailedThreads, statistics.batchingErrno)
+        #else
+            return (0, 0, 0)
+        #endif
     }
 
     /// The number of open relayed channels (two per established connection, one per client

@@ -29,12 +29,33 @@ public enum TCPRelayEngine: String, Sendable, CaseIterable {
 /// Counters shared by the relay threads of one group.
 final class RelayStatistics: Sendable {
     private let sockets = Atomic<Int>(0)
+    private let batching = Atomic<Int>(0)
+    private let batchingError = Atomic<Int32>(0)
+    private let batchingFailures = Atomic<Int>(0)
 
     func socketOpened() { sockets.wrappingAdd(1, ordering: .relaxed) }
     func socketClosed() { sockets.wrappingSubtract(1, ordering: .relaxed) }
 
     /// Open relayed sockets: two per connection, one (the client's) while its backend is being dialled.
     var openSockets: Int { sockets.load(ordering: .relaxed) }
+
+    /// A relay thread set up its `io_uring` send batch.
+    func batchingStarted() { batching.wrappingAdd(1, ordering: .relaxed) }
+
+    /// Relay threads that batch their sends (`RelaySendBatch`); the rest send directly.
+    var batchingThreads: Int { batching.load(ordering: .relaxed) }
+
+    /// A relay thread could not set up its `io_uring` (`errno` of `io_uring_setup`).
+    func batchingUnavailable(_ code: Int32) {
+        batchingError.store(code, ordering: .relaxed)
+        batchingFailures.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Relay threads that could not set up their `io_uring`.
+    var batchingFailedThreads: Int { batchingFailures.load(ordering: .relaxed) }
+
+    /// Why a relay thread sends directly, as an `errno`; 0 when none has failed to batch.
+    var batchingErrno: Int32 { batchingError.load(ordering: .relaxed) }
 }
 
 #if canImport(Glibc)
@@ -54,13 +75,14 @@ final class RelayStatistics: Sendable {
         let dial: RelayDialSettings
         private let nextID = Atomic<Int>(0)
 
-        /// Starts `threads` relay threads (at least one) that dial with `dial`.
-        init(threads: Int, dial: RelayDialSettings, logger: Logger) throws(RelayError) {
+        /// Starts `threads` relay threads (at least one) that dial with `dial`; `batchSends`
+        /// lets them send through `io_uring` where it is available (`RelaySendBatch`).
+        init(threads: Int, dial: RelayDialSettings, batchSends: Bool = true, logger: Logger) throws(RelayError) {
             self.dial = dial
             let statistics = RelayStatistics()
             var loops: [RelayLoop] = []
             for index in 0..<max(1, threads) {
-                let loop = try RelayLoop(index: index, group: statistics, logger: logger)
+                let loop = try RelayLoop(index: index, group: statistics, batchSends: batchSends, logger: logger)
                 loops.append(loop)
             }
             self.loops = loops

@@ -120,6 +120,11 @@
         private var refusing = false
         private var stopping = false
         private let buffer: UnsafeMutableRawBufferPointer
+        /// Whether to send short writes in batches (`RelaySendBatch`); tests turn it off to
+        /// cover the direct path, which is also the fallback where `io_uring` is unavailable.
+        private let batchSends: Bool
+        /// Made on the loop's thread when `run` starts; `nil` means every send is direct.
+        private var batch: RelaySendBatch?
 
         /// Bytes read per `read` call: large enough that bulk transfers take few calls, small
         /// enough for the CPU cache.
@@ -129,8 +134,9 @@
         /// How long a listener stops accepting after a resource error (`AcceptBackoff.delay`).
         static let acceptBackoffNanoseconds: UInt64 = 100_000_000
 
-        init(index: Int, group: RelayStatistics, logger: Logger) throws(RelayError) {
+        init(index: Int, group: RelayStatistics, batchSends: Bool = true, logger: Logger) throws(RelayError) {
             self.index = index
+            self.batchSends = batchSends
             self.group = group
             self.logger = logger
             let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -206,6 +212,15 @@
             let capacity = 256
             let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
             defer { events.deallocate() }
+            if batchSends {
+                switch RelaySendBatch.make(entries: capacity, readSize: Self.bufferSize, logger: logger) {
+                case .success(let made):
+                    batch = made
+                    group.batchingStarted()
+                case .failure(let error):
+                    group.batchingUnavailable(error.errno)
+                }
+            }
             while !stopping {
                 let count = epoll_wait(epollFD, events, Int32(capacity), waitTimeout())
                 if count < 0 {
@@ -220,8 +235,12 @@
                     let event = events + position
                     dispatch(ckp_epoll_event_data(event), ckp_epoll_event_events(event))
                 }
+                // This pass's writes go out before the bulk reads of `runAgain`, and everything
+                // queued (closes by timers included) before the thread sleeps again.
+                flushBatch()
                 if !again.isEmpty { runAgain() }
                 if timers.contains(where: { $0.first != nil }) { runTimers(now: RelaySystem.now()) }
+                flushBatch()
             }
             teardown()
         }
@@ -460,6 +479,12 @@
             let source = side == .client ? connection.clientFD : connection.backendFD
             let target = side == .client ? connection.backendFD : connection.clientFD
             let direction: ListenerCounters.Direction = side == .client ? .clientToBackend : .backendToClient
+            // Bytes of this direction still queued in the batch go first (and may come back as
+            // waiting bytes, handled next).
+            if connection.isQueued(side) {
+                flushBatch()
+                guard connection.phase == .relaying else { return }
+            }
             // The common case has nothing waiting; skip the flush and its exclusive accesses.
             if connection.hasPending(from: side), !connection.flushPending(side, to: target) {
                 if connection.pendingFailed { close(connection) }
@@ -467,13 +492,31 @@
             }
             var relayed = 0
             defer { connection.context.counters.relayed(direction, bytes: relayed) }
-            let base = buffer.baseAddress!
             for _ in 0..<Self.readsPerTurn {
+                // A side that has ended is read to the end here, with direct sends, so its bytes
+                // are out before the close that follows.
+                var batched = false
+                if let batch, !batch.disabled, !connection.hasHungUp(side) {
+                    if !batch.hasRoom {
+                        flushBatch()
+                        guard connection.phase == .relaying else { return }
+                    }
+                    batched = batch.hasRoom
+                }
+                let base = batched ? batch!.readPointer : buffer.baseAddress!
                 // `recv`, not `read`: `read` goes through the VFS layer first (access checks, an
                 // `fsnotify` call), which a socket does not need; HAProxy uses `recv` too.
                 let count = recv(source, base, Self.bufferSize, 0)
                 if count > 0 {
                     relayed += count
+                    if batched && count < Self.bufferSize {
+                        // Drained: send with the rest of this pass's writes.
+                        batch!.queue(
+                            fd: target, length: count, slot: connection.slot, generation: connection.generation,
+                            side: side)
+                        connection.setQueued(side, true)
+                        return
+                    }
                     var written = 0
                     while written < count {
                         let sent = send(target, base + written, count - written, Int32(MSG_NOSIGNAL))
@@ -521,6 +564,43 @@
             }
         }
 
+        /// Closes a relayed socket through the batch, behind the sends queued for it (which a
+        /// direct `close` would turn into sends to a closed, or reused, descriptor number).
+        private func closeDescriptor(_ fd: Int32) {
+            guard let batch, !batch.disabled else {
+                Glibc.close(fd)
+                return
+            }
+            if !batch.hasEntryRoom { flushBatch() }
+            if batch.hasEntryRoom {
+                batch.queueClose(fd)
+            } else {
+                Glibc.close(fd)
+            }
+        }
+
+        /// Sends what the batch holds; bytes a socket could not take wait in their connection
+        /// for its `EPOLLOUT`, and a send that failed closes its connection.
+        private func flushBatch() {
+            guard let batch else { return }
+            // Closing a connection whose send failed queues its closes: run those too.
+            while !batch.isEmpty {
+                var failed: [RelayConnection] = []
+                batch.submit { entry, result, bytes in
+                    guard let connection = connections[entry.slot, entry.generation], connection.phase == .relaying
+                    else { return }
+                    connection.setQueued(entry.side, false)
+                    guard result < entry.length else { return }
+                    if result >= 0 || result == -Int(EAGAIN) || result == -Int(EWOULDBLOCK) || result == -Int(EINTR) {
+                        connection.keepPending(entry.side, UnsafeRawBufferPointer(rebasing: bytes[max(0, result)...]))
+                    } else {
+                        failed.append(connection)
+                    }
+                }
+                for connection in failed { close(connection) }
+            }
+        }
+
         // MARK: - Connections
 
         private func makeConnection(clientFD: Int32, context: RelayListenerContext, clientIP: IPAddress?) -> RelayConnection {
@@ -535,10 +615,10 @@
             guard connection.phase != .closed else { return }
             let wasRelaying = connection.phase == .relaying
             connection.phase = .closed
-            Glibc.close(connection.clientFD)
+            closeDescriptor(connection.clientFD)
             group.socketClosed()
             if connection.backendFD >= 0 {
-                Glibc.close(connection.backendFD)
+                closeDescriptor(connection.backendFD)
                 connection.backendFD = -1
                 if wasRelaying { group.socketClosed() }
             }
@@ -647,6 +727,7 @@
 
         private func teardown() {
             for connection in connections.all { close(connection) }
+            flushBatch()
             for acceptor in listeners.values where acceptor.registered {
                 epoll_ctl(epollFD, EPOLL_CTL_DEL, acceptor.fd, nil)
             }
@@ -770,6 +851,9 @@
         private var backendHungUp = false
         /// A write of waiting bytes failed with something other than `EAGAIN`.
         var pendingFailed = false
+        /// Bytes read from the client (or the backend) wait in the loop's send batch.
+        private var clientQueued = false
+        private var backendQueued = false
         /// Bytes read from the client that the backend could not take yet, and the reverse;
         /// allocated only when a write comes up short.
         private var towardBackend: [UInt8] = []
@@ -794,6 +878,15 @@
                 towardClient = Array(bytes)
                 towardClientOffset = 0
             }
+        }
+
+        /// Whether bytes read from `side` wait in the loop's send batch.
+        func isQueued(_ side: Side) -> Bool {
+            side == .client ? clientQueued : backendQueued
+        }
+
+        func setQueued(_ side: Side, _ queued: Bool) {
+            if side == .client { clientQueued = queued } else { backendQueued = queued }
         }
 
         /// Records that `side` reported an end or error.
