@@ -132,18 +132,27 @@ int ckp_uring_queue_close(struct ckp_uring *ring, int fd, unsigned long long use
 int ckp_uring_submit_wait(struct ckp_uring *ring) {
     unsigned submit = ring->queued;
     unsigned done = 0;
+    int error = 0;
     while (done < submit) {
+        // Submit and wait in one call: sends with MSG_DONTWAIT and closes complete while they
+        // are submitted, so the wait is already satisfied when the submission ends.
         int count = uring_enter(ring->fd, submit - done, submit - done, IORING_ENTER_GETEVENTS);
         if (count < 0) {
+            // A negative result means nothing was taken by this call.
             if (errno == EINTR) continue;
-            return -errno;
+            error = -errno;
+            break;
+        }
+        if (count == 0) {
+            // Not expected; the caller drops what is left (ckp_uring_abandon) and does it itself.
+            error = -EAGAIN;
+            break;
         }
         done += (unsigned)count;
-        if (count == 0) break;
     }
     ring->queued = 0;
-    // Every entry was consumed; wait for completions still missing (none, with MSG_DONTWAIT,
-    // but a buffer must never be reused while the kernel may still read it).
+    // Every entry taken has completed, or is waited for here: a buffer must never be reused
+    // while the kernel may still read it.
     for (;;) {
         unsigned head = *ring->cq_head;
         unsigned tail = __atomic_load_n(ring->cq_tail, __ATOMIC_ACQUIRE);
@@ -151,7 +160,7 @@ int ckp_uring_submit_wait(struct ckp_uring *ring) {
         int count = uring_enter(ring->fd, 0, done - (tail - head), IORING_ENTER_GETEVENTS);
         if (count < 0 && errno != EINTR) return -errno;
     }
-    return (int)done;
+    return error ? error : (int)done;
 }
 
 void ckp_uring_abandon(struct ckp_uring *ring) {
