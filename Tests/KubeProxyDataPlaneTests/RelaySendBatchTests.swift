@@ -111,6 +111,30 @@
             await flood.close()
         }
 
+        /// The pattern of a connection per request: the backend's answer and its close arrive
+        /// together. The answer is sent in the batch and the connection closed once it is out,
+        /// so every client must read the whole answer, then the end.
+        @Test(arguments: [true, false])
+        func anAnswerFollowedByTheBackendsCloseArrivesWhole(batchSends: Bool) async throws {
+            let answer = String(repeating: "answer-", count: 300) + "end\n"
+            let backend = try await TestBackend.sayAndClose(answer)
+            let proxy = Self.proxy(batchSends: batchSends)
+            let svc = T.service("batch-answer")
+            _ = await proxy.apply(T.desired(ProxiedPort(name: svc, endpoints: [backend.endpoint])))
+            let port = try await T.listeningPort(proxy, svc)
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await TestClient.readToEnd(port: port) }
+                }
+                for try await received in group {
+                    #expect(received == answer)
+                }
+            }
+            #expect(try await eventually { await proxy.openChannelCount() == 0 })
+            await proxy.shutdown()
+            await backend.close()
+        }
+
         /// Sends `message` and reads its echo, both at once (the echo of a large message comes
         /// back while it is still being sent); returns what came back, short on EOF, error or a
         /// 10 s silence. An empty `message` reads the backend's two-byte greeting instead.

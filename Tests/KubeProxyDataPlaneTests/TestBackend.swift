@@ -26,6 +26,15 @@ struct TestBackend: Sendable {
         }
     }
 
+    /// Writes `message` to each connection and closes it at once: the bytes and the end
+    /// reach the relay together, as a response does from a server that closes after answering.
+    static func sayAndClose(_ message: String) async throws -> TestBackend {
+        try await start(host: "127.0.0.1", bootstrap: ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)) {
+            child in
+            try child.pipeline.syncOperations.addHandler(SayAndCloseHandler(message: message))
+        }
+    }
+
     /// Sends `total` bytes of `FloodPattern` as fast as each connection takes them, then closes.
     static func flood(total: Int, progress: FloodProgress) async throws -> TestBackend {
         let loop = progress.eventLoop
@@ -99,6 +108,22 @@ struct TestBackend: Sendable {
     /// Stops listening (accepted connections are left alone).
     func close() async {
         try? await channel.close()
+    }
+}
+
+/// Writes one message, then closes.
+private final class SayAndCloseHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let message: String
+
+    init(message: String) {
+        self.message = message
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: message)), promise: nil)
+        context.close(promise: nil)
     }
 }
 

@@ -493,10 +493,8 @@
             var relayed = 0
             defer { connection.context.counters.relayed(direction, bytes: relayed) }
             for _ in 0..<Self.readsPerTurn {
-                // A side that has ended is read to the end here, with direct sends, so its bytes
-                // are out before the close that follows.
                 var batched = false
-                if let batch, !batch.disabled, !connection.hasHungUp(side) {
+                if let batch, !batch.disabled {
                     if !batch.hasRoom {
                         flushBatch()
                         guard connection.phase == .relaying else { return }
@@ -506,16 +504,33 @@
                 let base = batched ? batch!.readPointer : buffer.baseAddress!
                 // `recv`, not `read`: `read` goes through the VFS layer first (access checks, an
                 // `fsnotify` call), which a socket does not need; HAProxy uses `recv` too.
-                let count = recv(source, base, Self.bufferSize, 0)
+                var count = recv(source, base, Self.bufferSize, 0)
                 if count > 0 {
                     relayed += count
                     if batched && count < Self.bufferSize {
-                        // Drained: send with the rest of this pass's writes.
-                        batch!.queue(
-                            fd: target, length: count, slot: connection.slot, generation: connection.generation,
-                            side: side)
-                        connection.setQueued(side, true)
-                        return
+                        if !connection.hasHungUp(side) {
+                            // Drained: send with the rest of this pass's writes.
+                            batch!.queue(
+                                fd: target, length: count, slot: connection.slot, generation: connection.generation,
+                                side: side, thenClose: false)
+                            connection.setQueued(side, true)
+                            return
+                        }
+                        // This side has ended: read on. Bytes followed by the end (a response and
+                        // the backend's close) are sent in the batch and the connection closes
+                        // once they are all out; anything else is sent directly below.
+                        let more = recv(source, base + count, Self.bufferSize - count, 0)
+                        if more == 0 {
+                            batch!.queue(
+                                fd: target, length: count, slot: connection.slot, generation: connection.generation,
+                                side: side, thenClose: true)
+                            connection.setQueued(side, true)
+                            return
+                        }
+                        if more > 0 {
+                            relayed += more
+                            count += more
+                        }
                     }
                     var written = 0
                     while written < count {
@@ -580,24 +595,31 @@
         }
 
         /// Sends what the batch holds; bytes a socket could not take wait in their connection
-        /// for its `EPOLLOUT`, and a send that failed closes its connection.
+        /// for its `EPOLLOUT`, and a send that failed, or that carried the last bytes before
+        /// an end, closes its connection.
         private func flushBatch() {
             guard let batch else { return }
-            // Closing a connection whose send failed queues its closes: run those too.
+            // Closing a connection queues its closes: run those too.
             while !batch.isEmpty {
-                var failed: [RelayConnection] = []
+                var closing: [RelayConnection] = []
                 batch.submit { entry, result, bytes in
                     guard let connection = connections[entry.slot, entry.generation], connection.phase == .relaying
                     else { return }
                     connection.setQueued(entry.side, false)
-                    guard result < entry.length else { return }
+                    guard result < entry.length else {
+                        // The last bytes before an end are out: the connection ends.
+                        if entry.thenClose { closing.append(connection) }
+                        return
+                    }
                     if result >= 0 || result == -Int(EAGAIN) || result == -Int(EWOULDBLOCK) || result == -Int(EINTR) {
+                        // The rest waits for `EPOLLOUT`; a side that ended is read to its end
+                        // again after that, and the connection closes then.
                         connection.keepPending(entry.side, UnsafeRawBufferPointer(rebasing: bytes[max(0, result)...]))
                     } else {
-                        failed.append(connection)
+                        closing.append(connection)
                     }
                 }
-                for connection in failed { close(connection) }
+                for connection in closing { close(connection) }
             }
         }
 

@@ -34,6 +34,8 @@
             var fd: Int32
             var offset: Int
             var length: Int
+            /// The source side ended after these bytes: close the connection once they are out.
+            var thenClose: Bool
         }
 
         private var ring = ckp_uring()
@@ -95,7 +97,7 @@
         func queueClose(_ fd: Int32) {
             let queued = ckp_uring_queue_close(&ring, fd, UInt64(entries.count))
             precondition(queued == 0, "relay send ring full")
-            entries.append(Entry(slot: -1, generation: 0, side: .client, fd: fd, offset: 0, length: -1))
+            entries.append(Entry(slot: -1, generation: 0, side: .client, fd: fd, offset: 0, length: -1, thenClose: false))
         }
 
         /// Whether one more read of `readSize` bytes and its send fit.
@@ -107,9 +109,14 @@
         var readPointer: UnsafeMutableRawPointer { arena.baseAddress! + used }
 
         /// Queues a send of the `length` bytes just read at `readPointer` to `fd`, for the
-        /// connection in `slot` (`side` is where the bytes came from). Call only when `hasRoom`.
-        func queue(fd: Int32, length: Int, slot: Int32, generation: UInt32, side: RelayConnection.Side) {
-            let entry = Entry(slot: slot, generation: generation, side: side, fd: fd, offset: used, length: length)
+        /// connection in `slot` (`side` is where the bytes came from; `thenClose` when that side
+        /// ended after them). Call only when `hasRoom`.
+        func queue(
+            fd: Int32, length: Int, slot: Int32, generation: UInt32, side: RelayConnection.Side, thenClose: Bool
+        ) {
+            let entry = Entry(
+                slot: slot, generation: generation, side: side, fd: fd, offset: used, length: length,
+                thenClose: thenClose)
             let queued = ckp_uring_queue_send(
                 &ring, fd, arena.baseAddress! + used, UInt32(length), UInt64(entries.count))
             // `hasRoom` counted the entries; the ring has at least `capacity` free slots after a submit.
