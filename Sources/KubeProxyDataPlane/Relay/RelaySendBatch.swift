@@ -131,6 +131,10 @@
         /// `completed` may close connections (which submits nothing more).
         func submit(_ completed: (Entry, Int, UnsafeRawBufferPointer) -> Void) {
             guard !entries.isEmpty else { return }
+            if entries.count == 1 {
+                completeAlone(completed)
+                return
+            }
             swap(&entries, &completing)
             defer { completing.removeAll(keepingCapacity: true) }
             results.removeAll(keepingCapacity: true)
@@ -160,6 +164,22 @@
                 completed(entry, outcome, bytes)
             }
             used = 0
+        }
+
+        /// One entry gains nothing from the ring (one system call either way, and the ring's
+        /// own work on top), and a lone request on an idle connection is the latency case:
+        /// it is taken back from the ring and made directly.
+        private func completeAlone(_ completed: (Entry, Int, UnsafeRawBufferPointer) -> Void) {
+            ckp_uring_abandon(&ring)
+            let entry = entries[0]
+            entries.removeAll(keepingCapacity: true)
+            defer { used = 0 }
+            if entry.length < 0 {
+                Glibc.close(entry.fd)
+                return
+            }
+            let bytes = UnsafeRawBufferPointer(start: arena.baseAddress! + entry.offset, count: entry.length)
+            completed(entry, Self.sendDirectly(entry.fd, bytes), bytes)
         }
 
         private static func sendDirectly(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
