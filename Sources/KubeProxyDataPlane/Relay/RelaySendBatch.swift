@@ -7,9 +7,9 @@
     /// one `io_uring_enter` instead of one system call each.
     ///
     /// Why (docs/dataplane-profile.md, "Eighth pass"): every `send` on loopback wakes the peer
-    /// that reads it, and the scheduler marks the relay thread to be preempted by it; with one
-    /// `send` per system call the thread is switched out on the way back from nearly every
-    /// other one (0.3 involuntary context switches per keep-alive request, measured). Sends
+    /// that reads it, and the scheduler often marks the relay thread to be preempted by it;
+    /// with one `send` per system call the thread was switched out on the way back from about
+    /// one send in six (0.3 involuntary context switches per keep-alive request, measured). Sends
     /// made inside one system call are all done before the thread returns to user space, so a
     /// pass over many connections costs one switch instead of many. Closes wake peers too (the
     /// FIN), so they ride along; entries run in queue order, so a connection's last bytes go
@@ -23,7 +23,7 @@
     /// returns, the kernel is done with every byte of the arena.
     ///
     /// Where `io_uring` cannot be set up (an older kernel, `kernel.io_uring_disabled`, a
-    /// container's seccomp profile), `make` returns `nil` and the relay sends each write itself.
+    /// container's seccomp profile), `make` fails and the relay sends each write itself.
     /// Used only by its relay thread.
     final class RelaySendBatch {
         /// One queued send, or close (`length` -1).
