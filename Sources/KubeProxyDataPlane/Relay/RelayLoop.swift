@@ -125,6 +125,8 @@
         private let batchSends: Bool
         /// Made on the loop's thread when `run` starts; `nil` means every send is direct.
         private var batch: RelaySendBatch?
+        /// The connections a flush closes (`flushBatch`), kept between passes.
+        private var closingScratch: [RelayConnection] = []
 
         /// Bytes read per `read` call: large enough that bulk transfers take few calls, small
         /// enough for the CPU cache.
@@ -601,7 +603,14 @@
             guard let batch else { return }
             // Closing a connection queues its closes: run those too.
             while !batch.isEmpty {
-                var closing: [RelayConnection] = []
+                // Reused, so a pass that closes connections allocates nothing for the list (a
+                // nested flush, from a close that found the ring full, gets a fresh one).
+                var closing = closingScratch
+                closingScratch = []
+                defer {
+                    closing.removeAll(keepingCapacity: true)
+                    closingScratch = closing
+                }
                 batch.submit { entry, result, bytes in
                     guard let connection = connections[entry.slot, entry.generation], connection.phase == .relaying
                     else { return }
