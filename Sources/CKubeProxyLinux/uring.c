@@ -92,41 +92,40 @@ void ckp_uring_free(struct ckp_uring *ring) {
     ring->fd = -1;
 }
 
-int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, unsigned length,
-                         unsigned long long user_data) {
+// Copies `entry` into the next free submission slot and publishes it; 0, or -1 when full.
+static int queue_entry(struct ckp_uring *ring, const struct io_uring_sqe *entry) {
     // Only this thread moves the tail; the kernel moves the head as it consumes entries.
     unsigned tail = *ring->sq_tail;
     unsigned head = __atomic_load_n(ring->sq_head, __ATOMIC_ACQUIRE);
     if (tail - head >= ring->entries) return -1;
     unsigned index = tail & *ring->sq_mask;
-    struct io_uring_sqe *sqe = (struct io_uring_sqe *)ring->sqes + index;
-    memset(sqe, 0, sizeof(*sqe));
-    sqe->opcode = IORING_OP_SEND;
-    sqe->fd = fd;
-    sqe->addr = (unsigned long long)(unsigned long)buffer;
-    sqe->len = length;
-    sqe->msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-    sqe->user_data = user_data;
+    ((struct io_uring_sqe *)ring->sqes)[index] = *entry;
     ring->sq_array[index] = index;
     __atomic_store_n(ring->sq_tail, tail + 1, __ATOMIC_RELEASE);
     ring->queued++;
     return 0;
 }
 
+int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, unsigned length,
+                         unsigned long long user_data) {
+    struct io_uring_sqe entry;
+    memset(&entry, 0, sizeof(entry));
+    entry.opcode = IORING_OP_SEND;
+    entry.fd = fd;
+    entry.addr = (unsigned long long)(unsigned long)buffer;
+    entry.len = length;
+    entry.msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+    entry.user_data = user_data;
+    return queue_entry(ring, &entry);
+}
+
 int ckp_uring_queue_close(struct ckp_uring *ring, int fd, unsigned long long user_data) {
-    unsigned tail = *ring->sq_tail;
-    unsigned head = __atomic_load_n(ring->sq_head, __ATOMIC_ACQUIRE);
-    if (tail - head >= ring->entries) return -1;
-    unsigned index = tail & *ring->sq_mask;
-    struct io_uring_sqe *sqe = (struct io_uring_sqe *)ring->sqes + index;
-    memset(sqe, 0, sizeof(*sqe));
-    sqe->opcode = IORING_OP_CLOSE;
-    sqe->fd = fd;
-    sqe->user_data = user_data;
-    ring->sq_array[index] = index;
-    __atomic_store_n(ring->sq_tail, tail + 1, __ATOMIC_RELEASE);
-    ring->queued++;
-    return 0;
+    struct io_uring_sqe entry;
+    memset(&entry, 0, sizeof(entry));
+    entry.opcode = IORING_OP_CLOSE;
+    entry.fd = fd;
+    entry.user_data = user_data;
+    return queue_entry(ring, &entry);
 }
 
 int ckp_uring_submit_wait(struct ckp_uring *ring) {

@@ -97,12 +97,7 @@
             for _ in 0..<5 {
                 let connection = try await TestClient.connect(port: port)
                 try await connection.executeThenClose { inbound, _ in
-                    var received = 0
-                    var intact = true
-                    for try await buffer in inbound {
-                        intact = intact && FloodPattern.matches(buffer, at: received)
-                        received += buffer.readableBytes
-                    }
+                    let (received, intact) = try await FloodPattern.readToEnd(inbound)
                     #expect(received == total)
                     #expect(intact)
                 }

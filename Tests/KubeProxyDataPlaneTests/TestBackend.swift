@@ -229,4 +229,16 @@ enum FloodPattern {
         }
         return true
     }
+
+    /// Reads `inbound` to its end: how many bytes came, and whether they were the pattern from
+    /// its start.
+    static func readToEnd(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async throws -> (bytes: Int, intact: Bool) {
+        var received = 0
+        var intact = true
+        for try await buffer in inbound {
+            intact = intact && matches(buffer, at: received)
+            received += buffer.readableBytes
+        }
+        return (received, intact)
+    }
 }

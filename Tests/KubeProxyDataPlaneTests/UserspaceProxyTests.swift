@@ -195,12 +195,7 @@ struct UserspaceProxyTests {
         let connection = try await TestClient.connect(port: port, receiveBuffer: 64 << 10)
         try await connection.executeThenClose { inbound, _ in
             try await beforeReading(progress)
-            var received = 0
-            var intact = true
-            for try await buffer in inbound {
-                intact = intact && FloodPattern.matches(buffer, at: received)
-                received += buffer.readableBytes
-            }
+            let (received, intact) = try await FloodPattern.readToEnd(inbound)
             #expect(received == total)
             #expect(intact)
         }
