@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "KubeProxyIPTables", dependencies: ["KubeProxyCore"], exclude: ["README.md"]),
         .target(name: "KubeProxyNFTables", dependencies: ["KubeProxyCore"], exclude: ["README.md"]),
         .target(
-            name: "KubeProxyHost", dependencies: ["KubeProxyCore", "KubeProxyIPTables", .product(name: "Logging", package: "swift-log")],
+            name: "KubeProxyHost",
+            dependencies: ["KubeProxyCore", "KubeProxyIPTables", "CKubeProxyLinux", .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]),
         .target(
             name: "KubeClient",

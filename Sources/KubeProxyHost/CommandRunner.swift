@@ -1,3 +1,4 @@
+import CKubeProxyLinux
 import Foundation
 
 #if canImport(Glibc)
@@ -9,10 +10,12 @@ import Foundation
 /// Runs host tools — never through a shell — optionally inside a network namespace.
 ///
 /// Why it looks like this:
-/// - stdin, stdout and stderr are anonymous temporary files (created with `mkstemp` and
-///   unlinked at once), not pipes: the child can write megabytes of `iptables-save` output
-///   without anyone reading concurrently, a child that exits early cannot SIGPIPE us, and
-///   there is no read/write ordering to get wrong, hence no deadlock.
+/// - stdout and stderr are anonymous temporary files (created with `mkstemp` and unlinked at
+///   once), not pipes: the child can write megabytes of `iptables-save` output without anyone
+///   reading concurrently, so nothing waits on both ends of a pipe. stdin is a temporary file
+///   too for a text input; a streamed input goes through a pipe the run's own thread writes
+///   while the child reads, so `iptables-restore` parses while the portal rules are still being
+///   produced (`SIGPIPE` is blocked on that thread; a reader that is gone is `EPIPE`).
 /// - Each run blocks one dedicated thread, never a Swift-concurrency or NIO thread.
 /// - With `netns` set, every command becomes `ip netns exec NAME /abs/tool args…`; tests and
 ///   the end-to-end harness use that to keep the host's own namespace untouched.
@@ -55,10 +58,10 @@ public struct CommandRunner: Sendable {
         try await run(tool, arguments, stdin: .text(input ?? ""))
     }
 
-    /// Runs `tool` with stdin written piecewise by `writeInput` (each piece goes straight into
-    /// the unlinked stdin file on the command's own thread), so a large input never has to
-    /// exist as one String. An error thrown by `writeInput` fails the run before the tool
-    /// starts.
+    /// Runs `tool` with stdin written piecewise by `writeInput` (each piece goes into the
+    /// tool's stdin pipe on the command's own thread, while the tool reads), so a large input
+    /// never has to exist as one String. An error thrown by `writeInput` kills the tool before
+    /// it can see the end of its input and fails the run.
     public func run(
         _ tool: String, _ arguments: [String],
         streamingInput writeInput: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void
@@ -86,7 +89,14 @@ public struct CommandRunner: Sendable {
     }
 }
 
-/// One blocking program execution with file-backed standard streams.
+/// One blocking program execution: stdout and stderr go to unlinked temporary files, stdin comes
+/// from a temporary file (`.text`) or a pipe the pieces are written into while the program
+/// reads them (`.stream`).
+///
+/// Started with `posix_spawn` (`ckp_spawn`) and reaped with `waitpid` on the calling thread,
+/// not with Foundation's `Process`: with 15,000 listening sockets open, `Process.run` took
+/// 20-40 ms scanning `/proc/self/fd` for each `iptables-save` and `iptables-restore` of a sync,
+/// and it ignored a failed `socketpair` under `EMFILE` and then crashed in libdispatch.
 struct ProcessLaunch: Sendable {
     /// What the program reads on stdin.
     enum Input: Sendable {
@@ -102,70 +112,130 @@ struct ProcessLaunch: Sendable {
     let display: [String]
 
     func execute() -> Result<CommandOutput, HostError> {
-        let files: (stdin: FileHandle, stdout: FileHandle, stderr: FileHandle)
+        let files: (stdout: FileHandle, stderr: FileHandle)
         do {
-            files = (try makeStdin(), try TemporaryFile.make(), try TemporaryFile.make())
+            files = (try TemporaryFile.make(), try TemporaryFile.make())
         } catch {
             return .failure(error)
         }
         defer {
-            try? files.stdin.close()
             try? files.stdout.close()
             try? files.stderr.close()
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = files.stdin
-        process.standardOutput = files.stdout
-        process.standardError = files.stderr
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        // Foundation's `Process.run` ignores a failing `socketpair` and then watches descriptor 0
-        // (a SIGILL in libdispatch under EMFILE): make sure a pair can be had right now.
-        var probe: [Int32] = [-1, -1]
-        #if canImport(Glibc)
-            let stream = Int32(SOCK_STREAM.rawValue)
-        #else
-            let stream = SOCK_STREAM
-        #endif
-        guard socketpair(AF_UNIX, stream, 0, &probe) == 0 else {
-            return .failure(HostError(.systemCall(errno: errno), command: ["socketpair"] + display))
-        }
-        close(probe[0])
-        close(probe[1])
-        do {
-            try process.run()
-        } catch {
-            return .failure(HostError(.launchFailed(String(describing: error)), command: display))
-        }
-        finished.wait()
-        let stdout = TemporaryFile.readAll(files.stdout)
-        let stderr = TemporaryFile.readAll(files.stderr)
-        let signal: Int32? = process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
-        return .success(
-            CommandOutput(command: display, stdout: stdout, stderr: stderr, exitStatus: process.terminationStatus, signal: signal))
-    }
-}
-
-extension ProcessLaunch {
-    /// The stdin file, filled and rewound.
-    func makeStdin() throws(HostError) -> FileHandle {
+        let status: WaitStatus
         switch input {
         case .text(let text):
-            return try TemporaryFile.make(contents: text)
-        case .stream(let writeInput):
-            let handle = try TemporaryFile.make()
+            let stdin: FileHandle
             do {
-                try writeInput { piece in try TemporaryFile.writeAll(piece, to: handle.fileDescriptor) }
-            } catch let error as HostError {
-                throw error
+                stdin = try TemporaryFile.make(contents: text)
             } catch {
-                throw HostError(.launchFailed("could not produce the input: \(error)"), command: display)
+                return .failure(error)
             }
-            lseek(handle.fileDescriptor, 0, SEEK_SET)
-            return handle
+            defer { try? stdin.close() }
+            let pid: pid_t
+            switch spawn(stdin: stdin.fileDescriptor, stdout: files.stdout.fileDescriptor, stderr: files.stderr.fileDescriptor) {
+            case .success(let started): pid = started
+            case .failure(let error): return .failure(error)
+            }
+            status = Self.wait(pid)
+        case .stream(let writeInput):
+            switch stream(writeInput, stdout: files.stdout.fileDescriptor, stderr: files.stderr.fileDescriptor) {
+            case .success(let finished): status = finished
+            case .failure(let error): return .failure(error)
+            }
         }
+        return .success(
+            CommandOutput(
+                command: display, stdout: TemporaryFile.readAll(files.stdout), stderr: TemporaryFile.readAll(files.stderr),
+                exitStatus: status.code, signal: status.signal))
+    }
+
+    /// Runs the program with a pipe as stdin and writes the pieces into it as they come, so the
+    /// program parses while the rest is produced. A producer that fails kills the program
+    /// before it can see the end of its input (it never acts on a truncated input as if whole);
+    /// a program that exits before reading everything is reported by its own exit status, or as
+    /// `EPIPE` if it claimed success.
+    private func stream(
+        _ writeInput: (_ emit: (String) throws -> Void) throws -> Void, stdout: Int32, stderr: Int32
+    ) -> Result<WaitStatus, HostError> {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return .failure(HostError(.systemCall(errno: errno), command: ["pipe"] + display)) }
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        let spawned = spawn(stdin: ends[0], stdout: stdout, stderr: stderr)
+        close(ends[0])
+        let pid: pid_t
+        switch spawned {
+        case .success(let started): pid = started
+        case .failure(let error):
+            close(ends[1])
+            return .failure(error)
+        }
+        // A write to a pipe whose reader is gone raises SIGPIPE in the writing thread, which
+        // would end the whole proxy: blocked here, it stays pending on this short-lived thread
+        // and the write fails with EPIPE instead.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+        var readerGone = false
+        do {
+            try writeInput { piece in
+                guard !readerGone else { return }
+                do throws(HostError) {
+                    try TemporaryFile.writeAll(piece, to: ends[1])
+                } catch {
+                    guard error.kind == .systemCall(errno: EPIPE) else { throw error }
+                    readerGone = true
+                }
+            }
+        } catch {
+            kill(pid, SIGKILL)
+            close(ends[1])
+            _ = Self.wait(pid)
+            if let error = error as? HostError { return .failure(error) }
+            return .failure(HostError(.launchFailed("could not produce the input: \(error)"), command: display))
+        }
+        close(ends[1])
+        let status = Self.wait(pid)
+        if readerGone, status.signal == nil, status.code == 0 {
+            // It claimed success without reading all of its input: what it did not read was
+            // not applied.
+            return .failure(HostError(.systemCall(errno: EPIPE), command: display))
+        }
+        return .success(status)
+    }
+
+    private func spawn(stdin: Int32, stdout: Int32, stderr: Int32) -> Result<pid_t, HostError> {
+        let argv = ([executable] + arguments).map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var pid: Int32 = 0
+        let result = (argv + [nil]).withUnsafeBufferPointer { argvPointer in
+            ckp_spawn(&pid, executable, argvPointer.baseAddress, environ, stdin, stdout, stderr)
+        }
+        guard result == 0 else {
+            return .failure(HostError(.launchFailed(String(cString: strerror(result))), command: display))
+        }
+        return .success(pid)
+    }
+
+    /// How a child ended.
+    struct WaitStatus {
+        /// The exit status, or the signal number when `signal` is set.
+        var code: Int32
+        /// The terminating signal, if it did not exit normally.
+        var signal: Int32?
+    }
+
+    /// Reaps `pid` (retrying `EINTR`) and decodes the status as `WIFEXITED`/`WTERMSIG` do.
+    static func wait(_ pid: pid_t) -> WaitStatus {
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 {
+            guard errno == EINTR else { return WaitStatus(code: -1, signal: nil) }
+        }
+        let low = raw & 0x7f
+        if low == 0 { return WaitStatus(code: (raw >> 8) & 0xff, signal: nil) }
+        return WaitStatus(code: low, signal: low)
     }
 }
 

@@ -53,14 +53,14 @@ public struct SystemIPTables: IPTablesExecutor {
         try await restore(streaming: { emit in try emit(input) }, family: family)
     }
 
-    /// Runs the family's restore tool over the pieces `write` emits (each goes straight to the
-    /// tool's stdin file); the one place restores are counted, logged and checked.
+    /// Runs the family's restore tool over the pieces `write` emits (each goes into the tool's
+    /// stdin as it is produced); the one place restores are counted, logged and checked.
     public func restore(
         streaming write: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void, family: IPFamily
     ) async throws {
         let arguments = restoreArguments ?? ["--noflush", "-w", String(lockWaitSeconds)]
         let logger = logger
-        // Counted while the pieces go to the stdin file, logged before the tool starts (the
+        // Counted while the pieces go into the tool's stdin, logged once they are all in (the
         // benchmark sums these lines, whichever form wrote them).
         let counted: @Sendable (_ emit: (String) throws -> Void) throws -> Void = { emit in
             var lines = 0

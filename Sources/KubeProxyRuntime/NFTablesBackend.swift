@@ -111,7 +111,7 @@ public actor NFTablesBackend: ProxyBackend {
         var failures: [SyncOutcome.RuleFacts.Failure] = []
         if !sync.main.isEmpty {
             do {
-                // Streamed into nft's stdin file: the text of a full sync is never one String.
+                // Streamed into nft's stdin pipe: the text of a full sync is never one String.
                 // Writing it is our time, not nft's, so it is timed apart.
                 let main = sync.main
                 let textTime = Mutex(Duration.zero)

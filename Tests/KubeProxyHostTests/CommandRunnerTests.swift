@@ -1,5 +1,10 @@
+import Foundation
 import KubeProxyHost
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct CommandRunnerTests {
     @Test func feedsStdinAndCapturesLargeStdoutWithoutDeadlock() async throws {
@@ -18,11 +23,16 @@ struct CommandRunnerTests {
         #expect(output.stdout == pieces.joined())
     }
 
-    @Test func failingInputProducerFailsTheRunBeforeTheToolStarts() async {
+    /// The tool reads the pieces as they are produced, but never sees the end of an input whose
+    /// producer failed: it is killed first, so it cannot act on a truncated input as if whole.
+    @Test func failingInputProducerKillsTheToolBeforeItSeesTheEnd() async throws {
         struct Refused: Error {}
+        let name = "kp-runner-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+        defer { try? FileManager.default.removeItem(at: marker) }
         do {
             _ = try await CommandRunner().run(
-                "sh", ["-c", "exit 0"],
+                "sh", ["-c", "cat >/dev/null; touch '\(marker.path)'"],
                 streamingInput: { emit in
                     try emit("partial line")
                     throw Refused()
@@ -34,8 +44,54 @@ struct CommandRunnerTests {
                 return
             }
             #expect(message.contains("Refused"))
-            #expect(error.command == ["sh", "-c", "exit 0"])
+            #expect(error.command == ["sh", "-c", "cat >/dev/null; touch '\(marker.path)'"])
         }
+        #expect(!FileManager.default.fileExists(atPath: marker.path), "the tool saw the end of a truncated input")
+    }
+
+    /// A tool that stops reading early does not take the proxy down with SIGPIPE: its own exit
+    /// status is reported, and a tool that exits 0 without reading everything is an error
+    /// (what it did not read was not applied).
+    @Test func toolThatStopsReadingEarlyIsReportedNotFatal() async throws {
+        let megabyte = String(repeating: String(repeating: "y", count: 1023) + "\n", count: 1024)
+        let failing = try await CommandRunner().run(
+            "sh", ["-c", "head -c 10 >/dev/null; exit 3"], streamingInput: { emit in for _ in 0..<4 { try emit(megabyte) } })
+        #expect(failing.exitStatus == 3)
+        do {
+            _ = try await CommandRunner().run("true", [], streamingInput: { emit in for _ in 0..<4 { try emit(megabyte) } })
+            Issue.record("a tool that read nothing succeeded")
+        } catch {
+            #expect(error.kind == .systemCall(errno: EPIPE))
+        }
+    }
+
+    /// Children get descriptors 0-2 only, every signal at its default and none blocked, whatever
+    /// the proxy itself holds, ignores or blocks.
+    @Test func childrenInheritNoDescriptorsAndDefaultSignals() async throws {
+        let leaked = open("/dev/null", O_RDONLY)  // no O_CLOEXEC on purpose
+        try #require(leaked >= 0)
+        defer { close(leaked) }
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
+        let descriptors = try await CommandRunner().run("sh", ["-c", "ls /proc/$$/fd"]).checked()
+        let open = descriptors.stdout.split(separator: "\n").compactMap { Int($0) }.sorted()
+        #expect(!open.contains(Int(leaked)), "descriptors seen by the child: \(open)")
+        #expect(Array(open.prefix(3)) == [0, 1, 2])
+        let status = try await CommandRunner().run("grep", ["-E", "^Sig(Ign|Blk)", "/proc/self/status"]).checked()
+        // Signals 1-31; glibc keeps its own real-time signals (32, 33) out of every full set.
+        func standardSignals(_ field: String) -> UInt64? {
+            let line = status.stdout.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+            return line.flatMap { UInt64($0.split(separator: "\t").last ?? "", radix: 16) }.map { $0 & 0x7fff_ffff }
+        }
+        #expect(standardSignals("SigIgn") == 0, "\(status.stdout)")
+        #expect(standardSignals("SigBlk") == 0, "\(status.stdout)")
+    }
+
+    @Test func deathBySignalIsReportedAsTheSignal() async throws {
+        let output = try await CommandRunner().run("sh", ["-c", "kill -TERM $$"])
+        #expect(output.signal == SIGTERM)
+        #expect(!output.succeeded)
+        #expect(throws: HostError.self) { try output.checked() }
     }
 
     @Test func capturesStderrAndNonZeroExitWithoutThrowing() async throws {

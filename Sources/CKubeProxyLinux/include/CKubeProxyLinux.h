@@ -13,6 +13,13 @@
 // Swift cannot rely on.
 int ckp_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 
+// Starts the program at `path` (no search, no shell) with `in`, `out` and `err` as its
+// descriptors 0-2, every other descriptor closed (posix_spawn_file_actions_addclosefrom_np,
+// a GNU extension Swift's Glibc module does not import), every signal at its default
+// disposition and none blocked (the child must not inherit an ignored SIGPIPE or a blocked
+// SIGTERM). Returns 0 and sets *pid, or an errno (an exec failure such as ENOENT included).
+int ckp_spawn(int *pid, const char *path, char *const argv[], char *const envp[], int in, int out, int err);
+
 // pthread_setname_np(3), for the same reason.
 int ckp_set_thread_name(const char *name);
 
