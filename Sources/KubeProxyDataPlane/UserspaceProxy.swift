@@ -264,6 +264,7 @@ public actor UserspaceProxy {
         into changes: inout [DataPlaneChange?]
     ) async {
         var others = indices
+        descriptors.prepareTable(forMore: indices.count)
         #if canImport(Glibc)
             if let relay {
                 others = indices.filter { names[$0].protocol != .tcp }

@@ -1,3 +1,4 @@
+import Foundation
 import KubeProxyCore
 import Logging
 import NIOCore
@@ -170,6 +171,28 @@ struct DataPlaneResourceTests {
         var limits = rlimit()
         #expect(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0)
         #expect(DescriptorBudget.processLimit() == Int(limits.rlim_cur))
+    }
+
+    /// The descriptor table grows to the highest number a batch of opens will reach in one step
+    /// (`FDSize` in /proc/self/status), and the scratch descriptor that grew it is closed again.
+    @Test func preparingTheTableGrowsItOnceAndLeavesNothingOpen() throws {
+        func tableSize() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("FDSize:") })
+            return try #require(Int(line.split(separator: "\t").last ?? ""))
+        }
+        let before = try tableSize()
+        let limit = DescriptorBudget.processLimit() ?? 1 << 20
+        let wanted = before * 4
+        guard limit > wanted else {
+            print("skipped: the descriptor limit (\(limit)) leaves no room to grow the table (\(before)) fourfold")
+            return
+        }
+        let budget = DescriptorBudget(limit: limit, reserve: 0)
+        budget.prepareTable(forMore: wanted)
+        #expect(try tableSize() >= wanted)
+        #expect(fcntl(Int32(wanted - 1), F_GETFD) == -1 && errno == EBADF, "the scratch descriptor was left open")
+        #expect(budget.inUse == 0)
     }
 
     @Test func warningsAreThrottled() {
