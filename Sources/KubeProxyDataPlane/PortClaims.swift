@@ -80,6 +80,8 @@ public actor PortClaims {
             try? await entry.channel.close()
             results.append(PortClaimResult(claim: entry.claim, outcome: .released))
         }
+        // A first sync of thousands of NodePorts opens as many sockets: grow the table once.
+        descriptors?.prepareTable(forMore: wanted.count - held.count)
         for (key, claim) in wanted {
             if held[key] != nil {
                 held[key]?.claim = claim
