@@ -112,7 +112,9 @@ public actor NFTablesBackend: ProxyBackend {
         if !sync.main.isEmpty {
             do {
                 // Streamed into nft's stdin pipe: the text of a full sync is never one String.
-                // Writing it is our time, not nft's, so it is timed apart.
+                // Timed apart: `textMs` is producing the text, which nft reads while it comes
+                // (a full pipe makes us wait for it), and `nftMs` what nft takes after the last
+                // byte (its parse of what is left, and the kernel's commit).
                 let main = sync.main
                 let textTime = Mutex(Duration.zero)
                 let nftStart = clock.now
