@@ -12,10 +12,10 @@ import Foundation
 /// Why it looks like this:
 /// - stdout and stderr are anonymous temporary files (created with `mkstemp` and unlinked at
 ///   once), not pipes: the child can write megabytes of `iptables-save` output without anyone
-///   reading concurrently, so nothing waits on both ends of a pipe. stdin is a temporary file
-///   too for a text input; a streamed input goes through a pipe the run's own thread writes
-///   while the child reads, so `iptables-restore` parses while the portal rules are still being
-///   produced (`SIGPIPE` is blocked on that thread; a reader that is gone is `EPIPE`).
+///   reading concurrently, so nothing waits on both ends of a pipe. stdin is a pipe the run's
+///   own thread writes while the child reads, so `iptables-restore` parses while the portal
+///   rules are still being produced (`SIGPIPE` is blocked on that thread; a reader that is gone
+///   is `EPIPE`).
 /// - Each run blocks one dedicated thread, never a Swift-concurrency or NIO thread.
 /// - With `netns` set, every command becomes `ip netns exec NAME /abs/tool args…`; tests and
 ///   the end-to-end harness use that to keep the host's own namespace untouched.
@@ -55,7 +55,8 @@ public struct CommandRunner: Sendable {
     /// the returned output (use `checked()`), because some tools (conntrack) use exit 1 for
     /// "nothing to do".
     public func run(_ tool: String, _ arguments: [String], input: String? = nil) async throws(HostError) -> CommandOutput {
-        try await run(tool, arguments, stdin: .text(input ?? ""))
+        let text = input ?? ""
+        return try await run(tool, arguments, stdin: { emit in if !text.isEmpty { try emit(text) } })
     }
 
     /// Runs `tool` with stdin written piecewise by `writeInput` (each piece goes into the
@@ -66,10 +67,10 @@ public struct CommandRunner: Sendable {
         _ tool: String, _ arguments: [String],
         streamingInput writeInput: @escaping @Sendable (_ emit: (String) throws -> Void) throws -> Void
     ) async throws(HostError) -> CommandOutput {
-        try await run(tool, arguments, stdin: .stream(writeInput))
+        try await run(tool, arguments, stdin: writeInput)
     }
 
-    private func run(_ tool: String, _ arguments: [String], stdin: ProcessLaunch.Input) async throws(HostError) -> CommandOutput {
+    private func run(_ tool: String, _ arguments: [String], stdin: @escaping ProcessLaunch.Input) async throws(HostError) -> CommandOutput {
         let display = commandLine(tool, arguments)
         guard let toolPath = locate(tool) else { throw HostError(.executableNotFound, command: display) }
         var executable = toolPath
@@ -89,22 +90,17 @@ public struct CommandRunner: Sendable {
     }
 }
 
-/// One blocking program execution: stdout and stderr go to unlinked temporary files, stdin comes
-/// from a temporary file (`.text`) or a pipe the pieces are written into while the program
-/// reads them (`.stream`).
+/// One blocking program execution: stdout and stderr go to unlinked temporary files, stdin is a
+/// pipe the input's pieces are written into while the program reads them.
 ///
 /// Started with `posix_spawn` (`ckp_spawn`) and reaped with `waitpid` on the calling thread,
 /// not with Foundation's `Process`: with 15,000 listening sockets open, `Process.run` took
 /// 20-40 ms scanning `/proc/self/fd` for each `iptables-save` and `iptables-restore` of a sync,
 /// and it ignored a failed `socketpair` under `EMFILE` and then crashed in libdispatch.
 struct ProcessLaunch: Sendable {
-    /// What the program reads on stdin.
-    enum Input: Sendable {
-        /// This text.
-        case text(String)
-        /// The pieces this closure emits, in order.
-        case stream(@Sendable (_ emit: (String) throws -> Void) throws -> Void)
-    }
+    /// What the program reads on stdin: the pieces this closure emits, in order (a text input
+    /// is one piece).
+    typealias Input = @Sendable (_ emit: (String) throws -> Void) throws -> Void
 
     let executable: String
     let arguments: [String]
@@ -122,32 +118,11 @@ struct ProcessLaunch: Sendable {
             try? files.stdout.close()
             try? files.stderr.close()
         }
-        let status: WaitStatus
-        switch input {
-        case .text(let text):
-            let stdin: FileHandle
-            do {
-                stdin = try TemporaryFile.make(contents: text)
-            } catch {
-                return .failure(error)
-            }
-            defer { try? stdin.close() }
-            let pid: pid_t
-            switch spawn(stdin: stdin.fileDescriptor, stdout: files.stdout.fileDescriptor, stderr: files.stderr.fileDescriptor) {
-            case .success(let started): pid = started
-            case .failure(let error): return .failure(error)
-            }
-            status = Self.wait(pid)
-        case .stream(let writeInput):
-            switch stream(writeInput, stdout: files.stdout.fileDescriptor, stderr: files.stderr.fileDescriptor) {
-            case .success(let finished): status = finished
-            case .failure(let error): return .failure(error)
-            }
-        }
-        return .success(
+        return stream(input, stdout: files.stdout.fileDescriptor, stderr: files.stderr.fileDescriptor).map { status in
             CommandOutput(
                 command: display, stdout: TemporaryFile.readAll(files.stdout), stderr: TemporaryFile.readAll(files.stderr),
-                exitStatus: status.code, signal: status.signal))
+                exitStatus: status.code, signal: status.signal)
+        }
     }
 
     /// Runs the program with a pipe as stdin and writes the pieces into it as they come, so the
@@ -183,7 +158,7 @@ struct ProcessLaunch: Sendable {
             try writeInput { piece in
                 guard !readerGone else { return }
                 do throws(HostError) {
-                    try TemporaryFile.writeAll(piece, to: ends[1])
+                    try Self.writeAll(piece, to: ends[1])
                 } catch {
                     guard error.kind == .systemCall(errno: EPIPE) else { throw error }
                     readerGone = true
@@ -219,6 +194,25 @@ struct ProcessLaunch: Sendable {
         return .success(pid)
     }
 
+    /// Writes all of `text` into the stdin pipe `fd`, from the string's own UTF-8 storage (no
+    /// copy: transactions can be tens of megabytes).
+    static func writeAll(_ text: String, to fd: Int32) throws(HostError) {
+        var text = text
+        let failure: Int32? = text.withUTF8 { buffer -> Int32? in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += written
+            }
+            return nil
+        }
+        if let failure { throw HostError(.systemCall(errno: failure), command: ["write", "stdin pipe"]) }
+    }
+
     /// How a child ended.
     struct WaitStatus {
         /// The exit status, or the signal number when `signal` is set.
@@ -241,8 +235,8 @@ struct ProcessLaunch: Sendable {
 
 /// Anonymous temporary files: created, unlinked immediately, used through their descriptor.
 enum TemporaryFile {
-    /// A new empty (or `contents`-filled, rewound) anonymous file.
-    static func make(contents: String = "") throws(HostError) -> FileHandle {
+    /// A new empty anonymous file.
+    static func make() throws(HostError) -> FileHandle {
         let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array((directory + "/kube-proxy-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
@@ -253,33 +247,7 @@ enum TemporaryFile {
         template.withUnsafeBufferPointer { buffer in
             if let base = buffer.baseAddress { _ = unlink(base) }
         }
-        do {
-            try writeAll(contents, to: fd)
-        } catch {
-            close(fd)
-            throw error
-        }
-        lseek(fd, 0, SEEK_SET)
         return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-    }
-
-    /// Writes all of `text` at the current offset of `fd`, from the string's own UTF-8 storage
-    /// (no copy: transactions can be tens of megabytes).
-    static func writeAll(_ text: String, to fd: Int32) throws(HostError) {
-        var text = text
-        let failure: Int32? = text.withUTF8 { buffer -> Int32? in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return nil
-        }
-        if let failure { throw HostError(.systemCall(errno: failure), command: ["write", "temporary file"]) }
     }
 
     /// Everything in the file, from the start, as UTF-8 text.
