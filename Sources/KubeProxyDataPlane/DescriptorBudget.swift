@@ -31,6 +31,8 @@ public final class DescriptorBudget: Sendable {
     public let reserve: Int
     private let held = Atomic<Int>(0)
     private let lastWarning = Atomic<Int64>(.min)
+    /// The highest descriptor number `prepareTable` has grown the table to.
+    private let preparedUpTo = Atomic<Int>(0)
 
     /// A budget of `limit - reserve` descriptors; `reserve` defaults to `defaultReserve(limit:)`.
     public init(limit: Int, reserve: Int? = nil) {
@@ -78,12 +80,16 @@ public final class DescriptorBudget: Sendable {
     public func prepareTable(forMore count: Int) {
         guard count > 0 else { return }
         let highest = min(limit, reserve + inUse + count) - 1
-        // Below a few hundred descriptors the table's first sizes come without a wait worth one.
-        guard highest >= 256 else { return }
+        // Below a few hundred descriptors the table's first sizes come without a wait worth one;
+        // a sync that opens a port or two after the first asks for no more than it already has.
+        guard highest >= 256, highest > preparedUpTo.load(ordering: .relaxed) else { return }
         let scratch = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard scratch >= 0 else { return }
         let grown = fcntl(scratch, F_DUPFD_CLOEXEC, Int32(clamping: highest))
-        if grown >= 0 { close(grown) }
+        if grown >= 0 {
+            close(grown)
+            preparedUpTo.store(highest, ordering: .relaxed)
+        }
         close(scratch)
     }
 
