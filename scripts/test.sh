@@ -40,7 +40,7 @@ fi
 # thread of Swift's cooperative pool (as wide as the cores: 2 here) for seconds at a time. Run
 # beside the rest they starve timing-bound tests of threads, so they run on their own, one test
 # at a time, after everything else.
-netns='UserspaceLabTests|KernelModeLabTests|NFTablesModeEndToEndTests|IPTablesModeEndToEndTests|InClusterEndToEndTests'
+netns='UserspaceLabTests|KernelModeLabTests|NFTablesModeEndToEndTests|IPTablesModeEndToEndTests|InClusterEndToEndTests|RelaySegmentsEndToEndTests'
 status=0
 swift test --skip-build --skip "$netns" || status=$?
 swift test --skip-build --filter "$netns" --no-parallel || status=$?

@@ -106,7 +106,7 @@ static int queue_entry(struct ckp_uring *ring, const struct io_uring_sqe *entry)
     return 0;
 }
 
-int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, unsigned length,
+int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, unsigned length, int extra_flags,
                          unsigned long long user_data) {
     struct io_uring_sqe entry;
     memset(&entry, 0, sizeof(entry));
@@ -114,7 +114,7 @@ int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, uns
     entry.fd = fd;
     entry.addr = (unsigned long long)(unsigned long)buffer;
     entry.len = length;
-    entry.msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+    entry.msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT | (unsigned)extra_flags;
     entry.user_data = user_data;
     return queue_entry(ring, &entry);
 }

@@ -55,10 +55,11 @@ struct ckp_uring {
 int ckp_uring_init(struct ckp_uring *ring, unsigned entries);
 // Unmaps and closes the ring.
 void ckp_uring_free(struct ckp_uring *ring);
-// Queues send(fd, buffer, length, MSG_NOSIGNAL | MSG_DONTWAIT); 0, or -1 when the ring is full.
-// MSG_DONTWAIT makes a send that would block complete with -EAGAIN at once instead of waiting
-// inside the kernel, so every queued send has completed when ckp_uring_submit_wait returns.
-int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, unsigned length,
+// Queues send(fd, buffer, length, MSG_NOSIGNAL | MSG_DONTWAIT | extra_flags); 0, or -1 when the
+// ring is full. MSG_DONTWAIT makes a send that would block complete with -EAGAIN at once instead
+// of waiting inside the kernel, so every queued send has completed when ckp_uring_submit_wait
+// returns. extra_flags is 0 or MSG_MORE.
+int ckp_uring_queue_send(struct ckp_uring *ring, int fd, const void *buffer, unsigned length, int extra_flags,
                          unsigned long long user_data);
 // Queues close(fd); 0, or -1 when the ring is full. Entries run in queue order, so a send queued
 // before the close of its socket goes out first.

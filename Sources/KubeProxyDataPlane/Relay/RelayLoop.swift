@@ -509,34 +509,33 @@
                 var count = recv(source, base, Self.bufferSize, 0)
                 if count > 0 {
                     relayed += count
-                    if batched && count < Self.bufferSize {
-                        if !connection.hasHungUp(side) {
-                            // Drained: send with the rest of this pass's writes.
-                            batch!.queue(
-                                fd: target, length: count, slot: connection.slot, generation: connection.generation,
-                                side: side, thenClose: false)
-                            connection.setQueued(side, true)
-                            return
-                        }
-                        // This side has ended: read on. Bytes followed by the end (a response and
-                        // the backend's close) are sent in the batch and the connection closes
-                        // once they are all out; anything else is sent directly below.
+                    // Whether these bytes are the last: the side has ended and a second read
+                    // finds the end of stream. Then they go out with `MSG_MORE` and the close
+                    // follows at once, so its FIN rides on their segment (`RelaySendBatch`).
+                    var ended = false
+                    if count < Self.bufferSize && connection.hasHungUp(side) {
+                        // This side has ended: read on, its edge will not come again.
                         let more = recv(source, base + count, Self.bufferSize - count, 0)
                         if more == 0 {
-                            batch!.queue(
-                                fd: target, length: count, slot: connection.slot, generation: connection.generation,
-                                side: side, thenClose: true)
-                            connection.setQueued(side, true)
-                            return
-                        }
-                        if more > 0 {
+                            ended = true
+                        } else if more > 0 {
                             relayed += more
                             count += more
                         }
                     }
+                    if batched && count < Self.bufferSize && (ended || !connection.hasHungUp(side)) {
+                        // Drained (or ended): send with the rest of this pass's writes; an
+                        // ended connection closes once they are all out.
+                        batch!.queue(
+                            fd: target, length: count, slot: connection.slot, generation: connection.generation,
+                            side: side, thenClose: ended)
+                        connection.setQueued(side, true)
+                        return
+                    }
+                    let flags = Int32(MSG_NOSIGNAL) | (ended ? Int32(MSG_MORE) : 0)
                     var written = 0
                     while written < count {
-                        let sent = send(target, base + written, count - written, Int32(MSG_NOSIGNAL))
+                        let sent = send(target, base + written, count - written, flags)
                         if sent > 0 {
                             written += sent
                         } else if sent < 0 && errno == EINTR {
@@ -549,7 +548,13 @@
                         }
                     }
                     if written < count {
+                        // The rest goes out without `MSG_MORE` on `EPOLLOUT`; the end is read
+                        // again after it (an end of stream stays readable).
                         connection.keepPending(side, UnsafeRawBufferPointer(start: base + written, count: count - written))
+                        return
+                    }
+                    if ended {
+                        close(connection)
                         return
                     }
                     if count < Self.bufferSize && !connection.hasHungUp(side) { return }

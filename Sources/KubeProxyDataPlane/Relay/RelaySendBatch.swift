@@ -118,7 +118,7 @@
                 slot: slot, generation: generation, side: side, fd: fd, offset: used, length: length,
                 thenClose: thenClose)
             let queued = ckp_uring_queue_send(
-                &ring, fd, arena.baseAddress! + used, UInt32(length), UInt64(entries.count))
+                &ring, fd, arena.baseAddress! + used, UInt32(length), Self.extraFlags(thenClose), UInt64(entries.count))
             // `hasRoom` counted the entries; the ring has at least `capacity` free slots after a submit.
             precondition(queued == 0, "relay send ring full")
             entries.append(entry)
@@ -160,7 +160,7 @@
                 }
                 let bytes = UnsafeRawBufferPointer(start: base + entry.offset, count: entry.length)
                 // Not taken by the kernel (a failed submit): sent here, once.
-                let outcome = results[index] ?? Self.sendDirectly(entry.fd, bytes)
+                let outcome = results[index] ?? Self.sendDirectly(entry.fd, bytes, thenClose: entry.thenClose)
                 completed(entry, outcome, bytes)
             }
             used = 0
@@ -179,12 +179,25 @@
                 return
             }
             let bytes = UnsafeRawBufferPointer(start: arena.baseAddress! + entry.offset, count: entry.length)
-            completed(entry, Self.sendDirectly(entry.fd, bytes), bytes)
+            completed(entry, Self.sendDirectly(entry.fd, bytes, thenClose: entry.thenClose), bytes)
         }
 
-        private static func sendDirectly(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+        /// `MSG_MORE` for the last bytes before an end: the connection's close follows this send
+        /// in the same pass (the completion queues it), so the bytes wait in the socket for an
+        /// instant and the close's FIN is set on their segment (`tcp_send_fin` marks an unsent
+        /// tail instead of sending a segment of its own). On loopback each segment is sent and
+        /// received in the sender's system call, so one segment fewer per connection is kernel
+        /// work the relay no longer does (docs/dataplane-profile.md, "Tenth pass"). A send that
+        /// takes only part of the bytes leaves them corked only until the socket's next push:
+        /// the rest goes out without `MSG_MORE` on `EPOLLOUT`, and acknowledgements push too.
+        private static func extraFlags(_ thenClose: Bool) -> Int32 {
+            thenClose ? Int32(MSG_MORE) : 0
+        }
+
+        private static func sendDirectly(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, thenClose: Bool) -> Int {
             while true {
-                let sent = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                let sent = send(
+                    fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT) | extraFlags(thenClose))
                 if sent >= 0 { return sent }
                 if errno != EINTR { return -Int(errno) }
             }
