@@ -142,10 +142,17 @@ final class UserspaceLab {
     }
 
     /// Starts `kube-proxy` in the node namespace and waits until all three service ports
-    /// announce their proxy port; records the ports in `proxyPorts`.
+    /// announce their proxy port; records the ports in `proxyPorts`. With `stdinClosed` the
+    /// proxy starts with descriptor 0 closed (as some supervisors start daemons), so the first
+    /// descriptor it opens becomes 0 and the tools it runs must still get their own stdin.
     @discardableResult
-    func startProxy() async throws -> ChildProcess {
-        let process = try lab.start(node, BuiltProducts.path("kube-proxy"), proxyArguments)
+    func startProxy(stdinClosed: Bool = false) async throws -> ChildProcess {
+        let binary = BuiltProducts.path("kube-proxy")
+        // `exec` keeps the PID, so the process is still killed by the PID the lab recorded.
+        let process =
+            stdinClosed
+            ? try lab.start(node, "/bin/sh", ["-c", "exec \"$0\" \"$@\" 0<&-", binary] + proxyArguments)
+            : try lab.start(node, binary, proxyArguments)
         proxy = process
         var ports: [String: Int] = [:]
         for name in [Self.webPort, Self.dnsPort, Self.stickyPort] {

@@ -134,7 +134,10 @@ struct UserspaceLabTests {
         await lab.killProxy()
 
         let started = ContinuousClock.now
-        try await lab.startProxy()
+        // Restarted with stdin closed, as some supervisors start daemons: descriptor 0 is then
+        // whatever the proxy opens first (an epoll set), and iptables-save and iptables-restore
+        // must still get their own stdin, not that descriptor.
+        try await lab.startProxy(stdinClosed: true)
         var restored = false
         while ContinuousClock.now - started < .seconds(2) {
             if (try? lab.backendsAnswering("10.96.0.10:80", count: 1)) != nil { restored = true; break }
