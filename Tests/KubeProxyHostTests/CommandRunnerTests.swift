@@ -1,5 +1,6 @@
 import Foundation
 import KubeProxyHost
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -63,6 +64,26 @@ struct CommandRunnerTests {
         } catch {
             #expect(error.kind == .systemCall(errno: EPIPE))
         }
+    }
+
+    /// The pipe is written with `SIGPIPE` blocked on the writing thread, so a tool that is gone
+    /// turns a write into `EPIPE` even where `SIGPIPE` is at its default (this test process
+    /// ignores it, as the proxy does, so the outcome test above cannot tell). The producer runs
+    /// on that thread and reads the thread's mask.
+    @Test func theThreadWritingTheInputHasSIGPIPEBlocked() async throws {
+        let blocked = Mutex<Bool?>(nil)
+        _ = try await CommandRunner().run(
+            "cat", [],
+            streamingInput: { emit in
+                var current = sigset_t()
+                sigemptyset(&current)
+                pthread_sigmask(SIG_BLOCK, nil, &current)
+                let isBlocked = sigismember(&current, SIGPIPE) == 1
+                blocked.withLock { $0 = isBlocked }
+                try emit("x")
+            }
+        ).checked()
+        #expect(blocked.withLock { $0 } == true)
     }
 
     /// Children get descriptors 0-2 only, every signal at its default and none blocked, whatever
