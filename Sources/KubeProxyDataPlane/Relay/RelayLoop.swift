@@ -43,13 +43,15 @@
         /// One connect timeout per dial attempt, in nanoseconds; never empty.
         let timeouts: [UInt64]
         /// Set on every dialled socket before `connect`: `TCP_NODELAY` and the keepalive of
-        /// `TCPKeepalive` (the accepted side inherits both from its listening socket).
+        /// `TCPKeepalive` (the accepted side inherits both from its listening socket), and
+        /// `RelaySystem.deferHandshakeAck`.
         let options: [ListeningSocket.Option]
 
         init(timeouts: [TimeAmount], keepalive: TCPKeepalive) {
             let ladder = timeouts.map { UInt64(max(1, $0.nanoseconds)) }
             self.timeouts = ladder.isEmpty ? [250_000_000] : ladder
-            self.options = [ListeningSocket.noDelay] + ListeningSocket.keepaliveOptions(keepalive)
+            self.options =
+                [ListeningSocket.noDelay] + ListeningSocket.keepaliveOptions(keepalive) + [RelaySystem.deferHandshakeAck]
         }
     }
 
@@ -449,8 +451,14 @@
             // Counted from here, as the NIO engine counts a backend channel once it is connected.
             group.socketOpened()
             // The client's readiness edge may have passed while we dialled: read it now, to the
-            // end of the stream if it hung up meanwhile.
-            pump(connection, from: .client)
+            // end of the stream if it hung up meanwhile. Its first bytes carry the handshake's
+            // last ACK, which the kernel held back (`RelaySystem.deferHandshakeAck`); a client
+            // that has sent nothing yet (a server-first protocol) must not leave the backend
+            // waiting for the delayed-ACK timer, so the ACK goes out now.
+            let relayed = pump(connection, from: .client)
+            if connection.phase == .relaying, relayed == 0 {
+                RelaySystem.sendAckNow(connection.backendFD)
+            }
             if connection.phase == .relaying, backendReadable || connection.hasHungUp(.backend) {
                 pump(connection, from: .backend)
             }
@@ -476,8 +484,10 @@
         ///
         /// A short read means drained (every later arrival raises a new edge), unless `side` has
         /// reported an end or error at any time: then it is read to `EAGAIN` or the end of stream,
-        /// because that edge will not come again.
-        private func pump(_ connection: RelayConnection, from side: RelayConnection.Side) {
+        /// because that edge will not come again. Returns the bytes read from `side` (sent,
+        /// queued, or waiting for the target).
+        @discardableResult
+        private func pump(_ connection: RelayConnection, from side: RelayConnection.Side) -> Int {
             let source = side == .client ? connection.clientFD : connection.backendFD
             let target = side == .client ? connection.backendFD : connection.clientFD
             let direction: ListenerCounters.Direction = side == .client ? .clientToBackend : .backendToClient
@@ -485,12 +495,12 @@
             // waiting bytes, handled next).
             if connection.isQueued(side) {
                 flushBatch()
-                guard connection.phase == .relaying else { return }
+                guard connection.phase == .relaying else { return 0 }
             }
             // The common case has nothing waiting; skip the flush and its exclusive accesses.
             if connection.hasPending(from: side), !connection.flushPending(side, to: target) {
                 if connection.pendingFailed { close(connection) }
-                return
+                return 0
             }
             var relayed = 0
             defer { connection.context.counters.relayed(direction, bytes: relayed) }
@@ -499,7 +509,7 @@
                 if let batch, !batch.disabled {
                     if !batch.hasRoom {
                         flushBatch()
-                        guard connection.phase == .relaying else { return }
+                        guard connection.phase == .relaying else { return relayed }
                     }
                     batched = batch.hasRoom
                 }
@@ -530,7 +540,7 @@
                             fd: target, length: count, slot: connection.slot, generation: connection.generation,
                             side: side, thenClose: ended)
                         connection.setQueued(side, true)
-                        return
+                        return relayed
                     }
                     let flags = Int32(MSG_NOSIGNAL) | (ended ? Int32(MSG_MORE) : 0)
                     var written = 0
@@ -544,36 +554,37 @@
                             break
                         } else {
                             close(connection)
-                            return
+                            return relayed
                         }
                     }
                     if written < count {
                         // The rest goes out without `MSG_MORE` on `EPOLLOUT`; the end is read
                         // again after it (an end of stream stays readable).
                         connection.keepPending(side, UnsafeRawBufferPointer(start: base + written, count: count - written))
-                        return
+                        return relayed
                     }
                     if ended {
                         close(connection)
-                        return
+                        return relayed
                     }
-                    if count < Self.bufferSize && !connection.hasHungUp(side) { return }
+                    if count < Self.bufferSize && !connection.hasHungUp(side) { return relayed }
                     continue
                 }
                 if count == 0 {
                     close(connection)
-                    return
+                    return relayed
                 }
                 switch errno {
-                case EAGAIN, EWOULDBLOCK: return
+                case EAGAIN, EWOULDBLOCK: return relayed
                 case EINTR: continue
                 default:
                     close(connection)
-                    return
+                    return relayed
                 }
             }
             // Still more to read: give other connections their turn first.
             again.append((connection.slot, connection.generation, side))
+            return relayed
         }
 
         private func runAgain() {

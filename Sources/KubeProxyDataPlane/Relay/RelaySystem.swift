@@ -27,6 +27,25 @@ import KubeProxyCore
             return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
         }
 
+        /// `TCP_DEFER_ACCEPT` on a connecting socket: Linux then holds back the handshake's
+        /// last ACK (as it does for a socket with a write already waiting) so that it rides on
+        /// the first bytes sent, and the backend's listener completes the connection, queues it
+        /// and wakes its accepting thread once, with the request already there. On loopback that
+        /// bare ACK and the backend's wake-up were charged to the relay's `connect`: about a
+        /// sixth of the relay's CPU per short-lived connection (docs/dataplane-profile.md,
+        /// "Tenth pass"). The kernel sends the ACK by itself after its delayed-ACK timer
+        /// (200 ms); `RelayLoop.connected` sends it at once when the client has nothing to
+        /// send yet (`sendAckNow`), so a server-first protocol is not held up.
+        static let deferHandshakeAck = ListeningSocket.Option(
+            level: Int32(IPPROTO_TCP), name: Int32(TCP_DEFER_ACCEPT), value: 1)
+
+        /// Sends an acknowledgement the socket holds back, now (`TCP_QUICKACK` 1 on an
+        /// established socket with an ACK scheduled sends it at once).
+        static func sendAckNow(_ fd: Int32) {
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+
         /// Sets `option` on `fd`; `false` on failure.
         @discardableResult
         static func setOption(_ fd: Int32, _ option: ListeningSocket.Option) -> Bool {
