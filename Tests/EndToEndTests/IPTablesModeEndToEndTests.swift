@@ -147,9 +147,9 @@ struct IPTablesModeEndToEndTests {
         // Restart: with the proxy killed the rules stay and keep serving; a new proxy replaces
         // them in one restore and serves on.
         await lab.killProxy()
-        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 40)).count == 3)
         try await lab.startProxy(mode: "iptables")
-        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 12)).count == 3)
+        #expect(Self.backends(lab.http(from: lab.pods[1], "172.30.0.45:80", count: 40)).count == 3)
         // The objects belong to the namespace: the new proxy keeps counting where the old one stopped.
         #expect(try Self.scrape(lab)[Self.localhostCounter] == 3)
         let jumps = try lab.lab.exec(lab.node, ["iptables", "-t", "nat", "-S", "PREROUTING"])
@@ -193,13 +193,13 @@ struct IPTablesModeEndToEndTests {
         try await lab.startProxy(
             mode: "iptables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIPv6)/128,\(KernelModeLab.nodeIP)/32"])
 
-        let cluster = lab.http(from: lab.pods[0], "[fd00:172:30::41]:80", count: 24)
+        let cluster = lab.http(from: lab.pods[0], "[fd00:172:30::41]:80", count: 40)
         #expect(
             Self.backends(cluster) == ["p1", "p2", "p3"],
             "\(cluster) \(lab.proxyTail) \((try? lab.lab.exec(lab.node, ["ip6tables-save"])) ?? "")")
-        let nodePort = lab.http(from: lab.external, "[\(KernelModeLab.nodeIPv6)]:30082", count: 24)
+        let nodePort = lab.http(from: lab.external, "[\(KernelModeLab.nodeIPv6)]:30082", count: 40)
         #expect(Self.backends(nodePort) == ["p1", "p2", "p3"], "\(nodePort)")
-        let v4 = lab.http(from: lab.pods[0], "172.30.0.61:80", count: 24)
+        let v4 = lab.http(from: lab.pods[0], "172.30.0.61:80", count: 40)
         #expect(Self.backends(v4) == ["p1", "p2", "p3"], "\(v4)")
         // Each family's rules are in its own tool's tables, with the family's NodePort guard.
         let saved6 = try lab.lab.exec(lab.node, ["ip6tables-save", "-t", "nat"])

@@ -22,8 +22,8 @@ struct NFTablesModeEndToEndTests {
         try lab.writeManifest("services.yaml", [Self.web, Self.empty, Self.webSlice([1, 2, 3])])
         try await lab.startProxy(mode: "nftables", extra: ["--nodeport-addresses", "\(KernelModeLab.nodeIP)/32"])
 
-        // ClusterIP from a pod: every endpoint answers (three backends, 24 fresh connections).
-        let cluster = lab.http(from: lab.pods[1], "172.30.0.41:80", count: 24)
+        // ClusterIP from a pod: every endpoint answers (three backends, 40 fresh connections).
+        let cluster = lab.http(from: lab.pods[1], "172.30.0.41:80", count: 40)
         #expect(Set(cluster.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(cluster) \(lab.proxyTail)")
 
         // No endpoints, and a ClusterIP's unknown port: refused at once.
@@ -33,7 +33,7 @@ struct NFTablesModeEndToEndTests {
         #expect(wrongPort.isRefused, "\(wrongPort)")
 
         // NodePort from outside: balanced and masqueraded (Cluster policy).
-        let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30080", count: 24)
+        let nodePort = lab.http(from: lab.external, "\(KernelModeLab.nodeIP):30080", count: 40)
         #expect(Set(nodePort.answers.map(\.backend)) == ["p1", "p2", "p3"], "\(nodePort)")
         let nodeAddresses: Set<String> = ["10.180.1.1", "10.180.2.1", KernelModeLab.nodeAltIP]
         #expect(!nodePort.answers.isEmpty && nodePort.answers.allSatisfy { nodeAddresses.contains($0.client) }, "\(nodePort)")
