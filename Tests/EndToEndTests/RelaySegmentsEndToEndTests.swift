@@ -69,14 +69,15 @@ struct RelaySegmentsEndToEndTests {
                 }
                 backendPort = try RelaySegmentsEndToEndTests.localPort(backend)
                 try ProxyHarness.write(
-                    RelaySegmentsEndToEndTests.manifests(backendPort: backendPort), to: dir.appendingPathComponent("seg.yaml"))
+                    ExhaustionEndToEndTests.manifest(0, backendPort: backendPort), to: dir.appendingPathComponent("seg.yaml"))
                 proxy = try lab.start(
                     ns, BuiltProducts.path("kube-proxy"),
                     [
                         "--manifests", dir.path, "--bind-address", "127.0.0.1", "--userspace-portals=false",
                         "--healthz-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0",
                     ])
-                guard let port = await ProxyHarness.waitForListener(proxy, servicePort: "default/seg:http") else {
+                guard let port = await ProxyHarness.waitForListener(proxy, servicePort: "default/\(ExhaustionEndToEndTests.name(0)):http")
+                else {
                     let output = proxy.output.suffix(10)
                     close()
                     throw SetupError(description: "no listener; output: \(output)")
@@ -188,33 +189,6 @@ struct RelaySegmentsEndToEndTests {
                 "every greeting took the delayed-ACK timer's 200 ms or more: \(elapsed)")
         }
 
-        // MARK: - The service
-
-        static func manifests(backendPort: Int) -> String {
-            """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: seg, namespace: default}
-            spec:
-              clusterIP: 10.96.0.90
-              ports:
-              - {name: http, port: 80, protocol: TCP, targetPort: \(backendPort)}
-            ---
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata:
-              name: seg-a
-              namespace: default
-              labels: {kubernetes.io/service-name: seg}
-            addressType: IPv4
-            endpoints:
-            - addresses: ["127.0.0.1"]
-              conditions: {ready: true}
-            ports:
-            - {name: http, port: \(backendPort), protocol: TCP}
-            """
-        }
-
         // MARK: - Sockets (blocking, with a 5 s timeout each, so a failure cannot hang the run)
 
         static func withTimeout(_ fd: Int32) {
@@ -223,19 +197,11 @@ struct RelaySegmentsEndToEndTests {
             _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
-        static func loopback(port: Int) -> sockaddr_in {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
-            return address
-        }
-
         /// A TCP listener on a kernel-chosen loopback port, or -1.
         static func listeningSocket() -> Int32 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { return -1 }
-            var address = loopback(port: 0)
+            var address = DataPlaneAbuseEndToEndTests.loopback(0)
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -299,7 +265,7 @@ struct RelaySegmentsEndToEndTests {
         }
 
         static func connect(_ fd: Int32, port: Int) throws {
-            var address = loopback(port: port)
+            var address = DataPlaneAbuseEndToEndTests.loopback(port)
             let result = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

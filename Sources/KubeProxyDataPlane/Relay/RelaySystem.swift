@@ -39,12 +39,11 @@ import KubeProxyCore
         static let deferHandshakeAck = ListeningSocket.Option(
             level: Int32(IPPROTO_TCP), name: Int32(TCP_DEFER_ACCEPT), value: 1)
 
-        /// Sends an acknowledgement the socket holds back, now (`TCP_QUICKACK` 1 on an
-        /// established socket with an ACK scheduled sends it at once).
-        static func sendAckNow(_ fd: Int32) {
-            var one: Int32 = 1
-            _ = setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
-        }
+        /// `TCP_QUICKACK` 1: on an established socket with an ACK scheduled, sends it at once.
+        static let quickAck = ListeningSocket.Option(level: Int32(IPPROTO_TCP), name: Int32(TCP_QUICKACK), value: 1)
+
+        /// Sends an acknowledgement the socket holds back, now.
+        static func sendAckNow(_ fd: Int32) { setOption(fd, quickAck) }
 
         /// Sets `option` on `fd`; `false` on failure.
         @discardableResult
